@@ -1,0 +1,35 @@
+# Persistent BinderHub: every task a developer or CI runs.
+# `make test` works on a fresh machine: it builds .venv from the pinned files.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constraints.txt
+
+.PHONY: setup test lint docs docs-check bench clean
+
+setup: $(STAMP)
+
+$(STAMP): $(REQUIREMENTS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+
+docs: setup
+	$(BIN)/python tools/render_docs.py
+
+bench: setup
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,136 @@
+"""``python -m pyconfig``: check a `.resources` file before pushing it.
+
+Exit status: 0 every file is valid, 1 a file is invalid (every problem is
+printed), 2 the command was used wrongly (bad option, unreadable values file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .effective import EffectiveResources, evaluate
+from .policy import PolicyError, ResourcePolicy
+from .problems import ResourcesError
+from .profile import kubespawner_settings
+from .resources_file import MAX_BYTES
+from .values import ValuesError, policy_from_values
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+_ROWS = (
+    ("cpu_guarantee", "CPU request", "cores"),
+    ("cpu_limit", "CPU limit", "cores"),
+    ("mem_guarantee", "memory request", "GB"),
+    ("mem_limit", "memory limit", "GB"),
+    ("gpu", "GPUs", ""),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyconfig",
+        description="Tools for Persistent BinderHub repository authors and admins.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="check .resources files and show the resources a notebook gets",
+        description="Check .resources files and show the resources a "
+        "notebook launched from the repository gets. A missing file means "
+        "the defaults.",
+    )
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path(".resources")],
+        metavar="PATH",
+        help="a .resources file, or a repository folder holding one "
+        "(default: ./.resources)",
+    )
+    check.add_argument(
+        "--values",
+        type=Path,
+        metavar="FILE",
+        help="a chart values file whose hub.config.ResourcePolicy gives the "
+        "defaults and caps (default: the built-in ones)",
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print JSON, one object per file"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        policy = policy_from_values(args.values) if args.values else ResourcePolicy()
+        policy.check()
+    except (ValuesError, PolicyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    status = EXIT_VALID
+    for path in args.paths:
+        code = _check_one(path, policy, args.json, out)
+        status = max(status, code)
+    return status
+
+
+def _check_one(path: Path, policy: ResourcePolicy, as_json: bool, out: TextIO) -> int:
+    if path.is_dir():
+        path = path / ".resources"
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+        found = True
+    except FileNotFoundError:
+        data, found = b"", False
+    except OSError as error:
+        print(f"error: {path}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        resources = evaluate(data, policy, source=str(path))
+    except ResourcesError as error:
+        if as_json:
+            report = {
+                "file": str(path),
+                "valid": False,
+                "problems": [p.as_json() for p in error.problems],
+            }
+            print(json.dumps(report), file=out)
+        else:
+            print(error.report(), file=out)
+        return EXIT_INVALID
+    if as_json:
+        report = {
+            "file": str(path),
+            "found": found,
+            "valid": True,
+            "resources": resources.as_json(),
+            "kubespawner": kubespawner_settings(resources, policy),
+        }
+        print(json.dumps(report), file=out)
+    else:
+        print(_table(path, found, resources), file=out)
+    return EXIT_VALID
+
+
+def _table(path: Path, found: bool, resources: EffectiveResources) -> str:
+    state = "valid" if found else "not found, so the defaults apply"
+    rows = [("", "value", "from")]
+    for name, label, unit in _ROWS:
+        setting = getattr(resources, name)
+        amount = f"{setting.value:g} {unit}".strip()
+        rows.append((label, amount, setting.describe(str(path))))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{path}: {state}"]
+    lines += [
+        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""Effective resources: the deployment's defaults overlaid with the file.
+
+Each value remembers where it came from, because "why did my notebook get 8
+CPUs?" is the question users and admins ask, and the answer is the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .policy import ResourcePolicy
+from .problems import Problem, ProblemKind, ResourcesError
+from .resources_file import Number, ResourcesFile, parse_collecting
+from .schema import key_schema
+
+
+class Source(str, Enum):
+    FILE = "file"
+    DEFAULT = "default"
+    ADJUSTED = "adjusted"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective value and where it came from."""
+
+    value: Number
+    source: Source
+    line: int | None = None
+    note: str = ""
+
+    def describe(self, source_name: str = ".resources") -> str:
+        if self.source is Source.FILE:
+            return f"{source_name} line {self.line}"
+        if self.source is Source.ADJUSTED:
+            return self.note
+        return "default"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "source": self.source.value,
+            "line": self.line,
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class EffectiveResources:
+    """What a notebook gets: CPU in cores, memory in GB of 1024^3 bytes."""
+
+    cpu_guarantee: Setting
+    cpu_limit: Setting
+    mem_guarantee: Setting
+    mem_limit: Setting
+    gpu: Setting
+
+    def as_json(self) -> dict[str, dict[str, object]]:
+        return {
+            name: getattr(self, name).as_json()
+            for name in self.__dataclass_fields__
+        }
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A request/limit pair of keys and the policy values that govern it."""
+
+    request_key: str
+    limit_key: str
+    default_request: float
+    default_limit: float
+    cap: float
+    cap_trait: str
+
+
+def effective_resources(
+    parsed: ResourcesFile, policy: ResourcePolicy, source: str = ".resources"
+) -> EffectiveResources:
+    """Overlay a parsed file on the policy; raise :class:`ResourcesError`."""
+    result, problems = _overlay(parsed, policy)
+    if problems:
+        raise ResourcesError(problems, source)
+    return result
+
+
+def evaluate(
+    data: bytes | str, policy: ResourcePolicy, source: str = ".resources"
+) -> EffectiveResources:
+    """Parse and overlay in one go, reporting every problem of both steps."""
+    parsed, problems = parse_collecting(data)
+    result, more = _overlay(parsed, policy)
+    if problems or more:
+        raise ResourcesError(problems + more, source)
+    return result
+
+
+def _overlay(
+    parsed: ResourcesFile, policy: ResourcePolicy
+) -> tuple[EffectiveResources, list[Problem]]:
+    policy.check()
+    problems: list[Problem] = []
+    cpu = _pair(
+        parsed,
+        _Pair("cpur", "cpul", policy.default_cpu_guarantee,
+              policy.default_cpu_limit, policy.max_cpu, "max_cpu"),
+        problems,
+    )
+    mem = _pair(
+        parsed,
+        _Pair("memr", "meml", policy.default_mem_guarantee,
+              policy.default_mem_limit, policy.max_mem, "max_mem"),
+        problems,
+    )
+    gpu = _given_or_default(parsed, "gpu", policy.default_gpu)
+    _check_cap("gpu", gpu, policy.max_gpu, "max_gpu", problems)
+    return EffectiveResources(cpu[0], cpu[1], mem[0], mem[1], gpu), problems
+
+
+def _given_or_default(parsed: ResourcesFile, key: str, default: Number) -> Setting:
+    if key in parsed.values:
+        return Setting(parsed.values[key], Source.FILE, parsed.lines[key])
+    return Setting(default, Source.DEFAULT)
+
+
+def _pair(
+    parsed: ResourcesFile, pair: _Pair, problems: list[Problem]
+) -> tuple[Setting, Setting]:
+    request = _given_or_default(parsed, pair.request_key, pair.default_request)
+    limit = _given_or_default(parsed, pair.limit_key, pair.default_limit)
+    req_given = request.source is Source.FILE
+    lim_given = limit.source is Source.FILE
+    if req_given and not lim_given and request.value > limit.value:
+        limit = Setting(
+            request.value,
+            Source.ADJUSTED,
+            request.line,
+            f"raised to {pair.request_key} (line {request.line})",
+        )
+    elif lim_given and not req_given and limit.value < request.value:
+        request = Setting(
+            limit.value,
+            Source.ADJUSTED,
+            limit.line,
+            f"lowered to {pair.limit_key} (line {limit.line})",
+        )
+    elif req_given and lim_given and request.value > limit.value:
+        problems.append(
+            Problem(
+                ProblemKind.REQUEST_OVER_LIMIT,
+                request.line,
+                f"{pair.request_key}={_fmt(request.value)}",
+                f"{pair.request_key} ({_fmt(request.value)}) is more than "
+                f"{pair.limit_key} ({_fmt(limit.value)}, line {limit.line}); "
+                f"the request cannot exceed the limit: raise {pair.limit_key} "
+                f"or lower {pair.request_key}",
+            )
+        )
+    for key, setting in ((pair.request_key, request), (pair.limit_key, limit)):
+        _check_cap(key, setting, pair.cap, pair.cap_trait, problems)
+    return request, limit
+
+
+def _check_cap(
+    key: str,
+    setting: Setting,
+    cap: Number,
+    cap_trait: str,
+    problems: list[Problem],
+) -> None:
+    # Only values written in the file are blamed: an adjusted value equals one
+    # that is, and defaults above a cap are the admin's error (policy.check).
+    if setting.source is not Source.FILE or setting.value <= cap:
+        return
+    unit = key_schema(key).get("x-unit", "")
+    if cap == 0:
+        advice = f"this service has no {unit}: delete the line"
+    else:
+        advice = f"ask for at most {_fmt(cap)}"
+    problems.append(
+        Problem(
+            ProblemKind.OVER_CAP,
+            setting.line,
+            f"{key}={_fmt(setting.value)}",
+            f"{key} is over this service's cap of {_fmt(cap)} {unit} "
+            f"(ResourcePolicy.{cap_trait}); {advice}",
+        )
+    )
+
+
+def _fmt(value: Number) -> str:
+    """A number as an author would write it: 2, not 2.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

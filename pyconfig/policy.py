@@ -1,0 +1,146 @@
+"""The deployment's side of `.resources`: defaults, caps and GPU placement.
+
+A traitlets ``Configurable`` so an admin sets it like every other JupyterHub
+class, as ``hub.config.ResourcePolicy.<trait>`` in the chart values.
+"""
+
+from __future__ import annotations
+
+import re
+
+from traitlets import Dict, Float, Int, List, TraitError, Unicode, validate
+from traitlets.config import LoggingConfigurable
+
+# A Kubernetes extended resource name: optional DNS prefix, then a name.
+_RESOURCE_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\Z"
+)
+
+
+class PolicyError(ValueError):
+    """The admin's settings contradict each other; names the traits to fix."""
+
+
+class ResourcePolicy(LoggingConfigurable):
+    """Defaults for what a `.resources` file leaves out, and the most it may ask."""
+
+    default_cpu_guarantee = Float(
+        1.0,
+        help="CPU cores guaranteed when the file sets no cpur.",
+    ).tag(config=True)
+    default_cpu_limit = Float(
+        8.0,
+        help="Most CPU cores a notebook may use when the file sets no cpul.",
+    ).tag(config=True)
+    default_mem_guarantee = Float(
+        1.0,
+        help="Memory guaranteed when the file sets no memr, in GB of 1024^3 bytes.",
+    ).tag(config=True)
+    default_mem_limit = Float(
+        16.0,
+        help="Memory limit when the file sets no meml, in GB of 1024^3 bytes.",
+    ).tag(config=True)
+    default_gpu = Int(
+        0,
+        help="GPUs attached when the file sets no gpu.",
+    ).tag(config=True)
+
+    max_cpu = Float(
+        32.0,
+        help="Cap on cpur and cpul: the most CPU cores one notebook may ask for.",
+    ).tag(config=True)
+    max_mem = Float(
+        128.0,
+        help="Cap on memr and meml, in GB of 1024^3 bytes.",
+    ).tag(config=True)
+    max_gpu = Int(
+        2,
+        help="Cap on gpu: the most GPUs one notebook may ask for; 0 for no GPUs.",
+    ).tag(config=True)
+
+    gpu_resource_name = Unicode(
+        "nvidia.com/gpu",
+        help="Extended resource a GPU is requested as, e.g. nvidia.com/gpu or "
+        "a MIG profile such as nvidia.com/mig-1g.10gb.",
+    ).tag(config=True)
+    gpu_node_selector = Dict(
+        {},
+        help="Node labels a notebook with GPUs must run on; merged into "
+        "KubeSpawner.node_selector for those notebooks only.",
+    ).tag(config=True)
+    gpu_tolerations = List(
+        Dict(),
+        [],
+        help="Tolerations added to notebooks with GPUs (for tainted GPU "
+        "nodes), after KubeSpawner.tolerations.",
+    ).tag(config=True)
+    no_gpu_visible_devices = Unicode(
+        "void",
+        help="NVIDIA_VISIBLE_DEVICES for notebooks without GPUs, so one that "
+        "lands on a GPU node sees none; empty to leave it unset.",
+    ).tag(config=True)
+
+    @validate(
+        "default_cpu_guarantee",
+        "default_cpu_limit",
+        "default_mem_guarantee",
+        "default_mem_limit",
+        "max_cpu",
+        "max_mem",
+    )
+    def _positive(self, proposal):
+        if not proposal.value > 0:
+            raise TraitError(
+                f"ResourcePolicy.{proposal.trait.name} must be more than 0, "
+                f"not {proposal.value}"
+            )
+        return proposal.value
+
+    @validate("default_gpu", "max_gpu")
+    def _not_negative(self, proposal):
+        if proposal.value < 0:
+            raise TraitError(
+                f"ResourcePolicy.{proposal.trait.name} cannot be negative, "
+                f"not {proposal.value}"
+            )
+        return proposal.value
+
+    @validate("gpu_resource_name")
+    def _resource_name(self, proposal):
+        if not _RESOURCE_NAME.match(proposal.value):
+            raise TraitError(
+                "ResourcePolicy.gpu_resource_name must be a Kubernetes "
+                f"resource name such as nvidia.com/gpu, not {proposal.value!r}"
+            )
+        return proposal.value
+
+    def contradictions(self) -> list[str]:
+        """Settings that cannot hold together (checked when the policy is used)."""
+        found = []
+        for what, guarantee, limit, cap in (
+            ("cpu", self.default_cpu_guarantee, self.default_cpu_limit, self.max_cpu),
+            ("mem", self.default_mem_guarantee, self.default_mem_limit, self.max_mem),
+        ):
+            if guarantee > limit:
+                found.append(
+                    f"ResourcePolicy.default_{what}_guarantee ({guarantee}) is "
+                    f"above ResourcePolicy.default_{what}_limit ({limit})"
+                )
+            if limit > cap:
+                found.append(
+                    f"ResourcePolicy.default_{what}_limit ({limit}) is above "
+                    f"ResourcePolicy.max_{what} ({cap})"
+                )
+        if self.default_gpu > self.max_gpu:
+            found.append(
+                f"ResourcePolicy.default_gpu ({self.default_gpu}) is above "
+                f"ResourcePolicy.max_gpu ({self.max_gpu})"
+            )
+        return found
+
+    def check(self) -> None:
+        """Raise :class:`PolicyError` naming every contradiction."""
+        found = self.contradictions()
+        if found:
+            raise PolicyError("; ".join(found))
