@@ -28,6 +28,9 @@ lint: setup
 docs: setup
 	$(BIN)/python tools/render_docs.py
 
+docs-check: setup
+	$(BIN)/python tools/render_docs.py --check
+
 bench: setup
 	$(BIN)/python tools/bench.py
 

@@ -6,8 +6,8 @@ CPUs?" is the question users and admins ask, and the answer is the source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from typing import NamedTuple
 
 from .policy import ResourcePolicy
 from .problems import Problem, ProblemKind, ResourcesError
@@ -15,14 +15,13 @@ from .resources_file import Number, ResourcesFile, parse_collecting
 from .schema import key_schema
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     FILE = "file"
     DEFAULT = "default"
     ADJUSTED = "adjusted"
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One effective value and where it came from."""
 
     value: Number
@@ -46,8 +45,7 @@ class Setting:
         }
 
 
-@dataclass(frozen=True)
-class EffectiveResources:
+class EffectiveResources(NamedTuple):
     """What a notebook gets: CPU in cores, memory in GB of 1024^3 bytes."""
 
     cpu_guarantee: Setting
@@ -57,14 +55,10 @@ class EffectiveResources:
     gpu: Setting
 
     def as_json(self) -> dict[str, dict[str, object]]:
-        return {
-            name: getattr(self, name).as_json()
-            for name in self.__dataclass_fields__
-        }
+        return {name: getattr(self, name).as_json() for name in self._fields}
 
 
-@dataclass(frozen=True)
-class _Pair:
+class _Pair(NamedTuple):
     """A request/limit pair of keys and the policy values that govern it."""
 
     request_key: str
@@ -99,22 +93,34 @@ def evaluate(
 def _overlay(
     parsed: ResourcesFile, policy: ResourcePolicy
 ) -> tuple[EffectiveResources, list[Problem]]:
-    policy.check()
+    settings = policy.checked()
     problems: list[Problem] = []
     cpu = _pair(
         parsed,
-        _Pair("cpur", "cpul", policy.default_cpu_guarantee,
-              policy.default_cpu_limit, policy.max_cpu, "max_cpu"),
+        _Pair(
+            "cpur",
+            "cpul",
+            settings.default_cpu_guarantee,
+            settings.default_cpu_limit,
+            settings.max_cpu,
+            "max_cpu",
+        ),
         problems,
     )
     mem = _pair(
         parsed,
-        _Pair("memr", "meml", policy.default_mem_guarantee,
-              policy.default_mem_limit, policy.max_mem, "max_mem"),
+        _Pair(
+            "memr",
+            "meml",
+            settings.default_mem_guarantee,
+            settings.default_mem_limit,
+            settings.max_mem,
+            "max_mem",
+        ),
         problems,
     )
-    gpu = _given_or_default(parsed, "gpu", policy.default_gpu)
-    _check_cap("gpu", gpu, policy.max_gpu, "max_gpu", problems)
+    gpu = _given_or_default(parsed, "gpu", settings.default_gpu)
+    _check_cap("gpu", gpu, settings.max_gpu, "max_gpu", problems)
     return EffectiveResources(cpu[0], cpu[1], mem[0], mem[1], gpu), problems
 
 

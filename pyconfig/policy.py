@@ -7,8 +7,19 @@ class, as ``hub.config.ResourcePolicy.<trait>`` in the chart values.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
-from traitlets import Dict, Float, Int, List, TraitError, Unicode, validate
+from traitlets import (
+    All,
+    Dict,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Unicode,
+    observe,
+    validate,
+)
 from traitlets.config import LoggingConfigurable
 
 # A Kubernetes extended resource name: optional DNS prefix, then a name.
@@ -114,6 +125,24 @@ class ResourcePolicy(LoggingConfigurable):
                 f"resource name such as nvidia.com/gpu, not {proposal.value!r}"
             )
         return proposal.value
+
+    _checked: SimpleNamespace | None = None
+
+    @observe(All)
+    def _forget_checked(self, change) -> None:
+        self._checked = None
+
+    def checked(self) -> SimpleNamespace:
+        """The settings as plain attributes, after :meth:`check`.
+
+        Cached until a setting changes: traitlets attribute access is slow
+        enough to matter when thousands of files are checked.
+        """
+        if self._checked is None:
+            self.check()
+            names = self.class_trait_names(config=True)
+            self._checked = SimpleNamespace(**{n: getattr(self, n) for n in names})
+        return self._checked
 
     def contradictions(self) -> list[str]:
         """Settings that cannot hold together (checked when the policy is used)."""

@@ -54,6 +54,10 @@ class Problem:
     text: str
     message: str
 
+    def __post_init__(self) -> None:
+        # Escaped here, once, so parsing valid lines never pays for it.
+        object.__setattr__(self, "text", shown(self.text))
+
     def located(self, source: str) -> str:
         """``source:line: `text`: message``, the form editors jump to."""
         where = f"{source}:{self.line}" if self.line is not None else source
@@ -76,7 +80,7 @@ class ResourcesError(ValueError):
     """A `.resources` file the service will not use, with every problem in it."""
 
     def __init__(self, problems: list[Problem], source: str = ".resources"):
-        self.problems = sorted(problems, key=lambda p: (p.line or 0))
+        self.problems = sorted(problems, key=lambda p: p.line or 0)
         self.source = source
         super().__init__(self.report())
 
@@ -92,6 +96,8 @@ class ResourcesError(ValueError):
 
 def shown(text: str, limit: int = 60) -> str:
     """Text as it may be printed: control characters escaped, long text cut."""
+    if len(text) <= limit and text.isprintable():
+        return text
     out = "".join(
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode()
         for ch in text

@@ -42,21 +42,22 @@ def kubespawner_settings(
         "mem_guarantee": gb_to_bytes(resources.mem_guarantee.value),
         "mem_limit": gb_to_bytes(resources.mem_limit.value),
     }
+    placement = policy.checked()
     gpus = int(resources.gpu.value)
-    name = policy.gpu_resource_name
+    name = placement.gpu_resource_name
     if gpus > 0:
         settings["extra_resource_guarantees"] = {name: gpus}
         settings["extra_resource_limits"] = {name: gpus}
-        settings["node_selector"] = dict(policy.gpu_node_selector)
-        settings["tolerations"] = [dict(t) for t in policy.gpu_tolerations]
+        settings["node_selector"] = dict(placement.gpu_node_selector)
+        settings["tolerations"] = [dict(t) for t in placement.gpu_tolerations]
         # The device plugin sets which GPUs the container sees.
         settings["environment"] = {GPU_VISIBILITY_VARIABLE: None}
     else:
         settings["extra_resource_guarantees"] = {name: None}
         settings["extra_resource_limits"] = {name: None}
-        if policy.no_gpu_visible_devices:
+        if placement.no_gpu_visible_devices:
             settings["environment"] = {
-                GPU_VISIBILITY_VARIABLE: policy.no_gpu_visible_devices
+                GPU_VISIBILITY_VARIABLE: placement.no_gpu_visible_devices
             }
     return settings
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .problems import Problem, ProblemKind, ResourcesError, shown
-from .schema import key_schema, key_validator, resource_keys
+from .schema import first_error, integer_keys, key_schema, resource_keys
 
 #: Larger files are refused before they are read line by line.
 MAX_BYTES = 64 * 1024
 
 Number = int | float
 
+# The common case, a well-formed line with an optional comment, in one match.
+_GOOD_LINE = re.compile(
+    r"\s*([a-z]+)\s*=\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:#.*)?\Z", re.DOTALL
+)
 _PLAIN = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 _EXPONENT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+\Z")
 _HEX = re.compile(r"[+-]?0[xXoObB][0-9a-fA-F_]*\Z")
@@ -109,7 +113,7 @@ def _decoded_lines(raw: bytes, problems: list[Problem]):
                 Problem(
                     ProblemKind.NOT_UTF8,
                     number,
-                    shown(chunk.decode("utf-8", "backslashreplace")),
+                    chunk.decode("utf-8", "backslashreplace"),
                     f"byte {error.start + 1} of this line is not UTF-8; save "
                     "the file as UTF-8 (plain ASCII is fine)",
                 )
@@ -124,10 +128,42 @@ def _parse_line(
     problems: list[Problem],
 ) -> None:
     """Parse one line into ``parsed``; ``seen`` maps each key to its first line."""
+    start = line.lstrip()[:1]
+    if not start or start == "#":
+        return
+    good = _GOOD_LINE.match(line)
+    if good:
+        key, value = good.groups()
+        if (
+            key in resource_keys()
+            and key not in seen
+            and len(value) <= _MAX_NUMBER_CHARS
+        ):
+            seen[key] = number
+            amount: Number = float(value) if "." in value else int(value)
+            if first_error(key, amount) is None:
+                _store(parsed, key, amount, number)
+                return
+    _parse_line_slowly(number, line, parsed, seen, problems)
+
+
+def _store(parsed: ResourcesFile, key: str, amount: Number, number: int) -> None:
+    parsed.values[key] = int(amount) if key in integer_keys() else amount
+    parsed.lines[key] = number
+
+
+def _parse_line_slowly(
+    number: int,
+    line: str,
+    parsed: ResourcesFile,
+    seen: dict[str, int],
+    problems: list[Problem],
+) -> None:
+    """Every check, with a message for each problem (also the fast path's misses)."""
     content = line.split("#", 1)[0].strip()
     if not content:
         return
-    text = shown(content)
+    text = content  # Problem escapes it for printing
     if "=" not in content:
         problems.append(_missing_equals(number, content, text))
         return
@@ -147,7 +183,7 @@ def _parse_line(
     if key not in keys:
         problems.append(_bad_key(number, key, text))
         return
-    duplicate = key in seen
+    duplicate = seen.get(key, number) != number
     if duplicate:
         problems.append(
             Problem(
@@ -167,10 +203,8 @@ def _parse_line(
     if schema_problem is not None:
         problems.append(schema_problem)
         return
-    if duplicate:
-        return
-    parsed.values[key] = int(amount) if key_schema(key)["type"] == "integer" else amount
-    parsed.lines[key] = number
+    if not duplicate:
+        _store(parsed, key, amount, number)
 
 
 def _missing_equals(number: int, content: str, text: str) -> Problem:
@@ -247,8 +281,7 @@ def _why_not_a_number(key: str, value: str) -> tuple[ProblemKind, str]:
     if _HEX.match(value):
         return (
             ProblemKind.NOT_PLAIN,
-            f"'{shown(value)}' is not a decimal number; write digits 0-9 "
-            "only, e.g. 16",
+            f"'{shown(value)}' is not a decimal number; write digits 0-9 only, e.g. 16",
         )
     if _EXPONENT.match(value):
         return ProblemKind.NOT_PLAIN, _exponent_message(value)
@@ -258,8 +291,7 @@ def _why_not_a_number(key: str, value: str) -> tuple[ProblemKind, str]:
     if _COMMA_DECIMAL.match(value):
         return (
             ProblemKind.NOT_A_NUMBER,
-            f"use a dot for decimals: write {value.replace(',', '.')}, "
-            f"not {value}",
+            f"use a dot for decimals: write {value.replace(',', '.')}, not {value}",
         )
     if value.startswith("+") and _PLAIN.match(value[1:]):
         return (
@@ -291,10 +323,7 @@ def _unit_message(key: str, amount: str, unit: str) -> str:
     unit_name = key_schema(key).get("x-unit", "")
     if key.startswith("cpu") and unit == "m" and _PLAIN.match(amount):
         cores = f"{float(amount) / 1000:.3f}".rstrip("0").rstrip(".")
-        return (
-            f"CPU is counted in cores, without a unit: write {cores}, "
-            f"not {amount}m"
-        )
+        return f"CPU is counted in cores, without a unit: write {cores}, not {amount}m"
     return (
         f"{key} is always in {unit_name}, without a unit: write {amount}, "
         f"not {amount}{unit}"
@@ -303,11 +332,12 @@ def _unit_message(key: str, amount: str, unit: str) -> str:
 
 def _schema_problem(number: int, key: str, amount: Number, text: str) -> Problem | None:
     """The first schema error for this value, as a message an author can act on."""
-    error = next(key_validator(key).iter_errors(amount), None)
+    error = first_error(key, amount)
     if error is None:
         return None
+    keyword, bound, message = error
     unit = key_schema(key).get("x-unit", "")
-    if error.validator == "exclusiveMinimum":
+    if keyword == "exclusiveMinimum":
         return Problem(
             ProblemKind.ZERO,
             number,
@@ -315,7 +345,7 @@ def _schema_problem(number: int, key: str, amount: Number, text: str) -> Problem
             f"{key} must be more than 0 {unit}; write a positive amount, or "
             "delete the line to use the default",
         )
-    if error.validator == "type" and error.validator_value == "integer":
+    if keyword == "type" and bound == "integer":
         return Problem(
             ProblemKind.NOT_WHOLE,
             number,
@@ -323,12 +353,11 @@ def _schema_problem(number: int, key: str, amount: Number, text: str) -> Problem
             f"{unit} are whole devices: write a whole number such as "
             f"{max(1, math.floor(amount))}",
         )
-    if error.validator == "maximum":
+    if keyword == "maximum":
         return Problem(
             ProblemKind.TOO_BIG,
             number,
             text,
-            f"{key} may be at most {error.validator_value} {unit} on any "
-            "service; ask for less",
+            f"{key} may be at most {bound} {unit} on any service; ask for less",
         )
-    return Problem(ProblemKind.NOT_A_NUMBER, number, text, f"{key}: {error.message}")
+    return Problem(ProblemKind.NOT_A_NUMBER, number, text, f"{key}: {message}")

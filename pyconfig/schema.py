@@ -8,7 +8,7 @@ disagree.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,43 @@ def resources_schema() -> dict[str, Any]:
     return schema
 
 
+@cache
 def resource_keys() -> tuple[str, ...]:
     """Valid keys, in the order the schema lists them."""
     return tuple(resources_schema()["properties"])
+
+
+@cache
+def integer_keys() -> frozenset[str]:
+    """Keys whose values are whole numbers (stored as int)."""
+    return frozenset(k for k in resource_keys() if key_schema(k)["type"] == "integer")
+
+
+@lru_cache(maxsize=4096, typed=True)
+def first_error(key: str, value: int | float) -> tuple[str, Any, str] | None:
+    """The first schema error of one value, as (keyword, its value, message).
+
+    A pure function of (key, value), memoized: a hub sees the same few
+    amounts (2 cores, 4 GB) over and over, and jsonschema is the costliest
+    step of a check.
+    """
+    error = next(key_validator(key).iter_errors(value), None)
+    if error is None:
+        return None
+    return str(error.validator), error.validator_value, error.message
+
+
+def clear_caches() -> None:
+    """Forget the loaded schema (tests that swap the schema file use this)."""
+    for function in (
+        resources_schema,
+        resource_keys,
+        integer_keys,
+        key_validator,
+        first_error,
+        document_validator,
+    ):
+        function.cache_clear()
 
 
 def key_schema(key: str) -> dict[str, Any]:
@@ -44,7 +78,7 @@ def key_schema(key: str) -> dict[str, Any]:
     return resources_schema()["properties"][key]
 
 
-@lru_cache(maxsize=None)
+@cache
 def key_validator(key: str) -> jsonschema.protocols.Validator:
     """A validator for one key's value.
 

@@ -1,0 +1,139 @@
+"""``python -m pyconfig check`` as a repository author runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+SEED_LIKE = "# This file is for resource requests in CERIT-SC\n# Do not change\n"
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pyconfig", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+
+
+def test_valid_file_prints_table_with_sources(tmp_path):
+    path = tmp_path / ".resources"
+    path.write_text("gpu=1\ncpur=2\n")
+    result = run("check", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{path}: valid"
+    table = "\n".join(lines)
+    assert "CPU request     2 cores  " in table and f"{path} line 2" in table
+    assert "memory limit    16 GB    default" in table
+    assert "GPUs            1" in table
+
+
+def test_seed_example_gives_defaults(tmp_path):
+    (tmp_path / ".resources").write_text(SEED_LIKE)
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "CPU limit       8 cores  default" in result.stdout
+
+
+def test_default_path_and_missing_file_mean_defaults(tmp_path):
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert ".resources: not found, so the defaults apply" in result.stdout
+
+
+def test_a_repository_folder_is_looked_into(tmp_path):
+    (tmp_path / ".resources").write_text("meml=32\n")
+    result = run("check", str(tmp_path))
+    assert result.returncode == 0
+    assert "memory limit    32 GB" in result.stdout
+
+
+def test_invalid_file_prints_every_problem_and_exits_1(tmp_path):
+    path = tmp_path / ".resources"
+    path.write_text("cpu=2\nmemr=4GB\ngpu=1\n")
+    result = run("check", str(path))
+    assert result.returncode == 1
+    assert f"{path}:1: `cpu=2`: unknown key 'cpu'; did you mean cpur or cpul?" in (
+        result.stdout
+    )
+    assert f"{path}:2: `memr=4GB`: memr is always in GB" in result.stdout
+
+
+def test_json_output(tmp_path):
+    good = tmp_path / "good"
+    good.write_text("gpu=1\nmemr=2\n")
+    bad = tmp_path / "bad"
+    bad.write_text("cpul=0\n")
+    result = run("check", "--json", str(good), str(bad))
+    assert result.returncode == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["valid"] is True
+    assert first["resources"]["gpu"] == {
+        "value": 1,
+        "source": "file",
+        "line": 1,
+        "note": None,
+    }
+    assert first["kubespawner"]["extra_resource_limits"] == {"nvidia.com/gpu": 1}
+    assert first["kubespawner"]["mem_guarantee"] == 2 * 1024**3
+    assert second["valid"] is False
+    assert second["problems"][0]["kind"] == "zero"
+    assert second["problems"][0]["line"] == 1
+
+
+def test_values_file_sets_defaults_and_caps(tmp_path):
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "binderhub:\n  jupyterhub:\n    hub:\n      config:\n"
+        "        ResourcePolicy:\n          default_cpu_limit: 2\n"
+        "          max_gpu: 0\n"
+    )
+    path = tmp_path / ".resources"
+    path.write_text("memr=2\n")
+    result = run("check", "--values", str(values), str(path))
+    assert result.returncode == 0
+    assert "CPU limit       2 cores" in result.stdout
+    path.write_text("gpu=1\n")
+    result = run("check", "--values", str(values), str(path))
+    assert result.returncode == 1
+    assert "this service has no GPUs" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["check", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "the following arguments are required"),
+        (["check", "--values", "/nonexistent/values.yaml"], "cannot read values"),
+    ],
+)
+def test_usage_errors_exit_2(args, fragment):
+    result = run(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+
+
+def test_contradictory_values_are_a_usage_error(tmp_path):
+    values = tmp_path / "values.yaml"
+    values.write_text("hub:\n  config:\n    ResourcePolicy:\n      max_cpu: 4\n")
+    result = run("check", "--values", str(values), str(tmp_path))
+    assert result.returncode == 2
+    assert "ResourcePolicy.default_cpu_limit (8.0) is above" in result.stderr
+
+
+def test_unreadable_path_is_a_usage_error(tmp_path):
+    path = tmp_path / ".resources"
+    path.mkdir()
+    (path / ".resources").mkdir()
+    result = run("check", str(path))
+    assert result.returncode == 2
+    assert "error:" in result.stderr

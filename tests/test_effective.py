@@ -1,0 +1,160 @@
+"""Effective resources: defaults overlaid with the file, rules, caps, sources."""
+
+from __future__ import annotations
+
+import pytest
+from traitlets.config import Config
+
+from pyconfig.effective import Source, evaluate
+from pyconfig.policy import PolicyError, ResourcePolicy
+from pyconfig.problems import ProblemKind, ResourcesError
+
+
+def values(resources):
+    return {
+        name: getattr(resources, name).value
+        for name in ("cpu_guarantee", "cpu_limit", "mem_guarantee", "mem_limit", "gpu")
+    }
+
+
+def sources(resources):
+    return {
+        name: getattr(resources, name).source
+        for name in ("cpu_guarantee", "cpu_limit", "mem_guarantee", "mem_limit", "gpu")
+    }
+
+
+def policy(**traits) -> ResourcePolicy:
+    return ResourcePolicy(config=Config({"ResourcePolicy": traits}))
+
+
+SEED_DEFAULTS = {
+    "cpu_guarantee": 1,
+    "cpu_limit": 8,
+    "mem_guarantee": 1,
+    "mem_limit": 16,
+    "gpu": 0,
+}
+
+
+def test_no_file_gives_the_seed_defaults():
+    """Seed: guaranteed 1G of RAM and 1 CPU, up to 16G and 8 CPU, no GPU."""
+    result = evaluate(b"", ResourcePolicy())
+    assert values(result) == SEED_DEFAULTS
+    assert set(sources(result).values()) == {Source.DEFAULT}
+
+
+def test_gpu_only_keeps_cpu_and_memory_defaults():
+    result = evaluate("gpu=1\n", ResourcePolicy())
+    assert values(result) == {**SEED_DEFAULTS, "gpu": 1}
+    assert result.gpu.source is Source.FILE and result.gpu.line == 1
+    assert result.cpu_limit.source is Source.DEFAULT
+
+
+def test_each_value_says_whether_it_came_from_the_file():
+    result = evaluate("# c\ncpur=2\nmeml=4\n", ResourcePolicy())
+    assert sources(result) == {
+        "cpu_guarantee": Source.FILE,
+        "cpu_limit": Source.DEFAULT,
+        "mem_guarantee": Source.DEFAULT,
+        "mem_limit": Source.FILE,
+        "gpu": Source.DEFAULT,
+    }
+    assert (result.cpu_guarantee.line, result.mem_limit.line) == (2, 3)
+
+
+def test_request_above_default_limit_raises_the_limit():
+    result = evaluate("cpur=12\n", ResourcePolicy())
+    assert result.cpu_limit.value == 12
+    assert result.cpu_limit.source is Source.ADJUSTED
+    assert "raised to cpur (line 1)" in result.cpu_limit.note
+
+
+def test_limit_below_default_request_lowers_the_request():
+    result = evaluate("meml=0.5\n", ResourcePolicy())
+    assert result.mem_guarantee.value == 0.5
+    assert result.mem_guarantee.source is Source.ADJUSTED
+    assert "lowered to meml" in result.mem_guarantee.note
+
+
+def test_request_within_default_limit_keeps_the_default_limit():
+    result = evaluate("cpur=4\n", ResourcePolicy())
+    assert (result.cpu_guarantee.value, result.cpu_limit.value) == (4, 8)
+    assert result.cpu_limit.source is Source.DEFAULT
+
+
+def test_request_above_given_limit_is_an_error_naming_both_lines():
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("cpul=2\ncpur=4\n", ResourcePolicy())
+    [problem] = caught.value.problems
+    assert problem.kind is ProblemKind.REQUEST_OVER_LIMIT
+    assert problem.line == 2
+    assert "cpur (4) is more than cpul (2, line 1)" in problem.message
+
+
+def test_equal_request_and_limit_is_fine():
+    result = evaluate("memr=4\nmeml=4\n", ResourcePolicy())
+    assert (result.mem_guarantee.value, result.mem_limit.value) == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "cap_name"),
+    [
+        ("cpul=64", 1, "ResourcePolicy.max_cpu"),
+        ("cpur=40", 1, "ResourcePolicy.max_cpu"),
+        ("meml=200", 1, "ResourcePolicy.max_mem"),
+        ("gpu=3", 1, "ResourcePolicy.max_gpu"),
+    ],
+)
+def test_over_a_cap_is_an_error_that_names_the_cap(text, line, cap_name):
+    with pytest.raises(ResourcesError) as caught:
+        evaluate(text, ResourcePolicy())
+    [problem] = caught.value.problems
+    assert problem.kind is ProblemKind.OVER_CAP
+    assert problem.line == line
+    assert cap_name in problem.message
+
+
+def test_caps_follow_the_policy():
+    assert evaluate("cpul=64", policy(max_cpu=64)).cpu_limit.value == 64
+    with pytest.raises(ResourcesError, match="has no GPUs"):
+        evaluate("gpu=1", policy(max_gpu=0))
+
+
+def test_defaults_follow_the_policy():
+    custom = policy(
+        default_cpu_guarantee=0.5,
+        default_cpu_limit=2,
+        default_mem_guarantee=2,
+        default_mem_limit=4,
+        default_gpu=1,
+    )
+    assert values(evaluate("", custom)) == {
+        "cpu_guarantee": 0.5,
+        "cpu_limit": 2,
+        "mem_guarantee": 2,
+        "mem_limit": 4,
+        "gpu": 1,
+    }
+
+
+def test_parse_and_policy_problems_are_reported_together():
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("cpu=1\ngpu=9\nmemr=8\nmeml=4\n", ResourcePolicy())
+    assert [(p.line, p.kind) for p in caught.value.problems] == [
+        (1, ProblemKind.UNKNOWN_KEY),
+        (2, ProblemKind.OVER_CAP),
+        (3, ProblemKind.REQUEST_OVER_LIMIT),
+    ]
+
+
+def test_contradictory_policy_is_the_admins_error_naming_traits():
+    bad = policy(default_cpu_guarantee=4, default_cpu_limit=2, max_mem=8)
+    with pytest.raises(PolicyError) as caught:
+        evaluate("", bad)
+    message = str(caught.value)
+    assert "ResourcePolicy.default_cpu_guarantee (4.0)" in message
+    assert (
+        "ResourcePolicy.default_mem_limit (16.0) is above ResourcePolicy.max_mem"
+        in (message)
+    )

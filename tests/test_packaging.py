@@ -1,0 +1,86 @@
+"""What a repository author installs: the wheel and the pre-commit hook."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+
+def test_pre_commit_hook_runs_the_installed_command_on_resources_files():
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "check-resources"
+    assert hook["entry"] == "pyconfig check"
+    pattern = re.compile(hook["files"])
+    assert pattern.search(".resources") and pattern.search("sub/dir/.resources")
+    assert not pattern.search("my.resources") and not pattern.search(".resources.bak")
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
+    """Build the wheel, install it in a fresh venv, check a file with it."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("pyconfig", "schemas"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("pyconfig/resources.schema.json")
+    assert shipped == (ROOT / "schemas" / "resources.schema.json").read_bytes()
+
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+        check=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".resources").write_text("gpu=1\ncpur=two\n")
+    result = subprocess.run(
+        [venv / "bin" / "pyconfig", "check", str(repo)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "'two' is not a number" in result.stdout
