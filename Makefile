@@ -24,6 +24,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
 
 docs: setup
 	$(BIN)/python tools/render_docs.py
