@@ -84,9 +84,24 @@ def evaluate(
 ) -> EffectiveResources:
     """Parse and overlay in one go, reporting every problem of both steps."""
     parsed, problems = parse_collecting(data)
+    return evaluate_parsed(parsed, problems, policy, source)
+
+
+def evaluate_parsed(
+    parsed: ResourcesFile,
+    problems: list[Problem],
+    policy: ResourcePolicy,
+    source: str = ".resources",
+    total: int | None = None,
+) -> EffectiveResources:
+    """Overlay an already parsed file, reporting its parse problems with ours.
+
+    ``total`` is the parse problem count when ``problems`` was cut short.
+    """
     result, more = _overlay(parsed, policy)
     if problems or more:
-        raise ResourcesError(problems + more, source)
+        count = max(total or 0, len(problems)) + len(more)
+        raise ResourcesError(list(problems) + more, source, total=count)
     return result
 
 

@@ -79,13 +79,21 @@ class Problem:
 class ResourcesError(ValueError):
     """A `.resources` file the service will not use, with every problem in it."""
 
-    def __init__(self, problems: list[Problem], source: str = ".resources"):
+    def __init__(
+        self,
+        problems: list[Problem],
+        source: str = ".resources",
+        total: int | None = None,
+    ):
         self.problems = sorted(problems, key=lambda p: p.line or 0)
         self.source = source
+        #: How many problems the file has; more than ``problems`` holds when
+        #: a cache kept only the first ones.
+        self.total = max(total or 0, len(self.problems))
         super().__init__(self.report())
 
     def report(self) -> str:
-        count = len(self.problems)
+        count = self.total
         noun = "problem" if count == 1 else "problems"
         lines = [f"{self.source}: {count} {noun}:"]
         lines += [f"  {p.located(self.source)}" for p in self.problems[:MAX_SHOWN]]

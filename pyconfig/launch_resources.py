@@ -1,0 +1,150 @@
+"""Decide the resources of one launch from the launched repository's `.resources`.
+
+A missing file, or a repository we cannot read from, launches with the
+defaults and says why; a broken file refuses the launch with the message the
+author needs (both configurable). The decision is made once per commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from tornado import web
+from traitlets import Enum, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from .effective import EffectiveResources, evaluate_parsed
+from .launch_source import LaunchedRepo, NotFromRepository, launched_repo
+from .policy import ResourcePolicy
+from .problems import ResourcesError
+from .repo_files import FetchError, RepoFileFetcher
+from .resources_cache import ParsedFile, ResourcesCache
+from .resources_file import ResourcesFile
+
+
+class LaunchRefused(web.HTTPError):
+    """A launch the hub will not start; its message reaches the BinderHub page.
+
+    JupyterHub's REST API answers with ``log_message``; its HTML pages show
+    ``jupyterhub_message``. Both carry the same text.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(400, "%s", message, reason="Launch refused")
+        self.jupyterhub_message = message
+
+
+@dataclass(frozen=True)
+class LaunchResources:
+    """The resources one launch gets and, in words, where they came from."""
+
+    resources: EffectiveResources
+    origin: str  # "file" or "defaults"
+    explanation: str
+    repo: LaunchedRepo | None = None
+
+
+class RepositoryResources(LoggingConfigurable):
+    """Reads the launched repository's `.resources` and applies the policy."""
+
+    file_path = Unicode(
+        ".resources", help="Path of the resources file in the repository."
+    ).tag(config=True)
+    on_fetch_error = Enum(
+        ["defaults", "refuse"],
+        "defaults",
+        help="When the file cannot be read (timeout, server error, too large): "
+        "'defaults' launches with the defaults and says why in the log and "
+        "the notebook's environment; 'refuse' refuses the launch.",
+    ).tag(config=True)
+    on_invalid_file = Enum(
+        ["refuse", "defaults"],
+        "refuse",
+        help="When the file has problems: 'refuse' refuses the launch with "
+        "every problem and its line; 'defaults' launches with the defaults.",
+    ).tag(config=True)
+    cache_entries = Int(
+        4096,
+        help="Parsed files kept, one per repository and commit (least "
+        "recently used dropped first).",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.fetcher = RepoFileFetcher(parent=self)
+        self.cache = ResourcesCache(self.cache_entries)
+        self.fetches = 0
+        self._in_flight: dict[LaunchedRepo, asyncio.Future[ParsedFile]] = {}
+
+    async def for_launch(
+        self, user_options: dict[str, Any], policy: ResourcePolicy
+    ) -> LaunchResources:
+        """The resources for a launch with these ``user_options``."""
+        repo = launched_repo(user_options)
+        if isinstance(repo, NotFromRepository):
+            return self._defaults(policy, repo.reason)
+        try:
+            entry = await self._parsed(repo)
+        except FetchError as error:
+            reason = f"could not read {self.file_path} of {repo.describe()}: {error}"
+            if self.on_fetch_error == "refuse":
+                raise LaunchRefused(
+                    f"Launch refused: {reason}. Try again in a moment."
+                ) from None
+            return self._defaults(policy, reason, repo)
+        if not entry.found:
+            return self._defaults(
+                policy, f"{repo.describe()} has no {self.file_path}", repo
+            )
+        source = f"{self.file_path} of {repo.describe()}"
+        try:
+            resources = evaluate_parsed(
+                entry.parsed,
+                list(entry.problems),
+                policy,
+                source=self.file_path,
+                total=entry.problem_count,
+            )
+        except ResourcesError as error:
+            if self.on_invalid_file == "defaults":
+                return self._defaults(policy, f"{source} is invalid", repo)
+            raise LaunchRefused(
+                f"Launch refused: the {source} asks for something this service "
+                f"cannot give.\n{error.report()}"
+            ) from None
+        return LaunchResources(resources, "file", f"from {source}", repo)
+
+    def _defaults(
+        self, policy: ResourcePolicy, reason: str, repo: LaunchedRepo | None = None
+    ) -> LaunchResources:
+        resources = evaluate_parsed(ResourcesFile(), [], policy)
+        return LaunchResources(resources, "defaults", f"defaults: {reason}", repo)
+
+    async def _parsed(self, repo: LaunchedRepo) -> ParsedFile:
+        """The parsed file at this commit, fetched at most once at a time."""
+        if repo.pinned:
+            cached = self.cache.get(repo)
+            if cached is not None:
+                return cached
+            running = self._in_flight.get(repo)
+            if running is not None:
+                return await asyncio.shield(running)
+        future: asyncio.Future[ParsedFile] = asyncio.get_running_loop().create_future()
+        if repo.pinned:
+            self._in_flight[repo] = future
+        try:
+            self.fetches += 1
+            fetched = await self.fetcher.fetch(repo, self.file_path)
+            entry = ParsedFile.from_bytes(fetched.data)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, none is left unseen
+            raise
+        finally:
+            self._in_flight.pop(repo, None)
+        if repo.pinned:
+            self.cache.put(repo, entry)
+        future.set_result(entry)
+        return entry

@@ -1,0 +1,202 @@
+"""One SSH keypair per user, kept in a Kubernetes Secret and mounted in every server.
+
+The key is made on the user's first launch and never changes after, so the
+public key a user added to GitHub keeps working. The hub's Role may only get,
+list, create and delete Secrets, so the Secret is created once and never
+updated; two first launches at the same moment both try to create it, and the
+one that loses (409 Conflict) uses the winner's key.
+
+The private key exists in the hub's memory only while the Secret is created:
+it is never logged, never stored in spawner state, user_options or the hub
+database.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kubernetes_asyncio.client.exceptions import ApiException
+from traitlets import Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+#: Secret data keys, which are also the file names under the mount paths.
+PRIVATE_KEY = "ssh.priv"
+PUBLIC_KEY = "ssh.pub"
+VOLUME = "persistent-binderhub-ssh-key"
+KNOWN_HOSTS_VOLUME = "persistent-binderhub-known-hosts"
+MANAGED_BY = "persistent-binderhub"
+
+
+class SSHKeyError(Exception):
+    """The user's key Secret could not be read or created; says why (no secrets)."""
+
+
+def new_keypair(comment: str) -> tuple[bytes, bytes]:
+    """A fresh ed25519 keypair: (private key, public key), both OpenSSH format."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return private, public + f" {comment}\n".encode()
+
+
+class SSHKeys(LoggingConfigurable):
+    """Where each user's SSH keypair is kept and where notebooks see it."""
+
+    secret_name_template = Unicode(
+        "{username}-ssh-key",
+        help="Name of the user's Secret (KubeSpawner template fields). Changing "
+        "it gives every user a new key: their old public key stops working.",
+    ).tag(config=True)
+    private_key_path = Unicode(
+        "/home/jovyan/.ssh/ssh.priv", help="Where notebooks see the private key."
+    ).tag(config=True)
+    public_key_path = Unicode(
+        "/home/jovyan/.ssh/ssh.pub", help="Where notebooks see the public key."
+    ).tag(config=True)
+    file_mode = Int(
+        0o440,
+        help="Mode of the key files. They belong to root and the pod's fsGroup, "
+        "so uid 1000 reads them through the group and ssh accepts them (ssh "
+        "only rejects group-readable keys that the user owns).",
+    ).tag(config=True)
+    key_comment_template = Unicode(
+        "{username}@persistent-binderhub",
+        help="Comment at the end of the public key, shown by GitHub and GitLab "
+        "next to the key ({username} is the hub user name).",
+    ).tag(config=True)
+    known_hosts_configmap = Unicode(
+        "persistent-binderhub-known-hosts",
+        help="ConfigMap (key 'ssh_known_hosts') with host keys of GitHub, "
+        "GitLab and others, mounted at known_hosts_path so `git clone "
+        "git@github.com:...` needs no confirmation; empty to mount none.",
+    ).tag(config=True)
+    known_hosts_path = Unicode(
+        "/etc/ssh/ssh_known_hosts",
+        help="Where the known hosts file is mounted (ssh's global known hosts).",
+    ).tag(config=True)
+    git_ssh_command = Unicode(
+        "ssh -i {private_key_path} -o IdentitiesOnly=yes",
+        help="GIT_SSH_COMMAND in notebooks, so git uses the mounted key; empty "
+        "to leave it unset.",
+    ).tag(config=True)
+
+    #: Kubernetes API calls made so far (a figure for `make bench`).
+    api_calls = 0
+
+    def kubespawner_config(self) -> dict[str, Any]:
+        """Volumes, mounts and environment for KubeSpawner (dicts keyed by name)."""
+        volumes = {
+            VOLUME: {
+                "name": VOLUME,
+                "secret": {
+                    "secretName": self.secret_name_template,
+                    "defaultMode": self.file_mode,
+                },
+            }
+        }
+        mounts = {
+            f"{VOLUME}-private": {
+                "name": VOLUME,
+                "mountPath": self.private_key_path,
+                "subPath": PRIVATE_KEY,
+                "readOnly": True,
+            },
+            f"{VOLUME}-public": {
+                "name": VOLUME,
+                "mountPath": self.public_key_path,
+                "subPath": PUBLIC_KEY,
+                "readOnly": True,
+            },
+        }
+        if self.known_hosts_configmap:
+            volumes[KNOWN_HOSTS_VOLUME] = {
+                "name": KNOWN_HOSTS_VOLUME,
+                "configMap": {"name": self.known_hosts_configmap},
+            }
+            mounts[KNOWN_HOSTS_VOLUME] = {
+                "name": KNOWN_HOSTS_VOLUME,
+                "mountPath": self.known_hosts_path,
+                "subPath": "ssh_known_hosts",
+                "readOnly": True,
+            }
+        environment = {
+            "SSH_PRIVATE_KEY_PATH": self.private_key_path,
+            "SSH_PUBLIC_KEY_PATH": self.public_key_path,
+        }
+        if self.git_ssh_command:
+            environment["GIT_SSH_COMMAND"] = self.git_ssh_command.format(
+                private_key_path=self.private_key_path
+            )
+        return {"volumes": volumes, "volume_mounts": mounts, "environment": environment}
+
+    def secret_body(
+        self, name: str, username: str, user_label: str, private: bytes, public: bytes
+    ) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "app.kubernetes.io/managed-by": MANAGED_BY,
+                    "app.kubernetes.io/component": "ssh-key",
+                    "hub.jupyter.org/username": user_label,
+                },
+                "annotations": {"hub.jupyter.org/username": username},
+            },
+            "data": {
+                PRIVATE_KEY: base64.b64encode(private).decode(),
+                PUBLIC_KEY: base64.b64encode(public).decode(),
+            },
+        }
+
+    async def ensure_secret(
+        self, api: Any, namespace: str, name: str, username: str, user_label: str
+    ) -> str:
+        """Make sure the user's key Secret exists: "existing", "created" or "raced".
+
+        ``api`` is a kubernetes_asyncio ``CoreV1Api``. One read for a returning
+        user; a create only on the first launch.
+        """
+        try:
+            self.api_calls += 1
+            await api.read_namespaced_secret(name, namespace)
+            return "existing"
+        except ApiException as error:
+            if error.status != 404:
+                raise SSHKeyError(_describe("read", name, error)) from None
+        private, public = new_keypair(
+            self.key_comment_template.format(username=username)
+        )
+        body = self.secret_body(name, username, user_label, private, public)
+        del private
+        try:
+            self.api_calls += 1
+            await api.create_namespaced_secret(namespace, body)
+            self.log.info("Created SSH key Secret %s for %s", name, username)
+            return "created"
+        except ApiException as error:
+            if error.status != 409:
+                raise SSHKeyError(_describe("create", name, error)) from None
+        finally:
+            body["data"].clear()
+        # Another launch created it first: its key is the user's key.
+        self.log.info("SSH key Secret %s was created by a parallel launch", name)
+        return "raced"
+
+
+def _describe(verb: str, name: str, error: ApiException) -> str:
+    # Only the status and reason: the body of a failed create could echo data.
+    return (
+        f"could not {verb} Secret {name}: Kubernetes API {error.status} {error.reason}"
+    )

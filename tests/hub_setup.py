@@ -1,0 +1,92 @@
+"""Hub configuration and BinderHub-shaped launches shared by the hook tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets.config import Config
+
+from pyconfig.hub_config import configure
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def hub_config(raw_url: str, kube_url: str | None = None) -> Config:
+    """What the chart gives the hub, pointed at loopback stand-ins.
+
+    The URL templates keep each provider's real path shape; only the host
+    part is the stand-in's.
+    """
+    c = Config()
+    c.KubeSpawner.uid = 1000  # z2jh's singleuser.uid
+    if kube_url:
+        c.KubeSpawner.k8s_api_host = kube_url
+    c.RepoFileFetcher.github_raw_urls = {
+        "github.com": raw_url + "/{repo}/{commit}/{path}",
+        "github.example.org": raw_url + "/ghe/raw/{repo}/{commit}/{path}",
+    }
+    c.RepoFileFetcher.gitlab_raw_urls = {
+        "gitlab.com": raw_url + "/api/v4/projects/{repo_quoted}/repository/files/"
+        "{path_quoted}/raw?ref={commit}",
+    }
+    c.RepoFileFetcher.gist_raw_urls = {
+        "gist.github.com": raw_url + "/{repo}/raw/{commit}/{path}",
+    }
+    c.RepoFileFetcher.timeout = 0.5
+    c.ResourcePolicy.gpu_node_selector = {"nvidia.com/gpu.present": "true"}
+    c.ResourcePolicy.gpu_tolerations = [GPU_TOLERATION]
+    c.UserStorage.storage_class = "nfs-csi"
+    configure(c)
+    return c
+
+
+def binder_options(
+    provider: str, spec: str, ref_url: str, repo_url: str
+) -> dict[str, Any]:
+    """``user_options`` as BinderHub's launcher sends them (FACTS section 4)."""
+    return {
+        "image": "registry.example.org/binder-launch:abc",
+        "repo_url": repo_url,
+        "token": "launch-token",
+        "binder_ref_url": ref_url,
+        "binder_launch_host": "https://binder.example.org/",
+        "binder_request": f"v2/{provider}/{spec.rsplit('/', 1)[0]}/HEAD",
+        "binder_persistent_request": f"v2/{provider}/{spec}",
+        "binder_client_ip": "192.0.2.1",
+    }
+
+
+def github(owner: str, repo: str, sha: str = SHA, host: str = "github.com"):
+    return binder_options(
+        "gh",
+        f"{owner}/{repo}/{sha}",
+        f"https://{host}/{owner}/{repo}/tree/{sha}",
+        f"https://{host}/{owner}/{repo}",
+    )
+
+
+def gitlab(namespace: str, sha: str = SHA):
+    escaped = namespace.replace("/", "%2F")
+    return binder_options(
+        "gl",
+        f"{escaped}/{sha}",
+        f"https://gitlab.com/{namespace}/tree/{sha}",
+        f"https://gitlab.com/{namespace}",
+    )
+
+
+def gist(user: str, gist_id: str, sha: str = SHA):
+    return binder_options(
+        "gist",
+        f"{user}/{gist_id}/{sha}",
+        f"https://gist.github.com/{user}/{gist_id}/{sha}",
+        f"https://gist.github.com/{user}/{gist_id}.git",
+    )
+
+
+def zenodo(doi: str):
+    return binder_options(
+        "zenodo", doi, f"https://doi.org/{doi}", f"https://doi.org/{doi}"
+    )
