@@ -50,6 +50,8 @@ def _chained(existing: Any):
     """Our hook, after an admin's own hook if there is one."""
     if existing is None or existing is pre_spawn_hook:
         return pre_spawn_hook
+    if getattr(existing, "runs_persistent_binderhub", False):
+        return existing  # configure() ran before: ours is already in the chain
 
     async def both(spawner: Any) -> None:
         result = existing(spawner)
@@ -57,4 +59,5 @@ def _chained(existing: Any):
             await result
         await pre_spawn_hook(spawner)
 
+    both.runs_persistent_binderhub = True
     return both
