@@ -9,12 +9,17 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constrain
 
 .PHONY: setup test lint docs docs-check bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) node_modules/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+# configurable-http-proxy, for the tests that run a real JupyterHub.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: setup
@@ -35,6 +40,7 @@ docs-check: setup
 
 bench: setup
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_hook.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

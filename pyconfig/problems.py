@@ -96,9 +96,10 @@ class ResourcesError(ValueError):
         count = self.total
         noun = "problem" if count == 1 else "problems"
         lines = [f"{self.source}: {count} {noun}:"]
-        lines += [f"  {p.located(self.source)}" for p in self.problems[:MAX_SHOWN]]
-        if count > MAX_SHOWN:
-            lines.append(f"  ... and {count - MAX_SHOWN} more")
+        listed = self.problems[:MAX_SHOWN]
+        lines += [f"  {p.located(self.source)}" for p in listed]
+        if count > len(listed):
+            lines.append(f"  ... and {count - len(listed)} more")
         return "\n".join(lines)
 
 

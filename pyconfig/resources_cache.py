@@ -2,8 +2,8 @@
 
 The file at a commit never changes, so a repository launched a thousand
 times is fetched and parsed once. Entries hold the parse result, not the
-bytes, and at most :data:`MAX_SHOWN` problems, so an entry is small even for
-a 64 KiB file of errors.
+bytes, and at most :data:`KEPT_PROBLEMS` problems (with the total count), so
+an entry stays small even for a 64 KiB file of errors.
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 from .launch_source import LaunchedRepo
-from .problems import MAX_SHOWN, Problem
+from .problems import Problem
 from .resources_file import ResourcesFile, parse_collecting
+
+
+#: Problems kept per cached file; a refused launch shows these and the count.
+KEPT_PROBLEMS = 20
 
 
 class ParsedFile(NamedTuple):
@@ -29,7 +33,7 @@ class ParsedFile(NamedTuple):
         if data is None:
             return cls(False, ResourcesFile(), (), 0)
         parsed, problems = parse_collecting(data)
-        return cls(True, parsed, tuple(problems[:MAX_SHOWN]), len(problems))
+        return cls(True, parsed, tuple(problems[:KEPT_PROBLEMS]), len(problems))
 
 
 class ResourcesCache:

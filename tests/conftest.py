@@ -20,27 +20,14 @@ def make_spawner():
 
     Must be called inside a running event loop (KubeSpawner's rule).
     """
-    from jupyterhub import orm
-    from jupyterhub.objects import Hub
-    from jupyterhub.user import User
-    from kubespawner import KubeSpawner
-    from traitlets.config import Config
+    from .hub_setup import build_spawner
 
     sessions = []
 
-    def build(config: Config | None = None, username="alice", server="project"):
-        db = orm.new_session_factory("sqlite:///:memory:")()
-        sessions.append(db)
-        orm_user = orm.User(name=username)
-        db.add(orm_user)
-        db.commit()
-        settings = {
-            "spawner_class": KubeSpawner,
-            "hub": Hub(),
-            "config": config or Config(),
-            "allow_named_servers": True,
-        }
-        return User(orm_user, settings=settings).spawners[server]
+    def build(config=None, username="alice", server="project"):
+        spawner = build_spawner(config, username, server)
+        sessions.append(spawner.user.db)
+        return spawner
 
     yield build
     for db in sessions:

@@ -344,3 +344,22 @@ def test_other_servers_of_the_user_keep_their_resources(make_spawner, raw, confi
         assert not plain_pod["spec"].get("nodeSelector")
 
     asyncio.run(run())
+
+
+def test_a_file_of_many_errors_is_refused_with_the_first_ones_and_a_count(
+    make_spawner, raw, config
+):
+    raw.files[f"/owner/many/{SHA}/.resources"] = b"cpu=2\n" * 100
+
+    async def run():
+        for _ in range(2):  # the second refusal comes from the cache
+            with pytest.raises(LaunchRefused) as caught:
+                await launch(make_spawner, config, github("owner", "many"))
+            message = caught.value.log_message % caught.value.args
+            assert ".resources: 100 problems:" in message
+            assert ".resources:20: `cpu=2`" in message
+            assert ".resources:21:" not in message
+            assert "... and 80 more" in message
+
+    asyncio.run(run())
+    assert len(raw.requests) == 1

@@ -1,0 +1,98 @@
+"""Benchmark: the pre-spawn hook per launch, and the memory of its cache.
+
+A real KubeSpawner and the hub's own run_pre_spawn_hook(), against the
+loopback stand-ins of the tests (raw files, Kubernetes Secrets). Prints:
+- hook time per launch of a returning user, commit cached (median, p99);
+- raw-file fetches and Kubernetes API calls per such launch (targets: 0 and
+  at most 1);
+- memory held by the parse cache filled to its bound.
+Figures only; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["KUBECONFIG"] = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
+
+from pyconfig.launch_source import LaunchedRepo  # noqa: E402
+from pyconfig.resources_cache import ParsedFile, ResourcesCache  # noqa: E402
+from pyconfig.spawn_hook import hook_for  # noqa: E402
+from tests.hub_setup import SHA, build_spawner, github, hub_config  # noqa: E402
+from tests.standins import KubeAPIStandIn, RawFileServer  # noqa: E402
+
+LAUNCHES = 300
+TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
+
+
+async def launches(raw: RawFileServer, kube: KubeAPIStandIn) -> None:
+    config = hub_config(raw.url, kube.url)
+    first = build_spawner(config, server="first")
+    first.user_options = github("owner", "repo")
+    await first.run_pre_spawn_hook()  # first launch: fetch, create the key
+    hook = hook_for(config)
+    fetches, calls = len(raw.requests), hook.ssh_keys.api_calls
+    hook.seconds.clear()
+    for index in range(LAUNCHES):
+        spawner = first.user.spawners[f"s{index}"]
+        spawner.user_options = github("owner", "repo")
+        await spawner.run_pre_spawn_hook()
+    times = sorted(s * 1e6 for s in hook.seconds)
+    p99 = times[int(len(times) * 0.99) - 1]
+    print(
+        f"hook, returning user, cached commit: median {statistics.median(times):.0f} us"
+        f"  p99 {p99:.0f} us  over {LAUNCHES} launches"
+    )
+    print(
+        f"per launch: {(len(raw.requests) - fetches) / LAUNCHES:.2f} fetches "
+        f"(target 0), {(hook.ssh_keys.api_calls - calls) / LAUNCHES:.2f} "
+        "Kubernetes API calls (target <= 1)"
+    )
+
+
+def cache_memory(entries: int) -> None:
+    for label, data in (
+        ("typical files", TYPICAL),
+        ("files of 50+ errors", b"cpu=2\n" * 200),
+    ):
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        cache = ResourcesCache(entries)
+        for index in range(entries + 100):
+            repo = LaunchedRepo(
+                "gh", "github.com", f"owner/repo{index}", f"{index:040x}"
+            )
+            cache.put(repo, ParsedFile.from_bytes(data))
+        used = sum(
+            stat.size_diff
+            for stat in tracemalloc.take_snapshot().compare_to(before, "filename")
+        )
+        tracemalloc.stop()
+        print(
+            f"cache at its bound ({len(cache)} entries, {label}): "
+            f"{used / 2**20:.1f} MiB, {used / len(cache):.0f} B per entry"
+        )
+
+
+def main() -> int:
+    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+        raw.files[f"/owner/repo/{SHA}/.resources"] = TYPICAL
+        started = time.perf_counter()
+        asyncio.run(launches(raw, kube))
+        print(f"({time.perf_counter() - started:.1f} s for the launches)")
+    from pyconfig.launch_resources import RepositoryResources
+
+    cache_memory(RepositoryResources().cache_entries)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
