@@ -15,7 +15,6 @@ from .launch_source import LaunchedRepo
 from .problems import Problem
 from .resources_file import ResourcesFile, parse_collecting
 
-
 #: Problems kept per cached file; a refused launch shows these and the count.
 KEPT_PROBLEMS = 20
 
