@@ -68,7 +68,11 @@ class RepoFileFetcher(LoggingConfigurable):
         5.0, help="Seconds to connect and read the file before giving up."
     ).tag(config=True)
     max_redirects = Int(3, help="Redirects followed before giving up.").tag(config=True)
-    user_agent = Unicode("persistent-binderhub").tag(config=True)
+    user_agent = Unicode(
+        "persistent-binderhub",
+        help="User-Agent of the requests (providers ask API clients to name "
+        "themselves).",
+    ).tag(config=True)
 
     @validate("timeout")
     def _positive_timeout(self, proposal):

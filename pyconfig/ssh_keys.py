@@ -64,7 +64,8 @@ class SSHKeys(LoggingConfigurable):
     ).tag(config=True)
     file_mode = Int(
         0o440,
-        help="Mode of the key files. They belong to root and the pod's fsGroup, "
+        help="Mode of the key files (decimal 288 = octal 0440). They belong to "
+        "root and the pod's fsGroup, "
         "so uid 1000 reads them through the group and ssh accepts them (ssh "
         "only rejects group-readable keys that the user owns).",
     ).tag(config=True)

@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["KUBECONFIG"] = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
 
-from pyconfig.launch_source import LaunchedRepo  # noqa: E402
-from pyconfig.resources_cache import ParsedFile, ResourcesCache  # noqa: E402
-from pyconfig.spawn_hook import hook_for  # noqa: E402
-from tests.hub_setup import SHA, build_spawner, github, hub_config  # noqa: E402
-from tests.standins import KubeAPIStandIn, RawFileServer  # noqa: E402
+from pyconfig.launch_source import LaunchedRepo
+from pyconfig.resources_cache import ParsedFile, ResourcesCache
+from pyconfig.spawn_hook import hook_for
+from tests.hub_setup import SHA, build_spawner, github, hub_config
+from tests.standins import KubeAPIStandIn, RawFileServer
 
 LAUNCHES = 300
 TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"

@@ -20,16 +20,28 @@ import jinja2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pyconfig.effective import evaluate  # noqa: E402
-from pyconfig.policy import ResourcePolicy  # noqa: E402
-from pyconfig.problems import ProblemKind, ResourcesError  # noqa: E402
-from pyconfig.resources_file import MAX_BYTES  # noqa: E402
-from pyconfig.schema import resources_schema  # noqa: E402
+from pyconfig.effective import evaluate
+from pyconfig.launch_resources import RepositoryResources
+from pyconfig.policy import ResourcePolicy
+from pyconfig.problems import ProblemKind, ResourcesError
+from pyconfig.repo_files import RepoFileFetcher
+from pyconfig.resources_file import MAX_BYTES
+from pyconfig.schema import resources_schema
+from pyconfig.ssh_keys import SSHKeys
+from pyconfig.storage import UserStorage
 
 TEMPLATES = ROOT / "docs" / "templates"
+#: The classes an admin configures, in the order the settings page lists them.
+CONFIGURABLES = (
+    ResourcePolicy,
+    RepositoryResources,
+    RepoFileFetcher,
+    UserStorage,
+    SSHKeys,
+)
 PAGES = {
     "resources.md.j2": ROOT / "docs" / "resources.md",
-    "resource-policy.md.j2": ROOT / "docs" / "resource-policy.md",
+    "settings.md.j2": ROOT / "docs" / "settings.md",
 }
 
 
@@ -64,17 +76,24 @@ def error_examples() -> list[dict[str, str]]:
     return rows
 
 
-def policy_settings(policy: ResourcePolicy) -> list[dict[str, str]]:
-    """Each admin setting: name, type, default (as YAML/JSON) and help."""
-    return [
-        {
-            "name": name,
-            "type": type(trait).__name__,
-            "default": json.dumps(getattr(policy, name)),
-            "help": " ".join(trait.help.split()),
-        }
-        for name, trait in sorted(policy.traits(config=True).items())
-    ]
+def settings_sections() -> list[dict[str, object]]:
+    """Each configurable class: its name, why it exists, and every setting."""
+    sections = []
+    for cls in CONFIGURABLES:
+        instance = cls()
+        settings = [
+            {
+                "name": name,
+                "type": type(trait).__name__,
+                "default": json.dumps(getattr(instance, name)),
+                "help": " ".join(trait.help.split()).replace("|", "\\|"),
+            }
+            for name, trait in sorted(instance.traits(config=True).items())
+            if name not in {"config", "log", "parent"}
+        ]
+        doc = " ".join((cls.__doc__ or "").split())
+        sections.append({"name": cls.__name__, "doc": doc, "settings": settings})
+    return sections
 
 
 def render(template_name: str) -> str:
@@ -88,7 +107,7 @@ def render(template_name: str) -> str:
     policy = ResourcePolicy()
     return env.get_template(template_name).render(
         schema=resources_schema(),
-        settings=policy_settings(policy),
+        sections=settings_sections(),
         errors=error_examples(),
         policy=policy,
         max_bytes=MAX_BYTES,
