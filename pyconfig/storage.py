@@ -34,7 +34,10 @@ class UserStorage(LoggingConfigurable):
         help="StorageClass of new claims (it must offer ReadWriteMany, e.g. an "
         "NFS CSI class); empty for the cluster's default class.",
     ).tag(config=True)
-    capacity = Unicode("10Gi", help="Size of a new claim.").tag(config=True)
+    capacity = Unicode(
+        "10Gi",
+        help="Size of a new claim, e.g. 10Gi (claims that exist keep their size).",
+    ).tag(config=True)
     access_modes = List(
         Unicode(), ["ReadWriteMany"], help="Access modes of a new claim."
     ).tag(config=True)
