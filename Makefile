@@ -7,14 +7,22 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constraints.txt
 
-.PHONY: setup test lint docs docs-check bench clean
+VALUES ?= values/cerit.yaml
 
-setup: $(STAMP) node_modules/.installed
+.PHONY: setup test lint docs docs-check schema deps render bench clean
+
+setup: $(STAMP) node_modules/.installed .venv-checkov/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+.venv-checkov/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
 	touch $@
 
 # configurable-http-proxy, for the tests that run a real JupyterHub.
@@ -35,6 +43,18 @@ lint: setup
 docs: setup
 	$(BIN)/python tools/render_docs.py
 
+# The chart's values.schema.json, generated from schemas/values.schema.yaml.
+schema: setup
+	$(BIN)/python tools/render_schema.py
+
+# The upstream binderhub chart (needs its chart repository; tests do not).
+deps: setup
+	$(BIN)/python -c "import helm_python; helm_python.dependency_update('chart')"
+
+# Render the chart for VALUES into build/rendered/ (the README's main command).
+render: setup
+	$(BIN)/python -m tools.chart $(VALUES)
+
 docs-check: setup
 	$(BIN)/python tools/render_docs.py --check
 
@@ -43,4 +63,4 @@ bench: setup
 	$(BIN)/python tools/bench_hook.py
 
 clean:
-	rm -rf $(VENV) node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

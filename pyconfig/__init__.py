@@ -3,3 +3,5 @@
 Imports only the standard library and the hub image's packages, so the chart
 can ship these files as they are and the hub can load them.
 """
+
+__version__ = "0.1.0"

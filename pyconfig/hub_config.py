@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyterhub.traitlets import ByteSpecification
 from traitlets.config import Config
 
+from . import __version__
+from .hub_check import HEADER
+from .profile import BYTES_PER_GB
 from .spawn_hook import pre_spawn_hook
 from .ssh_keys import SSHKeys
 from .storage import UserStorage
@@ -36,6 +40,32 @@ def configure(c: Config) -> None:
     if spawner.get("fs_gid") is None:
         spawner.fs_gid = DEFAULT_FS_GID
     spawner.pre_spawn_hook = _chained(spawner.get("pre_spawn_hook"))
+    _derive_policy_defaults(c)
+    # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
+    settings = c.JupyterHub.get("tornado_settings") or {}
+    headers = {**settings.get("headers", {}), HEADER: __version__}
+    c.JupyterHub.tornado_settings = {**settings, "headers": headers}
+
+
+#: ResourcePolicy defaults that follow KubeSpawner's (singleuser.cpu/memory in
+#: the chart) unless the admin sets them on ResourcePolicy itself.
+_DERIVED = {
+    "default_cpu_guarantee": "cpu_guarantee",
+    "default_cpu_limit": "cpu_limit",
+    "default_mem_guarantee": "mem_guarantee",
+    "default_mem_limit": "mem_limit",
+}
+
+
+def _derive_policy_defaults(c: Config) -> None:
+    """One place for the defaults: the chart's singleuser.cpu and .memory."""
+    for ours, theirs in _DERIVED.items():
+        value = c.KubeSpawner.get(theirs)
+        if ours in c.ResourcePolicy or value is None:
+            continue
+        if theirs.startswith("mem"):
+            value = ByteSpecification().validate(None, value) / BYTES_PER_GB
+        c.ResourcePolicy[ours] = float(value)
 
 
 def _merge_named(current: Any, ours: dict[str, Any]) -> dict[str, Any]:

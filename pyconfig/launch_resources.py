@@ -69,7 +69,7 @@ class RepositoryResources(LoggingConfigurable):
         4096,
         help="Parsed files kept, one per repository and commit (least "
         "recently used dropped first).",
-    ).tag(config=True)
+    ).tag(config=True, schema={"minimum": 0})
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)

@@ -39,36 +39,36 @@ class ResourcePolicy(LoggingConfigurable):
     default_cpu_guarantee = Float(
         1.0,
         help="CPU cores guaranteed when the file sets no cpur.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     default_cpu_limit = Float(
         8.0,
         help="Most CPU cores a notebook may use when the file sets no cpul.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     default_mem_guarantee = Float(
         1.0,
         help="Memory guaranteed when the file sets no memr, in GB of 1024^3 bytes.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     default_mem_limit = Float(
         16.0,
         help="Memory limit when the file sets no meml, in GB of 1024^3 bytes.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     default_gpu = Int(
         0,
         help="GPUs attached when the file sets no gpu.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"minimum": 0})
 
     max_cpu = Float(
         32.0,
         help="Cap on cpur and cpul: the most CPU cores one notebook may ask for.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     max_mem = Float(
         128.0,
         help="Cap on memr and meml, in GB of 1024^3 bytes.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
     max_gpu = Int(
         2,
         help="Cap on gpu: the most GPUs one notebook may ask for; 0 for no GPUs.",
-    ).tag(config=True)
+    ).tag(config=True, schema={"minimum": 0})
 
     gpu_resource_name = Unicode(
         "nvidia.com/gpu",

@@ -66,8 +66,10 @@ class RepoFileFetcher(LoggingConfigurable):
     ).tag(config=True)
     timeout = Float(
         5.0, help="Seconds to connect and read the file before giving up."
-    ).tag(config=True)
-    max_redirects = Int(3, help="Redirects followed before giving up.").tag(config=True)
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
+    max_redirects = Int(3, help="Redirects followed before giving up.").tag(
+        config=True, schema={"minimum": 0}
+    )
     user_agent = Unicode(
         "persistent-binderhub",
         help="User-Agent of the requests (providers ask API clients to name "

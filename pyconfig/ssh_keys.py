@@ -68,7 +68,7 @@ class SSHKeys(LoggingConfigurable):
         "root and the pod's fsGroup, "
         "so uid 1000 reads them through the group and ssh accepts them (ssh "
         "only rejects group-readable keys that the user owns).",
-    ).tag(config=True)
+    ).tag(config=True, schema={"minimum": 0, "maximum": 511})
     key_comment_template = Unicode(
         "{username}@persistent-binderhub",
         help="Comment at the end of the public key, shown by GitHub and GitLab "

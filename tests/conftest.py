@@ -20,12 +20,14 @@ def make_spawner():
 
     Must be called inside a running event loop (KubeSpawner's rule).
     """
-    from .hub_setup import build_spawner
+    from traitlets.config import Config
+
+    from pyconfig.hub_values import build_spawner
 
     sessions = []
 
     def build(config=None, username="alice", server="project"):
-        spawner = build_spawner(config, username, server)
+        spawner = build_spawner(config or Config(), username, server)
         sessions.append(spawner.user.db)
         return spawner
 

@@ -7,35 +7,11 @@ from typing import Any
 from traitlets.config import Config
 
 from pyconfig.hub_config import configure
+from pyconfig.hub_values import build_spawner  # noqa: F401 - shared by tests
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-
-
-def build_spawner(
-    config: Config | None = None, username: str = "alice", server: str = "project"
-) -> Any:
-    """A real KubeSpawner made the way JupyterHub makes one, through a hub User.
-
-    Each call has its own in-memory hub database; call inside an event loop.
-    """
-    from jupyterhub import orm
-    from jupyterhub.objects import Hub
-    from jupyterhub.user import User
-    from kubespawner import KubeSpawner
-
-    db = orm.new_session_factory("sqlite:///:memory:")()
-    orm_user = orm.User(name=username)
-    db.add(orm_user)
-    db.commit()
-    settings = {
-        "spawner_class": KubeSpawner,
-        "hub": Hub(),
-        "config": config or Config(),
-        "allow_named_servers": True,
-    }
-    return User(orm_user, settings=settings).spawners[server]
 
 
 def hub_config(raw_url: str, kube_url: str | None = None) -> Config:

@@ -1,0 +1,112 @@
+"""Generate chart/values.schema.json from schemas/values.schema.yaml.
+
+Order is kept (ruamel.yaml), so the JSON reads like its source. A section
+marked ``x-traitlets: module.Class`` is filled from that traitlets class: one
+property per configurable trait, with its type, default and help, and the
+bounds of its ``schema`` tag; unknown settings are refused.
+
+    python tools/render_schema.py          # write chart/values.schema.json
+    python tools/render_schema.py --check  # exit 1 if it is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitType, Unicode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SOURCE = ROOT / "schemas" / "values.schema.yaml"
+TARGET = ROOT / "chart" / "values.schema.json"
+
+
+def trait_schema(trait: TraitType, default: Any) -> dict[str, Any]:
+    """JSON Schema of one trait (the types our classes use)."""
+    if isinstance(trait, Enum):
+        schema: dict[str, Any] = {"enum": list(trait.values)}
+    elif isinstance(trait, Bool):
+        schema = {"type": "boolean"}
+    elif isinstance(trait, Int):
+        schema = {"type": "integer"}
+    elif isinstance(trait, Float):
+        schema = {"type": "number"}
+    elif isinstance(trait, Unicode):
+        schema = {"type": "string"}
+    elif isinstance(trait, Dict):
+        schema = {"type": "object"}
+    elif isinstance(trait, List):
+        item = trait._trait
+        schema = {"type": "array"}
+        if item is not None:
+            schema["items"] = trait_schema(item, None)
+    else:
+        raise TypeError(f"no JSON Schema type for {type(trait).__name__}")
+    schema.update(trait.metadata.get("schema", {}))
+    if trait.help:
+        schema["description"] = " ".join(trait.help.split())
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def class_schema(dotted: str) -> dict[str, Any]:
+    module, _, name = dotted.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    instance = cls()
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": " ".join((cls.__doc__ or "").split())
+        + " All settings: docs/settings.md.",
+        "properties": {
+            trait_name: trait_schema(trait, getattr(instance, trait_name))
+            for trait_name, trait in instance.traits(config=True).items()
+            if trait_name not in {"config", "log", "parent"}
+        },
+    }
+
+
+def expand(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "x-traitlets" in node:
+            return class_schema(node["x-traitlets"])
+        return {key: expand(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [expand(item) for item in node]
+    return node
+
+
+def render() -> str:
+    source = YAML(typ="rt").load(SOURCE.read_text(encoding="utf-8"))
+    plain = json.loads(json.dumps(source))  # ruamel's ordered types -> plain
+    return json.dumps(expand(plain), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
+            print(
+                f"{TARGET.relative_to(ROOT)} is stale: run `make schema`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
