@@ -62,12 +62,48 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--json", action="store_true", help="print JSON, one object per file"
     )
+    preview = commands.add_parser(
+        "preview",
+        help="print the Pod and PVC a launch would get (no cluster needed)",
+        description="Print, as a YAML stream in Kubernetes API field names, the "
+        "Pod and then the PVC that KubeSpawner would create for a launch, using "
+        "the hub configuration a values file produces. Exit 1 with the message "
+        "a user would see when the launch would be refused.",
+    )
+    preview.add_argument("--values", type=Path, required=True, metavar="FILE",
+                         help="a values file of this chart")  # fmt: skip
+    preview.add_argument(
+        "--launch",
+        required=True,
+        metavar="SPEC",
+        help="gh/OWNER/REPO/REF, gl/GROUP%%2FPROJECT/REF, gist/USER/ID/REF or a "
+        "repository URL",
+    )
+    preview.add_argument("--user", default="user", help="hub user name (default: user)")
+    preview.add_argument(
+        "--resources",
+        type=Path,
+        metavar="PATH",
+        help="use this .resources file instead of fetching the repository's",
+    )
+    preview.add_argument(
+        "--upstream",
+        type=Path,
+        metavar="DIR",
+        help="folder with the upstream charts' default values (optional)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    if args.command == "preview":
+        from .preview import run
+
+        return run(
+            args.values, args.launch, args.user, args.resources, args.upstream, out
+        )
     try:
         policy = policy_from_values(args.values) if args.values else ResourcePolicy()
         policy.check()

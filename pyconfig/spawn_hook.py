@@ -33,6 +33,13 @@ class SpawnHook:
         self.seconds: list[float] = []
 
     async def __call__(self, spawner: Any) -> None:
+        await self.prepare(spawner)
+
+    async def prepare(self, spawner: Any, ensure_key: bool = True) -> None:
+        """Set this launch's resources on ``spawner``; make its key if asked.
+
+        ``ensure_key=False`` is for previews: no Kubernetes API is called.
+        """
         started = time.perf_counter()
         launch = await self.resources.for_launch(
             dict(spawner.user_options or {}), self.policy
@@ -45,7 +52,8 @@ class SpawnHook:
             spawner.name,
             launch.explanation,
         )
-        await self._ensure_key(spawner)
+        if ensure_key:
+            await self._ensure_key(spawner)
         apply_settings(spawner, settings)
         self.seconds.append(time.perf_counter() - started)
 
