@@ -1,4 +1,4 @@
-"""``python -m pyconfig preview``: the Pod and PVC a launch would get, without a cluster.
+"""``python -m pyconfig preview``: the Pod and PVC a launch would get, offline.
 
 Answers "why did my notebook get 8 CPUs?": the values file is turned into the
 hub's configuration as z2jh does it (pyconfig.hub_values), a spawner is made
@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit

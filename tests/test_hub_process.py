@@ -149,3 +149,10 @@ def test_good_resources_reach_the_spawner(hub):
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["BINDERHUB_RESOURCES_SOURCE"].startswith("from .resources of github.com")
     assert "BEGIN OPENSSH PRIVATE KEY" not in hub.log.read_text()
+
+
+def test_hub_answers_with_the_header_helm_test_checks(hub):
+    """What the chart's `helm test` pod runs, against the real hub."""
+    from pyconfig.hub_check import check
+
+    assert check(f"{hub.url}/hub/api/") is None
