@@ -61,6 +61,7 @@ docs-check: setup
 bench: setup
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_hook.py
+	$(BIN)/python tools/bench_chart.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
