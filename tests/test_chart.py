@@ -231,6 +231,10 @@ BAD_VALUES = [
     ("binderhub.jupyterhub.singleuser.storage", {"type": "dynamic"},
      'singleuser.storage.type is "dynamic" but must be none'),
     (f"{HUB_CONFIG}.BinderSpawner.auth_enabled", False, "must be equal"),
+    (f"{HUB_CONFIG}.ResourcePolicy.max_cpu", 4,
+     "singleuser.cpu.limit (8) is above binderhub.jupyterhub.hub.config"),
+    (f"{HUB_CONFIG}.ResourcePolicy.max_mem", 8,
+     "singleuser.memory.limit (16G) is above"),
     ("persistentBinderhub.storageClass.create", True,
      "nfs.server and .share are required"),
 ]  # fmt: skip

@@ -86,6 +86,15 @@ or that authentication needs. Each failure names the key and the fix.
 {{- fail (printf "binderhub.jupyterhub.hub.config.ResourcePolicy.default_%s_limit (%v) is above max_%s (%v)" $what $limit $what $max) -}}
 {{- end -}}
 {{- end -}}
+{{- range $what, $single := dict "cpu" ($single.cpu | default dict) "mem" ($single.memory | default dict) -}}
+{{- $max := get $policy (printf "max_%s" $what) -}}
+{{- if and $max $single.limit (not (get $policy (printf "default_%s_limit" $what))) -}}
+{{- $limit := ternary (float64 $single.limit) (divf (float64 (include "pbh.bytes" $single.limit)) 1073741824) (eq $what "cpu") -}}
+{{- if gt $limit (float64 $max) -}}
+{{- fail (printf "binderhub.jupyterhub.singleuser.%s.limit (%v) is above binderhub.jupyterhub.hub.config.ResourcePolicy.max_%s (%v): the default may not exceed the cap" (ternary "cpu" "memory" (eq $what "cpu")) $single.limit $what $max) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $storage := .Values.persistentBinderhub.storageClass -}}
 {{- if and $storage.create (or (not $storage.nfs.server) (not $storage.nfs.share)) -}}
 {{- fail "persistentBinderhub.storageClass.nfs.server and .share are required when persistentBinderhub.storageClass.create is true" -}}
