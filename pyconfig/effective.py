@@ -121,6 +121,7 @@ def _overlay(
             "max_cpu",
         ),
         problems,
+        policy,
     )
     mem = _pair(
         parsed,
@@ -133,9 +134,10 @@ def _overlay(
             "max_mem",
         ),
         problems,
+        policy,
     )
     gpu = _given_or_default(parsed, "gpu", settings.default_gpu)
-    _check_cap("gpu", gpu, settings.max_gpu, "max_gpu", problems)
+    _check_cap("gpu", gpu, settings.max_gpu, "max_gpu", problems, policy)
     return EffectiveResources(cpu[0], cpu[1], mem[0], mem[1], gpu), problems
 
 
@@ -146,7 +148,10 @@ def _given_or_default(parsed: ResourcesFile, key: str, default: Number) -> Setti
 
 
 def _pair(
-    parsed: ResourcesFile, pair: _Pair, problems: list[Problem]
+    parsed: ResourcesFile,
+    pair: _Pair,
+    problems: list[Problem],
+    policy: ResourcePolicy,
 ) -> tuple[Setting, Setting]:
     request = _given_or_default(parsed, pair.request_key, pair.default_request)
     limit = _given_or_default(parsed, pair.limit_key, pair.default_limit)
@@ -179,7 +184,7 @@ def _pair(
             )
         )
     for key, setting in ((pair.request_key, request), (pair.limit_key, limit)):
-        _check_cap(key, setting, pair.cap, pair.cap_trait, problems)
+        _check_cap(key, setting, pair.cap, pair.cap_trait, problems, policy)
     return request, limit
 
 
@@ -189,6 +194,7 @@ def _check_cap(
     cap: Number,
     cap_trait: str,
     problems: list[Problem],
+    policy: ResourcePolicy,
 ) -> None:
     # Only values written in the file are blamed: an adjusted value equals one
     # that is, and defaults above a cap are the admin's error (policy.check).
@@ -196,16 +202,20 @@ def _check_cap(
         return
     unit = key_schema(key).get("x-unit", "")
     if cap == 0:
-        advice = f"this service has no {unit}: delete the line"
+        advice = f"this service has no {unit} for you: delete the line"
     else:
         advice = f"ask for at most {_fmt(cap)}"
+    groups = policy.raising_groups(cap_trait, setting.value)
+    if groups:
+        advice += f" (members of {', '.join(groups)} may ask for more)"
+    label = policy.cap_labels.get(cap_trait, f"ResourcePolicy.{cap_trait}")
     problems.append(
         Problem(
             ProblemKind.OVER_CAP,
             setting.line,
             f"{key}={_fmt(setting.value)}",
             f"{key} is over this service's cap of {_fmt(cap)} {unit} "
-            f"(ResourcePolicy.{cap_trait}); {advice}",
+            f"({label}); {advice}",
         )
     )
 

@@ -41,6 +41,7 @@ def configure(c: Config) -> None:
         spawner.fs_gid = DEFAULT_FS_GID
     spawner.pre_spawn_hook = _chained(spawner.get("pre_spawn_hook"))
     _derive_policy_defaults(c)
+    _take_over_quota(c)
     # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
     settings = c.JupyterHub.get("tornado_settings") or {}
     headers = {**settings.get("headers", {}), HEADER: __version__}
@@ -55,6 +56,15 @@ _DERIVED = {
     "default_mem_guarantee": "mem_guarantee",
     "default_mem_limit": "mem_limit",
 }
+
+
+def _take_over_quota(c: Config) -> None:
+    """ServerQuota counts active servers only; JupyterHub's check would count
+    stopped ones too (and disagree with BinderHub), so it is switched off."""
+    limit = c.JupyterHub.get("named_server_limit_per_user")
+    if isinstance(limit, int) and "limit" not in c.ServerQuota:
+        c.ServerQuota.limit = limit
+    c.JupyterHub.named_server_limit_per_user = 0
 
 
 def _derive_policy_defaults(c: Config) -> None:

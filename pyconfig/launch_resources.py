@@ -15,6 +15,7 @@ from tornado import web
 from traitlets import Enum, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
+from . import metrics
 from .effective import EffectiveResources, evaluate_parsed
 from .launch_source import LaunchedRepo, NotFromRepository, launched_repo
 from .policy import ResourcePolicy
@@ -28,12 +29,14 @@ class LaunchRefused(web.HTTPError):
     """A launch the hub will not start; its message reaches the BinderHub page.
 
     JupyterHub's REST API answers with ``log_message``; its HTML pages show
-    ``jupyterhub_message``. Both carry the same text.
+    ``jupyterhub_message``. Both carry the same text. ``why`` labels the
+    refusal in the metrics.
     """
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, why: str = "resources"):
         super().__init__(400, "%s", message, reason="Launch refused")
         self.jupyterhub_message = message
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class RepositoryResources(LoggingConfigurable):
             reason = f"could not read {self.file_path} of {repo.describe()}: {error}"
             if self.on_fetch_error == "refuse":
                 raise LaunchRefused(
-                    f"Launch refused: {reason}. Try again in a moment."
+                    f"Launch refused: {reason}. Try again in a moment.", "fetch"
                 ) from None
             return self._defaults(policy, reason, repo)
         if not entry.found:
@@ -126,6 +129,7 @@ class RepositoryResources(LoggingConfigurable):
         """The parsed file at this commit, fetched at most once at a time."""
         if repo.pinned:
             cached = self.cache.get(repo)
+            metrics.CACHE_LOOKUPS.labels("hit" if cached else "miss").inc()
             if cached is not None:
                 return cached
             running = self._in_flight.get(repo)
@@ -136,7 +140,8 @@ class RepositoryResources(LoggingConfigurable):
             self._in_flight[repo] = future
         try:
             self.fetches += 1
-            fetched = await self.fetcher.fetch(repo, self.file_path)
+            with metrics.FETCH_SECONDS.time():
+                fetched = await self.fetcher.fetch(repo, self.file_path)
             entry = ParsedFile.from_bytes(fetched.data)
         except BaseException as error:
             future.set_exception(error)
@@ -146,5 +151,6 @@ class RepositoryResources(LoggingConfigurable):
             self._in_flight.pop(repo, None)
         if repo.pinned:
             self.cache.put(repo, entry)
+            metrics.CACHE_ENTRIES.set(len(self.cache))
         future.set_result(entry)
         return entry

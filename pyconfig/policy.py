@@ -7,6 +7,7 @@ class, as ``hub.config.ResourcePolicy.<trait>`` in the chart values.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from types import SimpleNamespace
 
 from traitlets import (
@@ -27,6 +28,10 @@ _RESOURCE_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\Z"
 )
+
+
+#: The caps a group may change.
+CAPS = ("max_cpu", "max_mem", "max_gpu")
 
 
 class PolicyError(ValueError):
@@ -92,6 +97,73 @@ class ResourcePolicy(LoggingConfigurable):
         "lands on a GPU node sees none; empty to leave it unset.",
     ).tag(config=True)
 
+    group_caps = Dict(
+        {},
+        help="JupyterHub group -> caps for its members, e.g. {gpu: {max_gpu: 2}} "
+        "with max_gpu 0 lets only members of gpu ask for GPUs. Keys are max_cpu, "
+        "max_mem, max_gpu. A user's cap is the largest that one of their groups "
+        "sets, else the cap above. Groups come from the authenticator (e.g. "
+        "GenericOAuthenticator.manage_groups with claim_groups_key).",
+    ).tag(config=True)
+    max_total_cpu = Float(
+        0.0,
+        help="Most CPU cores (limits) one user's running servers may have "
+        "together; 0 for no total.",
+    ).tag(config=True, schema={"minimum": 0})
+    max_total_mem = Float(
+        0.0,
+        help="Most memory (limits, GB of 1024^3 bytes) one user's running "
+        "servers may have together; 0 for no total.",
+    ).tag(config=True, schema={"minimum": 0})
+    max_total_gpu = Int(
+        0,
+        help="Most GPUs one user's running servers may have together; 0 for no total.",
+    ).tag(config=True, schema={"minimum": 0})
+
+    @validate("group_caps")
+    def _group_caps(self, proposal):
+        for group, caps in proposal.value.items():
+            if not isinstance(caps, dict) or not set(caps) <= set(CAPS):
+                raise TraitError(
+                    f"ResourcePolicy.group_caps.{group} must map some of "
+                    f"{', '.join(CAPS)} to numbers, not {caps!r}"
+                )
+            for cap, value in caps.items():
+                if not isinstance(value, int | float) or value < 0:
+                    raise TraitError(
+                        f"ResourcePolicy.group_caps.{group}.{cap} must be a "
+                        f"number of 0 or more, not {value!r}"
+                    )
+        return proposal.value
+
+    def for_groups(self, groups: Iterable[str]) -> ResourcePolicy:
+        """This policy with the caps of these groups applied (cached)."""
+        key = frozenset(g for g in groups if g in self.group_caps)
+        if not key:
+            return self
+        cached = self._by_groups.get(key)
+        if cached is None:
+            values = {n: getattr(self, n) for n in self.class_trait_names(config=True)}
+            labels = {}
+            for cap in CAPS:
+                granted = [
+                    (self.group_caps[g][cap], g) for g in sorted(key)
+                    if cap in self.group_caps[g]
+                ]  # fmt: skip
+                if granted:
+                    values[cap], group = max(granted)
+                    labels[cap] = f"ResourcePolicy.group_caps.{group}.{cap}"
+            cached = ResourcePolicy(**values)
+            cached.cap_labels = labels
+            self._by_groups[key] = cached
+        return cached
+
+    def raising_groups(self, cap: str, value: float) -> list[str]:
+        """Groups whose members may ask for ``value`` under ``cap``."""
+        return sorted(
+            g for g, caps in self.group_caps.items() if caps.get(cap, -1) >= value
+        )
+
     @validate(
         "default_cpu_guarantee",
         "default_cpu_limit",
@@ -128,9 +200,16 @@ class ResourcePolicy(LoggingConfigurable):
 
     _checked: SimpleNamespace | None = None
 
+    def __init__(self, **kwargs):
+        self._by_groups: dict[frozenset[str], ResourcePolicy] = {}
+        #: Cap trait -> where its value came from, for messages.
+        self.cap_labels: dict[str, str] = {}
+        super().__init__(**kwargs)
+
     @observe(All)
     def _forget_checked(self, change) -> None:
         self._checked = None
+        self._by_groups = {}
 
     def checked(self) -> SimpleNamespace:
         """The settings as plain attributes, after :meth:`check`.

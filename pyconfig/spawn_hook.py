@@ -14,13 +14,20 @@ from kubespawner.clients import shared_client
 from kubespawner.slugs import is_valid_label, safe_slug
 from traitlets.config import Config
 
-from .launch_resources import LaunchRefused, RepositoryResources
+from . import metrics
+from .launch_resources import LaunchRefused, LaunchResources, RepositoryResources
 from .policy import ResourcePolicy
 from .profile import apply_settings, kubespawner_settings
+from .quota import ServerQuota, active_servers
 from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
+
+
+#: Where each launch's resources are recorded in its user_options (the hub
+#: database), for per-user totals and for the hub pages.
+RECORD_KEY = "persistent_binderhub"
 
 
 class SpawnHook:
@@ -30,6 +37,7 @@ class SpawnHook:
         self.policy = ResourcePolicy(config=config)
         self.resources = RepositoryResources(config=config)
         self.ssh_keys = SSHKeys(config=config)
+        self.quota = ServerQuota(config=config)
         self.seconds: list[float] = []
 
     async def __call__(self, spawner: Any) -> None:
@@ -38,23 +46,32 @@ class SpawnHook:
     async def prepare(self, spawner: Any, ensure_key: bool = True) -> None:
         """Set this launch's resources on ``spawner``; make its key if asked.
 
-        ``ensure_key=False`` is for previews: no Kubernetes API is called.
+        ``ensure_key=False`` is for previews: no Kubernetes API is called, and
+        a refused preview launch removes nothing.
         """
         started = time.perf_counter()
-        launch = await self.resources.for_launch(
-            dict(spawner.user_options or {}), self.policy
-        )
-        settings = kubespawner_settings(launch.resources, self.policy)
+        try:
+            self.quota.check(spawner)
+            groups = [group.name for group in getattr(spawner.user, "groups", [])]
+            policy = self.policy.for_groups(groups)
+            options = dict(spawner.user_options or {})
+            options.pop(RECORD_KEY, None)
+            launch = await self.resources.for_launch(options, policy)
+            check_totals(spawner, launch.resources, policy)
+            if ensure_key:
+                await self._ensure_key(spawner)
+        except LaunchRefused as refused:
+            metrics.LAUNCHES.labels("refused").inc()
+            metrics.REFUSALS.labels(refused.why).inc()
+            if ensure_key:
+                self.quota.remove_if_new(spawner)
+            raise
+        settings = kubespawner_settings(launch.resources, policy)
         settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
-        spawner.log.info(
-            "Resources for %s/%s: %s",
-            spawner.user.name,
-            spawner.name,
-            launch.explanation,
-        )
-        if ensure_key:
-            await self._ensure_key(spawner)
+        spawner.log.info("Resources for %s: %s", spawner._log_name, launch.explanation)
         apply_settings(spawner, settings)
+        record(spawner, options, launch)
+        metrics.LAUNCHES.labels(launch.origin).inc()
         self.seconds.append(time.perf_counter() - started)
 
     async def _ensure_key(self, spawner: Any) -> None:
@@ -70,8 +87,57 @@ class SpawnHook:
         except SSHKeyError as error:
             raise LaunchRefused(
                 f"Launch refused: your SSH key could not be prepared ({error}). "
-                "Nothing was lost; try again in a moment."
+                "Nothing was lost; try again in a moment.",
+                "ssh_key",
             ) from None
+
+
+def record(spawner: Any, options: dict[str, Any], launch: LaunchResources) -> None:
+    """Keep this launch's resources with its user_options (saved by the hub)."""
+    resources = launch.resources
+    options[RECORD_KEY] = {
+        "cpu_guarantee": resources.cpu_guarantee.value,
+        "cpu_limit": resources.cpu_limit.value,
+        "mem_guarantee_gb": resources.mem_guarantee.value,
+        "mem_limit_gb": resources.mem_limit.value,
+        "gpu": resources.gpu.value,
+        "origin": launch.origin,
+        "explanation": launch.explanation,
+    }
+    spawner.user_options = options
+    spawner.orm_spawner.user_options = options
+
+
+def check_totals(spawner: Any, resources: Any, policy: ResourcePolicy) -> None:
+    """Refuse when this launch would take the user's running servers over a total."""
+    limits = policy.checked()
+    totals = {
+        "cpu_limit": (limits.max_total_cpu, "CPU cores", "max_total_cpu"),
+        "mem_limit_gb": (limits.max_total_mem, "GB of memory", "max_total_mem"),
+        "gpu": (limits.max_total_gpu, "GPUs", "max_total_gpu"),
+    }
+    asked = {
+        "cpu_limit": resources.cpu_limit.value,
+        "mem_limit_gb": resources.mem_limit.value,
+        "gpu": resources.gpu.value,
+    }
+    if not any(total for total, _, _ in totals.values()):
+        return
+    used = dict.fromkeys(totals, 0.0)
+    for name in active_servers(spawner.user, exclude=spawner.name):
+        orm_spawner = spawner.user.orm_user.orm_spawners[name]
+        recorded = (orm_spawner.user_options or {}).get(RECORD_KEY) or {}
+        for key in used:
+            used[key] += float(recorded.get(key) or 0)
+    for key, (total, unit, trait) in totals.items():
+        if total and used[key] + asked[key] > total:
+            raise LaunchRefused(
+                f"Launch refused: your running servers already use {used[key]:g} "
+                f"{unit} and this one asks for {asked[key]:g}; together at most "
+                f"{total:g} are allowed per user (ResourcePolicy.{trait}). Stop a "
+                "server first, or ask for less in .resources.",
+                "total",
+            )
 
 
 _hooks: dict[int, tuple[Config, SpawnHook]] = {}

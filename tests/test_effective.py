@@ -158,3 +158,43 @@ def test_contradictory_policy_is_the_admins_error_naming_traits():
         "ResourcePolicy.default_mem_limit (16.0) is above ResourcePolicy.max_mem"
         in (message)
     )
+
+
+GPU_GROUP = {
+    "max_gpu": 0,
+    "group_caps": {"gpu": {"max_gpu": 2}, "big": {"max_cpu": 64}},
+}
+
+
+def test_only_members_of_a_group_may_ask_for_gpus():
+    base = policy(**GPU_GROUP)
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("gpu=1", base.for_groups(["students"]))
+    message = caught.value.problems[0].message
+    assert "cap of 0 GPUs (ResourcePolicy.max_gpu)" in message
+    assert "members of gpu may ask for more" in message
+    assert evaluate("gpu=2", base.for_groups(["students", "gpu"])).gpu.value == 2
+
+
+def test_group_cap_is_named_when_it_refuses():
+    base = policy(**GPU_GROUP)
+    with pytest.raises(
+        ResourcesError, match=r"ResourcePolicy\.group_caps\.gpu\.max_gpu"
+    ):
+        evaluate("gpu=3", base.for_groups(["gpu"]))
+
+
+def test_the_most_generous_group_wins_and_others_keep_the_base_caps():
+    base = policy(**GPU_GROUP)
+    both = base.for_groups(["gpu", "big"])
+    assert (both.max_gpu, both.max_cpu, both.max_mem) == (2, 64, base.max_mem)
+    assert base.for_groups(["nobody"]) is base
+
+
+def test_bad_group_caps_are_refused_naming_the_group():
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match=r"group_caps\.gpu\.max_gpu"):
+        policy(group_caps={"gpu": {"max_gpu": -1}})
+    with pytest.raises(TraitError, match=r"group_caps\.gpu must map"):
+        policy(group_caps={"gpu": {"gpus": 1}})

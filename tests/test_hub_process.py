@@ -156,3 +156,106 @@ def test_hub_answers_with_the_header_helm_test_checks(hub):
     from pyconfig.hub_check import check
 
     assert check(f"{hub.url}/hub/api/") is None
+
+
+def servers_of(hub, user: str, include_stopped: bool = False) -> dict:
+    query = "?include_stopped_servers" if include_stopped else ""
+    status, body = hub.api("GET", f"/users/{user}{query}")
+    assert status == 200, body
+    return body["servers"]
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def test_a_refused_launch_leaves_no_server_behind(hub):
+    hub.api("POST", "/users/carol")
+    status, _ = hub.api(
+        "POST", "/users/carol/servers/broken-c1", github("owner", "broken")
+    )
+    assert status == 400
+    wait_until(
+        lambda: "broken-c1" not in servers_of(hub, "carol", include_stopped=True)
+    )
+
+
+def test_quota_counts_running_servers_like_binderhub_and_frees_on_stop(hub):
+    hub.api("POST", "/users/bob")
+    for index in range(5):
+        status, body = hub.api(
+            "POST", f"/users/bob/servers/good-b{index}", github("owner", "good")
+        )
+        assert status in (201, 202), body
+    # BinderHub's launcher counts the servers the hub API lists: active ones.
+    assert len(servers_of(hub, "bob")) == 5
+    status, body = hub.api(
+        "POST", "/users/bob/servers/good-b5", github("owner", "good")
+    )
+    assert status == 400
+    message = body["message"]
+    assert "you already have 5 servers running or starting, the most allowed (5)" in (
+        message
+    )
+    assert "good-b0" in message and "Stop one at /hub/home" in message
+    wait_until(lambda: "good-b5" not in servers_of(hub, "bob", include_stopped=True))
+
+    # Stopping one frees a slot; the stopped server stays and does not count.
+    status, _ = hub.api("DELETE", "/users/bob/servers/good-b0")
+    assert status in (202, 204)
+    wait_until(lambda: "good-b0" not in servers_of(hub, "bob"))
+    status, body = hub.api(
+        "POST", "/users/bob/servers/good-b6", github("owner", "good")
+    )
+    assert status in (201, 202), body
+    assert "good-b0" in servers_of(hub, "bob", include_stopped=True)
+    assert len(servers_of(hub, "bob")) == 5
+
+    # So does deleting one.
+    hub.api("DELETE", "/users/bob/servers/good-b1", {"remove": True})
+    wait_until(lambda: "good-b1" not in servers_of(hub, "bob", include_stopped=True))
+    status, body = hub.api(
+        "POST", "/users/bob/servers/good-b7", github("owner", "good")
+    )
+    assert status in (201, 202), body
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    prefix = f"{name}{{{wanted}}} " if labels else f"{name} "
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_launches_by_outcome(hub):
+    request = urllib.request.Request(
+        f"{hub.url}/hub/metrics", headers={"Authorization": f"token {TOKEN}"}
+    )
+
+    def read() -> str:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read().decode()
+
+    before = read()
+    hub.api("POST", "/users/dave")
+    hub.api("POST", "/users/dave/servers/good-d1", github("owner", "good"))
+    hub.api("POST", "/users/dave/servers/plain-d1", github("owner", "no-file"))
+    hub.api("POST", "/users/dave/servers/broken-d1", github("owner", "broken"))
+    after = read()
+    launches = "persistent_binderhub_launches_total"
+    for outcome in ("file", "defaults", "refused"):
+        grew = metric(after, launches, outcome=outcome) - metric(
+            before, launches, outcome=outcome
+        )
+        assert grew == 1, outcome
+    refusals = "persistent_binderhub_refusals_total"
+    assert metric(after, refusals, reason="resources") >= 1
+    assert metric(after, "persistent_binderhub_resources_cache_entries") >= 2
+    lookups = "persistent_binderhub_resources_cache_lookups_total"
+    assert metric(after, lookups, result="hit") > metric(before, lookups, result="hit")
+    assert metric(after, "persistent_binderhub_resources_fetch_seconds_count") >= 3

@@ -80,10 +80,10 @@ def test_a_launch_on_the_configured_hub_gets_the_expected_pod(path, standins, tm
     hook = c.KubeSpawner.pre_spawn_hook
     assert hook.__code__.co_filename.startswith(str(tmp_path)), "not the shipped code"
     assert c.JupyterHub.allow_named_servers is True
-    assert (
-        c.JupyterHub.named_server_limit_per_user
-        == (effective["hub"]["namedServerLimitPerUser"])
-    )
+    # The quota counts active servers (pyconfig.quota); JupyterHub's own
+    # count-everything check is off.
+    assert c.ServerQuota.limit == effective["hub"]["namedServerLimitPerUser"]
+    assert c.JupyterHub.named_server_limit_per_user == 0
     [cull] = c.JupyterHub.services
     assert "--remove-named-servers" in cull["command"]
     assert "--cull-users" not in cull["command"]

@@ -21,7 +21,8 @@ def test_every_setting_is_configurable_and_documented():
     }
     expected |= {"default_gpu", "max_cpu", "max_mem", "max_gpu"}
     expected |= {"gpu_resource_name", "gpu_node_selector", "gpu_tolerations"}
-    expected |= {"no_gpu_visible_devices"}
+    expected |= {"no_gpu_visible_devices", "group_caps"}
+    expected |= {"max_total_cpu", "max_total_mem", "max_total_gpu"}
     assert set(traits) == expected
     for name, trait in traits.items():
         assert trait.help and len(trait.help) > 20, name

@@ -31,7 +31,7 @@ c.JupyterHub.services = [{"name": "binder", "api_token": os.environ["BINDER_TOKE
 c.JupyterHub.load_roles = [
     {
         "name": "binder",
-        "scopes": ["admin:users", "admin:servers"],
+        "scopes": ["admin:users", "admin:servers", "read:metrics"],
         "services": ["binder"],
     }
 ]

@@ -1,0 +1,95 @@
+"""The per-user server quota, counted the way users and BinderHub see it.
+
+A user may have ``ServerQuota.limit`` servers running or starting at once;
+stopped servers do not count, so an old stopped server never blocks a launch.
+That is also what BinderHub's launcher counts (the hub API lists only active
+servers), so the two never disagree. JupyterHub's own check, which counts
+stopped servers too, is switched off by ``configure(c)`` in favour of this one.
+
+A server whose first launch is refused (bad `.resources`, a cap, the quota)
+is removed once the hub has stopped it, so it takes no slot and leaves no row
+behind. Its user's volume and key are not touched (``delete_pvc`` is off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from traitlets import Bool, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+from .launch_resources import LaunchRefused
+
+
+class ServerQuota(LoggingConfigurable):
+    """How many servers a user may hold, and what happens to refused ones."""
+
+    limit = Int(
+        5,
+        help="Servers a user may have running or starting at once (stopped "
+        "servers do not count); 0 for no limit. The chart takes it from "
+        "hub.namedServerLimitPerUser.",
+    ).tag(config=True, schema={"minimum": 0})
+    home_url = Unicode(
+        "/hub/home",
+        help="Where users stop and delete servers; named in the message of a "
+        "launch refused for the quota.",
+    ).tag(config=True)
+    remove_refused = Bool(
+        True,
+        help="Delete a server whose first launch was refused, once the hub has "
+        "stopped it, so a refused launch leaves nothing behind.",
+    ).tag(config=True)
+
+    def check(self, spawner: Any) -> None:
+        """Refuse this launch if the user's other active servers fill the quota."""
+        if self.limit <= 0 or not spawner.name:
+            return
+        others = active_servers(spawner.user, exclude=spawner.name)
+        if len(others) < self.limit:
+            return
+        listed = ", ".join(sorted(others))
+        raise LaunchRefused(
+            f"Launch refused: you already have {len(others)} servers running or "
+            f"starting, the most allowed ({self.limit}): {listed}. Stop one at "
+            f"{self.home_url}, then launch again. Stopped servers do not count, "
+            "and your files in the persistent volume stay.",
+            "quota",
+        )
+
+    def remove_if_new(self, spawner: Any) -> None:
+        """After a refused first launch: remove the server once it is stopped."""
+        if self.remove_refused and spawner.name and not spawner.orm_spawner.state:
+            asyncio.get_running_loop().create_task(_remove_when_stopped(spawner))
+
+
+def active_servers(user: Any, exclude: str = "") -> list[str]:
+    """Names of the user's named servers that run or are starting."""
+    names = []
+    for name, orm_spawner in user.orm_user.orm_spawners.items():
+        if not name or name == exclude:
+            continue
+        spawner = user.spawners.get(name) if name in user.spawners else None
+        if orm_spawner.server is not None or (spawner is not None and spawner.pending):
+            names.append(name)
+    return names
+
+
+async def _remove_when_stopped(spawner: Any, timeout: float = 60.0) -> None:
+    user, name = spawner.user, spawner.name
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while spawner._start_pending or spawner.pending or spawner.active:
+        if loop.time() > deadline:
+            spawner.log.warning("Refused server %s/%s did not stop", user.name, name)
+            return
+        await asyncio.sleep(0.1)
+    if name not in user.orm_user.orm_spawners:
+        return  # the user deleted it already
+    await user._delete_spawner(spawner)  # delete_forever: the volume stays
+    db = user.db
+    db.delete(spawner.orm_spawner)
+    user.spawners.pop(name, None)
+    db.commit()
+    spawner.log.info("Removed %s/%s: its first launch was refused", user.name, name)
