@@ -7,6 +7,7 @@ printed), 2 the command was used wrongly (bad option, unreadable values file).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from .policy import PolicyError, ResourcePolicy
 from .problems import ResourcesError
 from .profile import kubespawner_settings
 from .resources_file import MAX_BYTES
-from .values import ValuesError, policy_from_values
+from .values import ValuesError, configurable_from_values, policy_from_values
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -46,11 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "paths",
         nargs="*",
-        type=Path,
-        default=[Path(".resources")],
+        default=[".resources"],
         metavar="PATH",
-        help="a .resources file, or a repository folder holding one "
-        "(default: ./.resources)",
+        help="a .resources file, a repository folder holding one, or a "
+        "repository on GitHub, GitLab or Gist (gh/OWNER/REPO/REF, a URL, ...), "
+        "read the way the hub reads it (default: ./.resources)",
     )
     check.add_argument(
         "--values",
@@ -112,12 +113,24 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     status = EXIT_VALID
     for path in args.paths:
-        code = _check_one(path, policy, args.json, out)
+        code = _check_one(path, policy, args.json, out, args.values)
         status = max(status, code)
     return status
 
 
-def _check_one(path: Path, policy: ResourcePolicy, as_json: bool, out: TextIO) -> int:
+def _check_one(
+    spec: str, policy: ResourcePolicy, as_json: bool, out: TextIO, values: Path | None
+) -> int:
+    path = Path(spec)  # a URL is no Path: Path() would fold its "//"
+    if not path.exists() and _is_remote(spec):
+        from .repo_files import FetchError
+
+        try:
+            data, found, source = asyncio.run(_fetch_remote(spec, values))
+        except (FetchError, ValuesError, ValueError) as error:
+            print(f"error: {spec}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        return _report(source, data, found, policy, as_json, out)
     if path.is_dir():
         path = path / ".resources"
     try:
@@ -129,6 +142,40 @@ def _check_one(path: Path, policy: ResourcePolicy, as_json: bool, out: TextIO) -
     except OSError as error:
         print(f"error: {path}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    return _report(path, data, found, policy, as_json, out)
+
+
+def _is_remote(spec: str) -> bool:
+    return spec.startswith(("https://", "http://", "gh/", "gl/", "gist/"))
+
+
+async def _fetch_remote(spec: str, values: Path | None) -> tuple[bytes, bool, str]:
+    """The repository's file, fetched as the hub fetches it at launch."""
+    from .launch_source import NotFromRepository, launched_repo
+    from .launch_spec import user_options
+    from .repo_files import RepoFileFetcher
+
+    repo = launched_repo(user_options(spec))
+    if isinstance(repo, NotFromRepository):
+        raise ValueError(repo.reason)
+    fetcher = (
+        configurable_from_values(RepoFileFetcher, values)
+        if values
+        else RepoFileFetcher()
+    )
+    fetched = await fetcher.fetch(repo, ".resources")
+    source = f"{fetcher.raw_url(repo, '.resources')}"
+    return fetched.data or b"", fetched.data is not None, source
+
+
+def _report(
+    path: Path | str,
+    data: bytes,
+    found: bool,
+    policy: ResourcePolicy,
+    as_json: bool,
+    out: TextIO,
+) -> int:
     try:
         resources = evaluate(data, policy, source=str(path))
     except ResourcesError as error:
@@ -156,7 +203,7 @@ def _check_one(path: Path, policy: ResourcePolicy, as_json: bool, out: TextIO) -
     return EXIT_VALID
 
 
-def _table(path: Path, found: bool, resources: EffectiveResources) -> str:
+def _table(path: Path | str, found: bool, resources: EffectiveResources) -> str:
     state = "valid" if found else "not found, so the defaults apply"
     rows = [("", "value", "from")]
     for name, label, unit in _ROWS:

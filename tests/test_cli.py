@@ -137,3 +137,45 @@ def test_unreadable_path_is_a_usage_error(tmp_path):
     result = run("check", str(path))
     assert result.returncode == 2
     assert "error:" in result.stderr
+
+
+def remote_values(tmp_path, raw_url: str):
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "binderhub:\n  jupyterhub:\n    hub:\n      config:\n"
+        "        RepoFileFetcher:\n          github_raw_urls:\n"
+        f"            github.com: '{raw_url}/{{repo}}/{{commit}}/{{path}}'\n"
+    )
+    return values
+
+
+def test_check_reads_a_repository_the_way_the_hub_does(tmp_path):
+    from .standins import RawFileServer
+
+    with RawFileServer() as raw:
+        raw.files["/owner/repo/main/.resources"] = b"gpu=1\ncpu=2\n"
+        raw.files["/owner/good/main/.resources"] = b"meml=32\n"
+        values = remote_values(tmp_path, raw.url)
+        bad = run("check", "--values", str(values), "gh/owner/repo/main")
+        good = run(
+            "check", "--values", str(values), "https://github.com/owner/good/tree/main"
+        )
+        missing = run("check", "--values", str(values), "gh/owner/none/main")
+    assert bad.returncode == 1
+    assert "unknown key 'cpu'" in bad.stdout
+    assert f"{raw.url}/owner/repo/main/.resources" in bad.stdout
+    assert good.returncode == 0, good.stderr
+    assert "memory limit    32 GB" in good.stdout
+    assert missing.returncode == 0
+    assert "not found, so the defaults apply" in missing.stdout
+
+
+def test_check_of_an_unreachable_repository_is_a_usage_error(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = run("check", "--values", str(remote_values(tmp_path, url)), "gh/o/r/main")
+    assert result.returncode == 2
+    assert "gh/o/r/main" in result.stderr

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from pyconfig.preview import SpecError, user_options
+from pyconfig.launch_spec import SpecError, user_options
 
 from .conftest import ROOT
 

@@ -25,6 +25,7 @@ from pyconfig.effective import evaluate
 from pyconfig.launch_resources import RepositoryResources
 from pyconfig.policy import ResourcePolicy
 from pyconfig.problems import ProblemKind, ResourcesError
+from pyconfig.quota import ServerQuota
 from pyconfig.repo_files import RepoFileFetcher
 from pyconfig.resources_file import MAX_BYTES
 from pyconfig.schema import resources_schema
@@ -35,6 +36,7 @@ TEMPLATES = ROOT / "docs" / "templates"
 #: The classes an admin configures, in the order the settings page lists them.
 CONFIGURABLES = (
     ResourcePolicy,
+    ServerQuota,
     RepositoryResources,
     RepoFileFetcher,
     UserStorage,

@@ -1,0 +1,125 @@
+"""Quota, group caps and per-user totals in the hook, on real hub objects.
+
+A server counts as running when the hub's database says so (an orm.Server
+row), exactly what JupyterHub records for a started server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from jupyterhub import orm
+
+from pyconfig.launch_resources import LaunchRefused
+from pyconfig.quota import active_servers
+from pyconfig.spawn_hook import RECORD_KEY
+
+from .hub_setup import SHA, github, hub_config
+from .standins import KubeAPIStandIn, RawFileServer
+
+
+@pytest.fixture
+def world():
+    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+        raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
+        raw.files[f"/owner/big/{SHA}/.resources"] = b"cpul=12\nmeml=20\n"
+        yield raw, kube, hub_config(raw.url, kube.url)
+
+
+async def start(spawner, repo: str) -> None:
+    """The hub's steps that matter here: the pre-spawn hook, then a server row."""
+    spawner.user_options = github("owner", repo)
+    await spawner.run_pre_spawn_hook()
+    spawner.orm_spawner.server = orm.Server()
+    spawner.user.db.commit()
+
+
+def join(spawner, group: str) -> None:
+    db = spawner.user.db
+    orm_group = orm.Group(name=group)
+    db.add(orm_group)
+    spawner.user.orm_user.groups.append(orm_group)
+    db.commit()
+
+
+def test_running_servers_count_stopped_ones_do_not(make_spawner, world):
+    _, _, config = world
+    config.ServerQuota.limit = 2
+
+    async def run():
+        first = make_spawner(config, server="a")
+        user = first.user
+        await start(first, "plain")
+        await start(user.spawners["b"], "plain")
+        assert sorted(active_servers(user)) == ["a", "b"]
+        with pytest.raises(LaunchRefused, match=r"the most allowed \(2\): a, b"):
+            await start(user.spawners["c"], "plain")
+        user.spawners["a"].orm_spawner.server = None  # stopped: no longer counts
+        user.db.commit()
+        await start(user.spawners["d"], "plain")
+
+    asyncio.run(run())
+
+
+def test_launch_records_its_resources_in_user_options(make_spawner, world):
+    _, _, config = world
+
+    async def run():
+        spawner = make_spawner(config)
+        await start(spawner, "gpu")
+        return spawner
+
+    spawner = asyncio.run(run())
+    recorded = spawner.orm_spawner.user_options[RECORD_KEY]
+    assert recorded["gpu"] == 1 and recorded["cpu_limit"] == 4
+    assert recorded["origin"] == "file"
+    assert spawner.user_options["binder_persistent_request"].startswith("v2/gh/")
+
+
+def test_per_user_gpu_total_across_running_servers(make_spawner, world):
+    _, _, config = world
+    config.ResourcePolicy.max_total_gpu = 1
+
+    async def run():
+        first = make_spawner(config, server="one")
+        await start(first, "gpu")
+        with pytest.raises(LaunchRefused) as caught:
+            await start(first.user.spawners["two"], "gpu")
+        return caught.value
+
+    refused = asyncio.run(run())
+    message = refused.log_message % refused.args
+    assert "your running servers already use 1 GPUs and this one asks for 1" in message
+    assert "ResourcePolicy.max_total_gpu" in message
+
+
+def test_per_user_cpu_total(make_spawner, world):
+    _, _, config = world
+    config.ResourcePolicy.max_total_cpu = 16
+
+    async def run():
+        first = make_spawner(config, server="one")
+        await start(first, "big")  # 12 cores
+        await start(first.user.spawners["two"], "gpu")  # 4 more: 16, allowed
+        with pytest.raises(LaunchRefused, match="already use 16 CPU cores"):
+            await start(first.user.spawners["three"], "plain")  # default 8
+
+    asyncio.run(run())
+
+
+def test_group_caps_come_from_the_users_hub_groups(make_spawner, world):
+    _, _, config = world
+    config.ResourcePolicy.max_gpu = 0
+    config.ResourcePolicy.group_caps = {"gpu": {"max_gpu": 1}}
+
+    async def run():
+        outsider = make_spawner(config, username="eve", server="x")
+        with pytest.raises(LaunchRefused, match="members of gpu may ask for more"):
+            await start(outsider, "gpu")
+        member = make_spawner(config, username="alice", server="x")
+        join(member, "gpu")
+        await start(member, "gpu")
+        assert member.extra_resource_limits["nvidia.com/gpu"] == 1
+
+    asyncio.run(run())
