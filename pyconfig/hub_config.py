@@ -18,7 +18,7 @@ from traitlets.config import Config
 from . import __version__
 from .hub_check import HEADER
 from .profile import BYTES_PER_GB
-from .spawn_hook import pre_spawn_hook
+from .spawn_hook import post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
 from .storage import UserStorage
 
@@ -40,6 +40,7 @@ def configure(c: Config) -> None:
     if spawner.get("fs_gid") is None:
         spawner.fs_gid = DEFAULT_FS_GID
     spawner.pre_spawn_hook = _chained(spawner.get("pre_spawn_hook"))
+    spawner.post_stop_hook = _chained(spawner.get("post_stop_hook"), post_stop_hook)
     _derive_policy_defaults(c)
     _take_over_quota(c)
     # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
@@ -86,18 +87,18 @@ def _merge_named(current: Any, ours: dict[str, Any]) -> dict[str, Any]:
     return {**(current or {}), **ours}
 
 
-def _chained(existing: Any):
+def _chained(existing: Any, ours: Any = pre_spawn_hook):
     """Our hook, after an admin's own hook if there is one."""
-    if existing is None or existing is pre_spawn_hook:
-        return pre_spawn_hook
+    if existing is None or existing is ours:
+        return ours
     if getattr(existing, "runs_persistent_binderhub", False):
         return existing  # configure() ran before: ours is already in the chain
 
     async def both(spawner: Any) -> None:
-        result = existing(spawner)
-        if hasattr(result, "__await__"):
-            await result
-        await pre_spawn_hook(spawner)
+        for hook in (existing, ours):
+            result = hook(spawner)
+            if hasattr(result, "__await__"):
+                await result
 
     both.runs_persistent_binderhub = True
     return both

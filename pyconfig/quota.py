@@ -6,9 +6,10 @@ That is also what BinderHub's launcher counts (the hub API lists only active
 servers), so the two never disagree. JupyterHub's own check, which counts
 stopped servers too, is switched off by ``configure(c)`` in favour of this one.
 
-A server whose first launch is refused (bad `.resources`, a cap, the quota)
-is removed once the hub has stopped it, so it takes no slot and leaves no row
-behind. Its user's volume and key are not touched (``delete_pvc`` is off).
+A server whose first start fails - refused (bad `.resources`, a cap, the
+quota) or broken (an image that cannot be pulled) - is removed once the hub
+has stopped it, so it leaves no row behind. Its user's volume and key are not
+touched (``delete_pvc`` is off). A server that ran before is never removed.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class ServerQuota(LoggingConfigurable):
     ).tag(config=True)
     remove_refused = Bool(
         True,
-        help="Delete a server whose first launch was refused, once the hub has "
-        "stopped it, so a refused launch leaves nothing behind.",
+        help="Delete a server whose first start failed (refused, or e.g. an "
+        "image that could not be pulled) once the hub has stopped it, so a "
+        "failed launch leaves nothing behind. Servers that ran are kept.",
     ).tag(config=True)
 
     def check(self, spawner: Any) -> None:
@@ -59,7 +61,11 @@ class ServerQuota(LoggingConfigurable):
         )
 
     def remove_if_new(self, spawner: Any) -> None:
-        """After a refused first launch: remove the server once it is stopped."""
+        """After a failed first start: remove the server once it is stopped.
+
+        The hub saves a server's state only once it has started, so a server
+        without state never ran.
+        """
         if self.remove_refused and spawner.name and not spawner.orm_spawner.state:
             asyncio.get_running_loop().create_task(_remove_when_stopped(spawner))
 

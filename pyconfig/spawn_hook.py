@@ -1,4 +1,4 @@
-"""The hub's pre-spawn hook: resources, SSH key Secret, and what the notebook is told.
+"""The hub's spawn hooks: resources, SSH key Secret, quota, what the notebook is told.
 
 JupyterHub awaits the hook before every start; an exception refuses the
 launch and its message reaches the caller (BinderHub's page through the hub
@@ -63,9 +63,7 @@ class SpawnHook:
         except LaunchRefused as refused:
             metrics.LAUNCHES.labels("refused").inc()
             metrics.REFUSALS.labels(refused.why).inc()
-            if ensure_key:
-                self.quota.remove_if_new(spawner)
-            raise
+            raise  # the hub stops the server; post_stop_hook removes it if new
         settings = kubespawner_settings(launch.resources, policy)
         settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
         spawner.log.info("Resources for %s: %s", spawner._log_name, launch.explanation)
@@ -143,14 +141,26 @@ def check_totals(spawner: Any, resources: Any, policy: ResourcePolicy) -> None:
 _hooks: dict[int, tuple[Config, SpawnHook]] = {}
 
 
-async def pre_spawn_hook(spawner: Any) -> None:
-    """``KubeSpawner.pre_spawn_hook``: built on first use from the hub's config."""
-    config = spawner.config
+def _hook(config: Config) -> SpawnHook:
     entry = _hooks.get(id(config))
     if entry is None or entry[0] is not config:
         entry = (config, SpawnHook(config))
         _hooks[id(config)] = entry
-    await entry[1](spawner)
+    return entry[1]
+
+
+async def pre_spawn_hook(spawner: Any) -> None:
+    """``KubeSpawner.pre_spawn_hook``: built on first use from the hub's config."""
+    await _hook(spawner.config)(spawner)
+
+
+def post_stop_hook(spawner: Any) -> None:
+    """``KubeSpawner.post_stop_hook``: a server whose first start failed goes.
+
+    The hub stops a server whose start failed (refused by us, or an image
+    that could not be pulled); if it never ran, nothing of it is kept.
+    """
+    _hook(spawner.config).quota.remove_if_new(spawner)
 
 
 def hook_for(config: Config) -> SpawnHook | None:

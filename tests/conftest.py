@@ -34,3 +34,14 @@ def make_spawner():
     yield build
     for db in sessions:
         db.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kubernetes_config():
+    """KubeSpawner caches its Kubernetes config by API host. Each test's
+    stand-in listens on a fresh port, and the OS may hand out a port an earlier
+    test used: forget the cache so the client never aims at a stale port."""
+    from kubespawner.clients import load_config
+
+    load_config.cache_clear()
+    yield

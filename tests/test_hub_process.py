@@ -259,3 +259,21 @@ def test_metrics_count_launches_by_outcome(hub):
     lookups = "persistent_binderhub_resources_cache_lookups_total"
     assert metric(after, lookups, result="hit") > metric(before, lookups, result="hit")
     assert metric(after, "persistent_binderhub_resources_fetch_seconds_count") >= 3
+
+
+def test_a_launch_whose_image_fails_leaves_no_server_and_no_slot(hub):
+    hub.api("POST", "/users/frank")
+    options = {**github("owner", "good"), "image": "unpullable"}
+    status, _ = hub.api("POST", "/users/frank/servers/good-f1", options)
+    assert status >= 400
+    wait_until(lambda: "good-f1" not in servers_of(hub, "frank", include_stopped=True))
+
+
+def test_a_server_that_ran_is_kept_when_stopped(hub):
+    hub.api("POST", "/users/gina")
+    status, _ = hub.api("POST", "/users/gina/servers/good-g1", github("owner", "good"))
+    assert status in (201, 202)
+    hub.api("DELETE", "/users/gina/servers/good-g1")
+    wait_until(lambda: "good-g1" not in servers_of(hub, "gina"))
+    time.sleep(0.5)  # a removal, if any, would have run
+    assert "good-g1" in servers_of(hub, "gina", include_stopped=True)

@@ -31,6 +31,9 @@ class RecordingKubeSpawner(KubeSpawner):
     _stand_in: HTTPServer | None = None
 
     async def start(self):
+        if self.user_options.get("image") == "unpullable":
+            # What KubeSpawner does when the image cannot be pulled: give up.
+            raise TimeoutError("pod did not start: image could not be pulled")
         pod = _SERIALIZER.sanitize_for_serialization(await self.get_pod_manifest())
         folder = Path(os.environ["RECORDED_PODS"])
         (folder / f"{self.user.name}-{self.name}.json").write_text(json.dumps(pod))
@@ -46,9 +49,3 @@ class RecordingKubeSpawner(KubeSpawner):
         if self._stand_in is not None:
             self._stand_in.stop()
             self._stand_in = None
-
-    def get_state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
