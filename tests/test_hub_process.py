@@ -71,6 +71,8 @@ def hub(tmp_path_factory):
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files[f"/owner/good/{SHA}/.resources"] = b"cpur=2\ncpul=4\nmeml=8\n"
         raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpur=2\ncpu=2\nmeml=8GB\n"
+        raw.files[f"/owner/huge/{SHA}/.resources"] = b"cpul=100\n"
+        raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\n"
         proxy_port = free_port()
         env = {
             **os.environ,
@@ -277,3 +279,25 @@ def test_a_server_that_ran_is_kept_when_stopped(hub):
     wait_until(lambda: "good-g1" not in servers_of(hub, "gina"))
     time.sleep(0.5)  # a removal, if any, would have run
     assert "good-g1" in servers_of(hub, "gina", include_stopped=True)
+
+
+def refused_and_gone(hub, user: str, server: str, repo: str, fragment: str) -> None:
+    status, body = hub.api(
+        "POST", f"/users/{user}/servers/{server}", github("owner", repo)
+    )
+    assert status == 400, body
+    assert fragment in body["message"]
+    wait_until(lambda: server not in servers_of(hub, user, include_stopped=True))
+
+
+def test_caps_group_caps_and_totals_refuse_and_leave_nothing(hub):
+    hub.api("POST", "/users/hank")
+    refused_and_gone(hub, "hank", "huge-h1", "huge", "ResourcePolicy.max_cpu")
+    refused_and_gone(hub, "hank", "gpu-h1", "gpu", "members of gpu may ask for more")
+    hub.api("POST", "/groups/gpu")
+    status, body = hub.api("POST", "/groups/gpu/users", {"users": ["hank"]})
+    assert status == 200, body
+    status, body = hub.api("POST", "/users/hank/servers/gpu-h2", github("owner", "gpu"))
+    assert status in (201, 202), body
+    refused_and_gone(hub, "hank", "gpu-h3", "gpu", "ResourcePolicy.max_total_gpu")
+    assert [n for n in servers_of(hub, "hank", include_stopped=True) if n] == ["gpu-h2"]

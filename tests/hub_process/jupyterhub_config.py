@@ -31,7 +31,7 @@ c.JupyterHub.services = [{"name": "binder", "api_token": os.environ["BINDER_TOKE
 c.JupyterHub.load_roles = [
     {
         "name": "binder",
-        "scopes": ["admin:users", "admin:servers", "read:metrics"],
+        "scopes": ["admin:users", "admin:servers", "admin:groups", "read:metrics"],
         "services": ["binder"],
     }
 ]
@@ -42,6 +42,11 @@ c.KubeSpawner.k8s_api_host = os.environ["KUBE_URL"]
 c.RepoFileFetcher.github_raw_urls = {
     "github.com": os.environ["RAW_URL"] + "/{repo}/{commit}/{path}"
 }
+
+# GPUs only for members of the group "gpu", at most one per user in total.
+c.ResourcePolicy.max_gpu = 0
+c.ResourcePolicy.group_caps = {"gpu": {"max_gpu": 1}}
+c.ResourcePolicy.max_total_gpu = 1
 
 # What the chart's hub.extraConfig does:
 from pyconfig.hub_config import configure  # noqa: E402
