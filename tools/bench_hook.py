@@ -29,13 +29,13 @@ from pyconfig.spawn_hook import hook_for
 from tests.hub_setup import SHA, build_spawner, github, hub_config
 from tests.standins import KubeAPIStandIn, RawFileServer
 
-LAUNCHES = 300
+LAUNCHES = 30 if "--quick" in sys.argv else 300
 TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
 
 
 async def launches(raw: RawFileServer, kube: KubeAPIStandIn) -> None:
     config = hub_config(raw.url, kube.url)
-    first = build_spawner(config, server="first")
+    first = build_spawner(config, "alice", "first")
     first.user_options = github("owner", "repo")
     await first.run_pre_spawn_hook()  # first launch: fetch, create the key
     hook = hook_for(config)
@@ -90,7 +90,8 @@ def main() -> int:
         print(f"({time.perf_counter() - started:.1f} s for the launches)")
     from pyconfig.launch_resources import RepositoryResources
 
-    cache_memory(RepositoryResources().cache_entries)
+    entries = RepositoryResources().cache_entries
+    cache_memory(200 if "--quick" in sys.argv else entries)
     return 0
 
 

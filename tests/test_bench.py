@@ -1,0 +1,28 @@
+"""`make bench` keeps working: each benchmark runs in its quick mode and prints
+its figures (the figures of a quick run mean nothing; nothing here times)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("bench.py", "files/s"),
+        ("bench_hook.py", "Kubernetes API calls"),
+        ("bench_chart.py", "all values files:"),
+    ],
+)
+def test_benchmark_runs(script, expected):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / script), "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert expected in result.stdout
