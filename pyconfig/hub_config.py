@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from jupyterhub.traitlets import ByteSpecification
+from traitlets import TraitError
 from traitlets.config import Config
 
 from . import __version__
 from .hub_check import HEADER
+from .policy import PolicyError
 from .profile import BYTES_PER_GB
-from .spawn_hook import post_stop_hook, pre_spawn_hook
+from .spawn_hook import SpawnHook, post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
 from .storage import UserStorage
 
@@ -43,6 +45,7 @@ def configure(c: Config) -> None:
     spawner.post_stop_hook = _chained(spawner.get("post_stop_hook"), post_stop_hook)
     _derive_policy_defaults(c)
     _take_over_quota(c)
+    _validate(c)
     # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
     settings = c.JupyterHub.get("tornado_settings") or {}
     headers = {**settings.get("headers", {}), HEADER: __version__}
@@ -57,6 +60,14 @@ _DERIVED = {
     "default_mem_guarantee": "mem_guarantee",
     "default_mem_limit": "mem_limit",
 }
+
+
+def _validate(c: Config) -> None:
+    """Fail when the hub starts, not at a user's first launch, on bad settings."""
+    try:
+        SpawnHook(c).policy.check()
+    except (TraitError, PolicyError) as error:
+        raise ValueError(f"Persistent BinderHub configuration: {error}") from error
 
 
 def _take_over_quota(c: Config) -> None:

@@ -46,8 +46,7 @@ class SpawnHook:
     async def prepare(self, spawner: Any, ensure_key: bool = True) -> None:
         """Set this launch's resources on ``spawner``; make its key if asked.
 
-        ``ensure_key=False`` is for previews: no Kubernetes API is called, and
-        a refused preview launch removes nothing.
+        ``ensure_key=False`` is for previews: no Kubernetes API is called.
         """
         started = time.perf_counter()
         try:

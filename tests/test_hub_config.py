@@ -91,3 +91,23 @@ def test_deleting_a_server_or_the_user_never_deletes_the_volume(make_spawner, se
 
         asyncio.run(run())
         assert kube.requests == []
+
+
+@pytest.mark.parametrize(
+    ("section", "trait", "value", "fragment"),
+    [
+        ("ResourcePolicy", "max_cpu", 4, "default_cpu_limit (8.0) is above"),
+        ("RepositoryResources", "on_fetch_error", "ignore", "on_fetch_error"),
+        ("ServerQuota", "limit", "five", "limit"),
+    ],
+)
+def test_bad_settings_stop_the_hub_at_start_with_the_setting_named(
+    section, trait, value, fragment
+):
+    c = Config()
+    c[section][trait] = value
+    with pytest.raises(
+        ValueError, match="Persistent BinderHub configuration"
+    ) as caught:
+        configure(c)
+    assert fragment in str(caught.value)
