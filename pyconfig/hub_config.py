@@ -10,6 +10,8 @@ deletes servers through spawners built from configuration alone.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from jupyterhub.traitlets import ByteSpecification
@@ -17,9 +19,11 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from . import __version__
+from .home_page import HomePage, page_data
 from .hub_check import HEADER
 from .policy import PolicyError
 from .profile import BYTES_PER_GB
+from .quota import ServerQuota
 from .spawn_hook import SpawnHook, post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
 from .storage import UserStorage
@@ -46,6 +50,7 @@ def configure(c: Config) -> None:
     _derive_policy_defaults(c)
     _take_over_quota(c)
     _validate(c)
+    _home_page(c)
     # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
     settings = c.JupyterHub.get("tornado_settings") or {}
     headers = {**settings.get("headers", {}), HEADER: __version__}
@@ -60,6 +65,36 @@ _DERIVED = {
     "default_mem_guarantee": "mem_guarantee",
     "default_mem_limit": "mem_limit",
 }
+
+
+def _home_page(c: Config) -> None:
+    """Our home page template, fed by pyconfig.home_page.page_data."""
+    here = str(Path(__file__).resolve().parent)
+    paths = list(c.JupyterHub.get("template_paths") or [])
+    c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
+    limit = ServerQuota(config=c).limit
+    cull_timeout = _cull_timeout(c)
+    mount_path = UserStorage(config=c).mount_path
+
+    def persistent_binderhub(user: Any) -> HomePage | None:
+        if user is None:
+            return None
+        storage = user.spawner._expand_user_properties(mount_path)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return page_data(user, limit, cull_timeout, storage, now)
+
+    variables = dict(c.JupyterHub.get("template_vars") or {})
+    variables["persistent_binderhub"] = persistent_binderhub
+    c.JupyterHub.template_vars = variables
+
+
+def _cull_timeout(c: Config) -> int:
+    """The culler's --timeout, from the service z2jh configures (0: no culling)."""
+    for service in c.JupyterHub.get("services") or []:
+        for argument in service.get("command") or []:
+            if str(argument).startswith("--timeout="):
+                return int(str(argument).split("=", 1)[1])
+    return 0
 
 
 def _validate(c: Config) -> None:

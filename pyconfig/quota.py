@@ -76,7 +76,7 @@ def active_servers(user: Any, exclude: str = "") -> list[str]:
     for name, orm_spawner in user.orm_user.orm_spawners.items():
         if not name or name == exclude:
             continue
-        spawner = user.spawners.get(name) if name in user.spawners else None
+        spawner = dict.get(user.spawners, name)
         if orm_spawner.server is not None or (spawner is not None and spawner.pending):
             names.append(name)
     return names

@@ -57,8 +57,7 @@ class SpawnHook:
             options.pop(RECORD_KEY, None)
             launch = await self.resources.for_launch(options, policy)
             check_totals(spawner, launch.resources, policy)
-            if ensure_key:
-                await self._ensure_key(spawner)
+            public_key = await self._ensure_key(spawner) if ensure_key else ""
         except LaunchRefused as refused:
             metrics.LAUNCHES.labels("refused").inc()
             metrics.REFUSALS.labels(refused.why).inc()
@@ -67,20 +66,22 @@ class SpawnHook:
         settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
         spawner.log.info("Resources for %s: %s", spawner._log_name, launch.explanation)
         apply_settings(spawner, settings)
-        record(spawner, options, launch)
+        record(spawner, options, launch, public_key)
         metrics.LAUNCHES.labels(launch.origin).inc()
         self.seconds.append(time.perf_counter() - started)
 
-    async def _ensure_key(self, spawner: Any) -> None:
+    async def _ensure_key(self, spawner: Any) -> str:
+        """The user's public key, after making sure their key Secret exists."""
         name = spawner._expand_user_properties(self.ssh_keys.secret_name_template)
         try:
-            await self.ssh_keys.ensure_secret(
+            outcome = await self.ssh_keys.ensure_secret(
                 shared_client("CoreV1Api"),
                 spawner.namespace,
                 name,
                 spawner.user.name,
                 safe_slug(spawner.user.name, is_valid=is_valid_label),
             )
+            return outcome.public_key
         except SSHKeyError as error:
             raise LaunchRefused(
                 f"Launch refused: your SSH key could not be prepared ({error}). "
@@ -89,8 +90,11 @@ class SpawnHook:
             ) from None
 
 
-def record(spawner: Any, options: dict[str, Any], launch: LaunchResources) -> None:
-    """Keep this launch's resources with its user_options (saved by the hub)."""
+def record(
+    spawner: Any, options: dict[str, Any], launch: LaunchResources, public_key: str
+) -> None:
+    """Keep this launch's resources, and the user's public SSH key, with its
+    user_options (saved in the hub database; the hub pages read them)."""
     resources = launch.resources
     options[RECORD_KEY] = {
         "cpu_guarantee": resources.cpu_guarantee.value,
@@ -100,6 +104,7 @@ def record(spawner: Any, options: dict[str, Any], launch: LaunchResources) -> No
         "gpu": resources.gpu.value,
         "origin": launch.origin,
         "explanation": launch.explanation,
+        "ssh_public_key": public_key,
     }
     spawner.user_options = options
     spawner.orm_spawner.user_options = options

@@ -14,7 +14,7 @@ database.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -163,16 +163,17 @@ class SSHKeys(LoggingConfigurable):
 
     async def ensure_secret(
         self, api: Any, namespace: str, name: str, username: str, user_label: str
-    ) -> str:
-        """Make sure the user's key Secret exists: "existing", "created" or "raced".
+    ) -> KeyOutcome:
+        """Make sure the user's key Secret exists; its public key and how it went.
 
         ``api`` is a kubernetes_asyncio ``CoreV1Api``. One read for a returning
-        user; a create only on the first launch.
+        user; a create only on the first launch. The private key the read
+        returns is dropped at once: only the public key leaves this method.
         """
         try:
-            self.api_calls += 1
-            await api.read_namespaced_secret(name, namespace)
-            return "existing"
+            return KeyOutcome(
+                "existing", await self._read_public_key(api, namespace, name)
+            )
         except ApiException as error:
             if error.status != 404:
                 raise SSHKeyError(_describe("read", name, error)) from None
@@ -185,7 +186,7 @@ class SSHKeys(LoggingConfigurable):
             self.api_calls += 1
             await api.create_namespaced_secret(namespace, body)
             self.log.info("Created SSH key Secret %s for %s", name, username)
-            return "created"
+            return KeyOutcome("created", public.decode().strip())
         except ApiException as error:
             if error.status != 409:
                 raise SSHKeyError(_describe("create", name, error)) from None
@@ -193,7 +194,26 @@ class SSHKeys(LoggingConfigurable):
             body["data"].clear()
         # Another launch created it first: its key is the user's key.
         self.log.info("SSH key Secret %s was created by a parallel launch", name)
-        return "raced"
+        try:
+            return KeyOutcome(
+                "raced", await self._read_public_key(api, namespace, name)
+            )
+        except ApiException as error:
+            raise SSHKeyError(_describe("read", name, error)) from None
+
+    async def _read_public_key(self, api: Any, namespace: str, name: str) -> str:
+        self.api_calls += 1
+        secret = await api.read_namespaced_secret(name, namespace)
+        encoded = (secret.data or {}).get(PUBLIC_KEY, "")
+        return base64.b64decode(encoded).decode().strip()
+
+
+class KeyOutcome(NamedTuple):
+    """How ensuring the key went ("existing", "created", "raced"), and the
+    public key, which the hub pages show."""
+
+    state: str
+    public_key: str
 
 
 def _describe(verb: str, name: str, error: ApiException) -> str:

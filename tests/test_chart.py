@@ -262,6 +262,7 @@ def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
     data = configmap["data"]
     package = ROOT / "pyconfig"
     expected = {p.name for p in package.glob("*.py")} | {"resources.schema.json"}
+    expected |= {p.name for p in package.glob("*.html")}
     assert set(data) == expected
     for name in expected:
         assert data[name] == (package / name).read_text(encoding="utf-8"), name

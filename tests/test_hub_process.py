@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -301,3 +302,39 @@ def test_caps_group_caps_and_totals_refuse_and_leave_nothing(hub):
     assert status in (201, 202), body
     refused_and_gone(hub, "hank", "gpu-h3", "gpu", "ResourcePolicy.max_total_gpu")
     assert [n for n in servers_of(hub, "hank", include_stopped=True) if n] == ["gpu-h2"]
+
+
+def test_home_page_shows_servers_quota_storage_and_key(hub):
+    """Log in as the user (dummy login) and read the hub's home page HTML."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{hub.url}/hub/login", timeout=30) as response:
+        response.read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    login = urllib.parse.urlencode(
+        {"username": "ivy", "password": "x", "_xsrf": xsrf}
+    ).encode()
+    with opener.open(f"{hub.url}/hub/login?next=/hub/home", data=login, timeout=30):
+        pass
+    hub.api("POST", "/users/ivy/servers/good-i1", github("owner", "good"))
+    hub.api("POST", "/users/ivy/servers/plain-i1", github("owner", "no-file"))
+    hub.api("DELETE", "/users/ivy/servers/plain-i1")
+    wait_until(lambda: "plain-i1" not in servers_of(hub, "ivy"))
+
+    def home() -> str:
+        with opener.open(f"{hub.url}/hub/home", timeout=30) as response:
+            return response.read().decode()
+
+    wait_until(lambda: "kept until you delete it" in home())  # the stop has landed
+    page = home()
+    assert "1 of 5 servers running" in page
+    assert (
+        'data-server-name="good-i1"' in page and 'data-server-name="plain-i1"' in page
+    )
+    assert f"https://github.com/owner/good/tree/{SHA}" in page
+    assert "kept until you delete it" in page and "in 6 days" in page
+    assert "2 CPU (up to 4)" in page and "from .resources" in page
+    assert "/home/ivy-nfs-pvc" in page
+    assert "ssh-ed25519 " in page and "PRIVATE KEY" not in page

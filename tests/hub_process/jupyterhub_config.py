@@ -27,13 +27,33 @@ c.Authenticator.allow_all = True
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = 5
 c.JupyterHub.redirect_to_server = False
-c.JupyterHub.services = [{"name": "binder", "api_token": os.environ["BINDER_TOKEN"]}]
+c.JupyterHub.services = [
+    {"name": "binder", "api_token": os.environ["BINDER_TOKEN"]},
+    # The culler as the chart runs it: a week, named servers removed.
+    {
+        "name": "cull-idle",
+        "command": [
+            sys.executable, "-m", "jupyterhub_idle_culler",
+            "--timeout=604800", "--cull-every=3600", "--remove-named-servers",
+        ],
+    },
+]  # fmt: skip
 c.JupyterHub.load_roles = [
+    {
+        "name": "cull-idle",
+        "scopes": [
+            "list:users",
+            "read:users:activity",
+            "read:servers",
+            "delete:servers",
+        ],
+        "services": ["cull-idle"],
+    },
     {
         "name": "binder",
         "scopes": ["admin:users", "admin:servers", "admin:groups", "read:metrics"],
         "services": ["binder"],
-    }
+    },
 ]
 
 c.JupyterHub.spawner_class = "recording_spawner.RecordingKubeSpawner"

@@ -1,0 +1,148 @@
+"""What the hub home page shows a user: their servers, quota, storage and key.
+
+One function builds it from what the hub already stores (each server's
+user_options, with the record the spawn hook adds); the template only shows
+it. Times are naive UTC, as the hub database keeps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+RECORD_KEY = "persistent_binderhub"  # as in spawn_hook, which writes it
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    name: str
+    repository: str  # "owner/repo", or "" when not launched from one
+    repository_url: str  # link to the exact commit, or ""
+    commit: str
+    status: str  # running, pending, stopped
+    started: datetime | None
+    last_activity: datetime | None
+    removal: str  # when it is removed for inactivity, in words
+    resources: str  # what it got, in words, or ""
+    origin: str  # "file", "defaults" or ""
+    url: str
+
+
+@dataclass(frozen=True)
+class HomePage:
+    rows: list[ServerRow] = field(default_factory=list)
+    active: int = 0
+    limit: int = 0
+    storage_path: str = ""
+    ssh_public_key: str = ""
+
+    @property
+    def full(self) -> bool:
+        return self.limit > 0 and self.active >= self.limit
+
+    @property
+    def quota_text(self) -> str:
+        if self.limit <= 0:
+            return f"{self.active} servers running"
+        return f"{self.active} of {self.limit} servers running"
+
+
+def in_words(delta: timedelta) -> str:
+    """A duration as people say it: "in 6 days", "in 3 hours", "now"."""
+    seconds = int(delta.total_seconds())
+    if seconds <= 60:
+        return "any moment now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return "any moment now"  # pragma: no cover
+
+
+def repository_of(options: dict[str, Any]) -> tuple[str, str, str]:
+    """(label, link to the commit, commit) of the repository a server came from."""
+    ref_url = str(options.get("binder_ref_url") or "")
+    request = str(options.get("binder_persistent_request") or "")
+    repo_url = str(options.get("repo_url") or "")
+    if not (ref_url or repo_url):
+        return "", "", ""
+    path = urlsplit(repo_url or ref_url).path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4]
+    commit = request.rsplit("/", 1)[-1] if request.count("/") >= 2 else ""
+    return path, ref_url or repo_url, commit
+
+
+def resources_text(recorded: dict[str, Any]) -> str:
+    if not recorded:
+        return ""
+    parts = [
+        f"{recorded['cpu_guarantee']:g} CPU (up to {recorded['cpu_limit']:g})",
+        f"{recorded['mem_guarantee_gb']:g} GB (up to {recorded['mem_limit_gb']:g})",
+    ]
+    if recorded.get("gpu"):
+        parts.append(f"{recorded['gpu']} GPU")
+    return ", ".join(parts)
+
+
+def page_data(
+    user: Any,
+    limit: int,
+    cull_timeout: int,
+    storage_path: str,
+    now: datetime,
+) -> HomePage:
+    """The home page of ``user`` (a hub User) at ``now``."""
+    rows, keys = [], []
+    active = 0
+    for name, orm_spawner in sorted(user.orm_user.orm_spawners.items()):
+        if not name:
+            continue
+        options = orm_spawner.user_options or {}
+        recorded = options.get(RECORD_KEY) or {}
+        # dict.get: the hub's spawner dict would create a spawner on [name]
+        spawner = dict.get(user.spawners, name)
+        if spawner is not None and spawner.pending:
+            status = "pending"
+        elif orm_spawner.server is not None:
+            status = "running"
+        else:
+            status = "stopped"
+        if status != "stopped":
+            active += 1
+        last = orm_spawner.last_activity
+        if status == "stopped":
+            removal = "kept until you delete it"
+        elif cull_timeout and last is not None:
+            removal = in_words(last + timedelta(seconds=cull_timeout) - now)
+        else:
+            removal = "not removed for inactivity"
+        label, link, commit = repository_of(options)
+        rows.append(
+            ServerRow(
+                name=name,
+                repository=label,
+                repository_url=link,
+                commit=commit[:12],
+                status=status,
+                started=orm_spawner.started,
+                last_activity=last,
+                removal=removal,
+                resources=resources_text(recorded),
+                origin=recorded.get("origin", ""),
+                url=user.server_url(name),
+            )
+        )
+        if recorded.get("ssh_public_key"):
+            keys.append(
+                (orm_spawner.started or datetime.min, recorded["ssh_public_key"])
+            )
+    return HomePage(
+        rows=rows,
+        active=active,
+        limit=limit,
+        storage_path=storage_path,
+        ssh_public_key=max(keys)[1] if keys else "",
+    )

@@ -1,0 +1,90 @@
+"""The home page's data, from real hub objects (users, spawners, servers)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from jupyterhub import orm
+from traitlets.config import Config
+
+from pyconfig.home_page import in_words, page_data, repository_of
+
+from .hub_setup import SHA, github
+
+NOW = datetime(2026, 11, 29, 12, 0, 0)
+WEEK = 7 * 86400
+
+
+def server(user, name, options, running=True, last=None):
+    spawner = user.spawners[name]
+    spawner.orm_spawner.user_options = options
+    spawner.orm_spawner.last_activity = last or NOW - timedelta(hours=1)
+    spawner.orm_spawner.started = NOW - timedelta(days=1) if running else None
+    if running:
+        spawner.orm_spawner.server = orm.Server()
+    user.db.commit()
+    return spawner
+
+
+def recorded(**extra):
+    return {
+        "persistent_binderhub": {
+            "cpu_guarantee": 2, "cpu_limit": 4, "mem_guarantee_gb": 1,
+            "mem_limit_gb": 16, "gpu": 1, "origin": "file",
+            "explanation": "from .resources", "ssh_public_key": "ssh-ed25519 AAAA k",
+            **extra,
+        }
+    }  # fmt: skip
+
+
+def test_rows_quota_cull_and_key(make_spawner):
+    async def run():
+        first = make_spawner(Config(), username="alice", server="repo-a")
+        user = first.user
+        server(user, "repo-a", {**github("owner", "repo"), **recorded()})
+        server(user, "repo-b", github("owner", "other"), running=False)
+        server(user, "odd", {"unexpected": 1}, last=NOW - timedelta(days=6, hours=23))
+        return page_data(user, 5, WEEK, "/home/alice-nfs-pvc", NOW)
+
+    page = asyncio.run(run())
+    rows = {row.name: row for row in page.rows}
+    assert page.active == 2 and page.quota_text == "2 of 5 servers running"
+    assert not page.full
+    a = rows["repo-a"]
+    assert (a.repository, a.commit, a.status) == ("owner/repo", SHA[:12], "running")
+    assert a.repository_url == f"https://github.com/owner/repo/tree/{SHA}"
+    assert a.removal == "in 6 days"
+    assert a.resources == "2 CPU (up to 4), 1 GB (up to 16), 1 GPU"
+    assert rows["repo-b"].status == "stopped"
+    assert rows["repo-b"].removal == "kept until you delete it"
+    assert rows["odd"].repository == "" and rows["odd"].resources == ""
+    assert rows["odd"].removal == "in 1 hour"
+    assert page.ssh_public_key == "ssh-ed25519 AAAA k"
+    assert page.storage_path == "/home/alice-nfs-pvc"
+
+
+def test_full_quota_and_no_key_yet(make_spawner):
+    async def run():
+        first = make_spawner(Config(), server="s0")
+        for index in range(2):
+            server(first.user, f"s{index}", github("o", f"r{index}"))
+        return page_data(first.user, 2, 0, "/home/x", NOW)
+
+    page = asyncio.run(run())
+    assert page.full and page.quota_text == "2 of 2 servers running"
+    assert page.ssh_public_key == ""
+    assert {row.removal for row in page.rows} == {"not removed for inactivity"}
+
+
+def test_durations_in_words():
+    assert in_words(timedelta(days=2, hours=5)) == "in 2 days"
+    assert in_words(timedelta(hours=1, minutes=5)) == "in 1 hour"
+    assert in_words(timedelta(minutes=5)) == "in 5 minutes"
+    assert in_words(timedelta(seconds=-30)) == "any moment now"
+
+
+def test_repository_of_odd_options():
+    assert repository_of({}) == ("", "", "")
+    label, _, _ = repository_of({"repo_url": "https://gist.github.com/u/abc.git"})
+    assert label == "u/abc"
