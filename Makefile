@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constrain
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test lint docs docs-check schema deps render bench clean
+.PHONY: setup test lint docs docs-check schema deps render bench demo clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed
 
@@ -54,6 +54,10 @@ deps: setup
 # Render the chart for VALUES into build/rendered/ (the README's main command).
 render: setup
 	$(BIN)/python -m tools.chart $(VALUES)
+
+# A local hub with a dummy login and two example servers (Ctrl-C stops).
+demo: setup
+	$(BIN)/python -m tools.demo
 
 docs-check: setup
 	$(BIN)/python tools/render_docs.py --check

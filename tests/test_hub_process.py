@@ -9,120 +9,33 @@ body BinderHub's launcher sends.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, ROOT
+from .conftest import ROOT
+from .hub_process.local_hub import TOKEN, local_hub
 from .hub_setup import SHA, github
-from .standins import KubeAPIStandIn, RawFileServer
-
-CHP = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
-TOKEN = "binder-service-token-for-tests"
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Hub:
-    def __init__(self, url: str, pods: Path, log: Path):
-        self.url, self.pods, self.log = url, pods, log
-
-    def api(self, method: str, path: str, body: dict | None = None):
-        request = urllib.request.Request(
-            f"{self.url}/hub/api{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {TOKEN}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, _body(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _body(error.read())
-
-
-def _body(raw: bytes):
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        return raw.decode(errors="replace")  # the proxy's own pages are not JSON
+FILES = {
+    f"/owner/good/{SHA}/.resources": b"cpur=2\ncpul=4\nmeml=8\n",
+    f"/owner/broken/{SHA}/.resources": b"cpur=2\ncpu=2\nmeml=8GB\n",
+    f"/owner/huge/{SHA}/.resources": b"cpul=100\n",
+    f"/owner/gpu/{SHA}/.resources": b"gpu=1\n",
+}
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    assert CHP.exists(), "run `make setup` (npm ci) for configurable-http-proxy"
-    state = tmp_path_factory.mktemp("hub")
-    pods = state / "pods"
-    pods.mkdir()
-    log = state / "hub.log"
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
-        raw.files[f"/owner/good/{SHA}/.resources"] = b"cpur=2\ncpul=4\nmeml=8\n"
-        raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpur=2\ncpu=2\nmeml=8GB\n"
-        raw.files[f"/owner/huge/{SHA}/.resources"] = b"cpul=100\n"
-        raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\n"
-        proxy_port = free_port()
-        env = {
-            **os.environ,
-            "PYCONFIG_ROOT": str(ROOT),
-            "KUBECONFIG": str(DATA / "kubeconfig.yaml"),
-            "HUB_PROXY_PORT": str(proxy_port),
-            "HUB_PORT": str(free_port()),
-            "PROXY_API_PORT": str(free_port()),
-            "CHP_COMMAND": str(CHP),
-            "HUB_STATE": str(state),
-            "BINDER_TOKEN": TOKEN,
-            "KUBE_URL": kube.url,
-            "RAW_URL": raw.url,
-            "RECORDED_PODS": str(pods),
-        }
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jupyterhub",
-                    "-f",
-                    str(ROOT / "tests" / "hub_process" / "jupyterhub_config.py"),
-                ],
-                cwd=state,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if running.api("GET", "/")[0] == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"hub did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-            running.api("POST", "/users/alice")
-            yield running
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with local_hub(tmp_path_factory.mktemp("hub"), FILES) as running:
+        running.api("POST", "/users/alice")
+        yield running
 
 
 def test_broken_resources_is_refused_with_line_numbers_through_the_api(hub):
@@ -338,3 +251,74 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
     assert "2 CPU (up to 4)" in page and "from .resources" in page
     assert "/home/ivy-nfs-pvc" in page
     assert "ssh-ed25519 " in page and "PRIVATE KEY" not in page
+
+
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium from Debian, driven through chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(executable_path="/usr/bin/chromedriver"), options=options
+    )
+    yield driver
+    driver.quit()
+
+
+def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    hub.api("POST", "/users/judy")
+    hub.api("POST", "/users/judy/servers/good-j1", github("owner", "good"))
+    hub.api("POST", "/users/judy/servers/plain-j1", github("owner", "no-file"))
+    wait = WebDriverWait(browser, 15)
+
+    browser.get(f"{hub.url}/hub/login?next=%2Fhub%2Fhome")
+    browser.find_element(By.ID, "username_input").send_keys("judy")
+    browser.find_element(By.ID, "password_input").send_keys("x")
+    browser.find_element(By.ID, "login_submit").click()
+    wait.until(shown.presence_of_element_located((By.ID, "persistent-binderhub-home")))
+    if "/hub/home" not in browser.current_url:
+        browser.get(f"{hub.url}/hub/home")
+        wait.until(shown.presence_of_element_located((By.ID, "quota")))
+    assert "2 of 5 servers running" in browser.find_element(By.ID, "quota").text
+    key = browser.find_element(By.ID, "ssh-public-key").get_attribute("value")
+    assert key.startswith("ssh-ed25519 ")
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.home-server-row")
+    assert {r.get_attribute("data-server-name") for r in rows} == {
+        "good-j1",
+        "plain-j1",
+    }
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "home-1280.png"))
+    browser.set_window_size(390, 844)
+    browser.save_screenshot(str(SCREENSHOTS / "home-390.png"))
+    browser.set_window_size(1280, 900)
+
+    browser.find_element(By.ID, "stop-plain-j1").click()
+    wait.until(shown.visibility_of_element_located((By.ID, "delete-plain-j1")))
+    wait_until(lambda: "plain-j1" not in servers_of(hub, "judy"))
+    browser.find_element(By.ID, "delete-plain-j1").click()
+    wait.until(
+        shown.invisibility_of_element_located(
+            (By.CSS_SELECTOR, 'tr[data-server-name="plain-j1"]')
+        )
+    )
+    wait_until(lambda: "plain-j1" not in servers_of(hub, "judy", include_stopped=True))
+    assert "good-j1" in servers_of(hub, "judy")
