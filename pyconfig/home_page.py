@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-RECORD_KEY = "persistent_binderhub"  # as in spawn_hook, which writes it
+from .launch_resources import RECORD_KEY
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ from .repo_files import FetchError, RepoFileFetcher
 from .resources_cache import ParsedFile, ResourcesCache
 from .resources_file import ResourcesFile
 
+#: Where each launch's resources (and the user's public SSH key) are recorded
+#: in its user_options, in the hub database: per-user totals and the home page
+#: read them back.
+RECORD_KEY = "persistent_binderhub"
+
 
 class LaunchRefused(web.HTTPError):
     """A launch the hub will not start; its message reaches the BinderHub page.

@@ -15,7 +15,12 @@ from kubespawner.slugs import is_valid_label, safe_slug
 from traitlets.config import Config
 
 from . import metrics
-from .launch_resources import LaunchRefused, LaunchResources, RepositoryResources
+from .launch_resources import (
+    RECORD_KEY,
+    LaunchRefused,
+    LaunchResources,
+    RepositoryResources,
+)
 from .policy import ResourcePolicy
 from .profile import apply_settings, kubespawner_settings
 from .quota import ServerQuota, active_servers
@@ -23,11 +28,6 @@ from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
-
-
-#: Where each launch's resources are recorded in its user_options (the hub
-#: database), for per-user totals and for the hub pages.
-RECORD_KEY = "persistent_binderhub"
 
 
 class SpawnHook:
