@@ -69,16 +69,6 @@ class _Pair(NamedTuple):
     cap_trait: str
 
 
-def effective_resources(
-    parsed: ResourcesFile, policy: ResourcePolicy, source: str = ".resources"
-) -> EffectiveResources:
-    """Overlay a parsed file on the policy; raise :class:`ResourcesError`."""
-    result, problems = _overlay(parsed, policy)
-    if problems:
-        raise ResourcesError(problems, source)
-    return result
-
-
 def evaluate(
     data: bytes | str, policy: ResourcePolicy, source: str = ".resources"
 ) -> EffectiveResources:

@@ -83,7 +83,6 @@ class RepositoryResources(LoggingConfigurable):
         super().__init__(**kwargs)
         self.fetcher = RepoFileFetcher(parent=self)
         self.cache = ResourcesCache(self.cache_entries)
-        self.fetches = 0
         self._in_flight: dict[LaunchedRepo, asyncio.Future[ParsedFile]] = {}
 
     async def for_launch(
@@ -144,7 +143,6 @@ class RepositoryResources(LoggingConfigurable):
         if repo.pinned:
             self._in_flight[repo] = future
         try:
-            self.fetches += 1
             with metrics.FETCH_SECONDS.time():
                 fetched = await self.fetcher.fetch(repo, self.file_path)
             entry = ParsedFile.from_bytes(fetched.data)
