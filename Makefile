@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constrain
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test lint docs docs-check schema deps render bench demo clean
+.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed
 
@@ -30,15 +30,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup
+test: setup chart-deps
 	$(BIN)/python -m pytest
 
-lint: setup
+# Code style, then the rendered release: every values file at Kubernetes 1.28
+# and the newest, through helm lint, kubernetes-validate, yamllint, checkov.
+lint: setup chart-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
+	$(BIN)/python -m tools.chart_checks
 
 docs: setup
 	$(BIN)/python tools/render_docs.py
@@ -47,12 +50,18 @@ docs: setup
 schema: setup
 	$(BIN)/python tools/render_schema.py
 
-# The upstream binderhub chart (needs its chart repository; tests do not).
+# The pinned binderhub chart (z2jh inside) into chart/charts/: from its chart
+# repository, or from a local copy of it (CHART_MIRROR=DIR, default
+# ../shared/charts). Chart.lock is checked against Chart.yaml first.
 deps: setup
-	$(BIN)/python -c "import helm_python; helm_python.dependency_update('chart')"
+	$(BIN)/python -m tools.deps
+
+# Quietly the same, for targets that need the dependency in place.
+chart-deps: setup
+	@$(BIN)/python -m tools.deps --quiet
 
 # Render the chart for VALUES into build/rendered/ (the README's main command).
-render: setup
+render: setup chart-deps
 	$(BIN)/python -m tools.chart $(VALUES)
 
 # A local hub with a dummy login and two example servers (Ctrl-C stops).

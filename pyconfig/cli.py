@@ -1,7 +1,9 @@
 """``python -m pyconfig``: check a `.resources` file before pushing it.
 
 Exit status: 0 every file is valid, 1 a file is invalid (every problem is
-printed), 2 the command was used wrongly (bad option, unreadable values file).
+printed), 2 the command was used wrongly (bad option, unreadable values file,
+a path that does not exist, a repository that cannot be read). A repository
+folder without a `.resources` is valid: its notebooks get the defaults.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from .resources_file import MAX_BYTES
 from .values import ValuesError, configurable_from_values, policy_from_values
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+_NO_SUCH_PATH = (
+    "no such file or directory; give a repository folder, a .resources file, "
+    "or gh/OWNER/REPO/REF"
+)
 
 _ROWS = (
     ("cpu_guarantee", "CPU request", "cores"),
@@ -41,17 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check .resources files and show the resources a notebook gets",
         description="Check .resources files and show the resources a "
-        "notebook launched from the repository gets. A missing file means "
-        "the defaults.",
+        "notebook launched from the repository gets. A repository without "
+        "a .resources gets the defaults; a PATH that does not exist is an "
+        "error (exit 2).",
     )
     check.add_argument(
         "paths",
         nargs="*",
-        default=[".resources"],
+        default=["."],  # a folder: no .resources in it means the defaults
         metavar="PATH",
         help="a .resources file, a repository folder holding one, or a "
         "repository on GitHub, GitLab or Gist (gh/OWNER/REPO/REF, a URL, ...), "
-        "read the way the hub reads it (default: ./.resources)",
+        "read the way the hub reads it (default: the current folder)",
     )
     check.add_argument(
         "--values",
@@ -131,13 +138,17 @@ def _check_one(
             print(f"error: {spec}: {error}", file=sys.stderr)
             return EXIT_USAGE
         return _report(source, data, found, policy, as_json, out)
-    if path.is_dir():
+    folder = path.is_dir()
+    if folder:
         path = path / ".resources"
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
         found = True
     except FileNotFoundError:
+        if not folder:  # a typo must not read as "valid, defaults apply"
+            print(f"error: {spec}: {_NO_SUCH_PATH}", file=sys.stderr)
+            return EXIT_USAGE
         data, found = b"", False
     except OSError as error:
         print(f"error: {path}: {error.strerror}", file=sys.stderr)

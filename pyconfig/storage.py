@@ -8,12 +8,26 @@ user in the hub nor a failed launch can remove a user's files.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from traitlets import Dict, List, Unicode
+from traitlets import Dict, List, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 VOLUME = "persistent-binderhub-home"
+
+#: A positive Kubernetes quantity (resource.Quantity's grammar, without the
+#: minus sign or zero a storage request cannot have). One definition for the
+#: trait's check and the chart schema's ``pattern``, so Python, Helm (Go RE2)
+#: and JSON Schema (ECMA-262) agree: ASCII classes only, anchored, and each
+#: quantifier is followed by a disjoint class, so matching is linear.
+CAPACITY_PATTERN = (
+    r"^\+?0*(?:[1-9][0-9]*(?:\.[0-9]*)?|\.0*[1-9][0-9]*)"
+    r"(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+)
+#: Longer than any real size; bounds the work of a check.
+CAPACITY_MAX_LENGTH = 32
+_CAPACITY = re.compile(CAPACITY_PATTERN)
 
 
 class UserStorage(LoggingConfigurable):
@@ -37,7 +51,10 @@ class UserStorage(LoggingConfigurable):
     capacity = Unicode(
         "10Gi",
         help="Size of a new claim, e.g. 10Gi (claims that exist keep their size).",
-    ).tag(config=True)
+    ).tag(
+        config=True,
+        schema={"pattern": CAPACITY_PATTERN, "maxLength": CAPACITY_MAX_LENGTH},
+    )
     access_modes = List(
         Unicode(), ["ReadWriteMany"], help="Access modes of a new claim."
     ).tag(config=True)
@@ -53,6 +70,19 @@ class UserStorage(LoggingConfigurable):
         help="Environment variable with a suggested folder for this server "
         "alone (two notebooks writing the same path overwrite each other).",
     ).tag(config=True)
+
+    @validate("capacity")
+    def _quantity(self, proposal):
+        """A bad size would only fail at a user's first launch, as a PVC error."""
+        value = proposal.value
+        if len(value) > CAPACITY_MAX_LENGTH or not _CAPACITY.fullmatch(value):
+            raise TraitError(
+                f"UserStorage.capacity must be a positive Kubernetes quantity "
+                f"of at most {CAPACITY_MAX_LENGTH} characters, such as 10Gi, "
+                f"500M or 1.5Ti (units Ki Mi Gi Ti Pi Ei or k M G T P E), "
+                f"not {value!r}"
+            )
+        return value
 
     def kubespawner_config(self) -> dict[str, Any]:
         """KubeSpawner trait values (volumes and mounts as dicts keyed by name)."""

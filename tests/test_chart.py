@@ -1,45 +1,41 @@
-"""The chart, offline: every values file renders, lints, validates and scans clean.
+"""The whole release, offline: every values file renders, lints, validates, scans.
 
-Rendering is the real Helm engine (helm-python-sdk). The upstream binderhub
-chart is not fetched (no chart repository here), so the objects checked are
-this chart's own; the binderhub subtree of each values file is validated
-against the upstream schemas in ../shared/upstream instead.
+Rendering is the real Helm engine (helm-python-sdk) over this chart and the
+pinned binderhub chart with z2jh inside (chart/charts/, put there by `make
+deps`), for Kubernetes 1.28 and the newest release, as `helm template`
+would for such a cluster. The checks are tools/chart_checks.py's, the same
+that `make lint` runs.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import helm_python
-import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
-from pyconfig.hub_values import deep_merge
-from tools import chart
+from tools import chart, chart_checks
 
 from .conftest import ROOT
 
-VALUES = sorted((ROOT / "values").glob("*.yaml"))
-UPSTREAM = ROOT.parent / "shared" / "upstream"
-OLDEST_KUBERNETES = "1.28.0"  # binderhub chart's kubeVersion
-NEWEST_KUBERNETES = kubernetes_validate.latest_version()
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-ACCEPTED = ROOT / "tests" / "checkov-accepted.yaml"
-
+VALUES = chart_checks.VALUES
 ids = [path.name for path in VALUES]
-LINT_INFO = 1  # helm lint severities: 1 info, 2 warning, 4 error
-# The one finding expected offline: `make deps` fetches the dependency.
-OFFLINE_WARNING = "chart directory is missing these dependencies: binderhub"
+RENDERS = [(path, version) for path in VALUES for version in chart_checks.VERSIONS]
+render_ids = [f"{path.stem}-{version}" for path, version in RENDERS]
+
+
+@pytest.fixture(scope="module", params=RENDERS, ids=render_ids)
+def release(request):
+    return chart_checks.render(*request.param)
 
 
 @pytest.fixture(scope="module", params=VALUES, ids=ids)
 def rendered(request):
-    values = chart.load_values(request.param)
-    return request.param, chart.render(values)
+    return request.param, chart.render(chart.load_values(request.param))
 
 
 def test_values_files_exist():
@@ -70,113 +66,83 @@ def test_schema_sections_follow_the_hub_classes():
     assert section["properties"]["max_cpu"]["exclusiveMinimum"] == 0
 
 
-@pytest.mark.parametrize("path", VALUES, ids=ids)
-def test_helm_strict_lint(path):
-    for version in (OLDEST_KUBERNETES, NEWEST_KUBERNETES):
-        report = helm_python.lint(
-            str(chart.CHART), chart.load_values(path), strict=True, kube_version=version
-        )
-        errors = [
-            m
-            for m in report.get("messages", [])
-            if m["severity"] > LINT_INFO and m["error"] != OFFLINE_WARNING
-        ]
-        assert not errors, (version, errors)
+def test_the_release_holds_every_upstream_object(release):
+    """What `helm upgrade` applies: this chart's, binderhub's and z2jh's objects."""
+    charts = {chart.chart_of(t) for t, _ in chart.sources(release.rendered)}
+    assert charts == {"persistent-binderhub", "binderhub", "jupyterhub"}
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in release.objects}
+    assert {("Deployment", "hub"), ("Deployment", "binder"),
+            ("Deployment", "proxy"), ("Secret", "hub"),
+            ("ConfigMap", "persistent-binderhub-pyconfig")} <= kinds  # fmt: skip
+    assert len(release.objects) >= 35
 
 
-def test_rendered_objects_are_valid_kubernetes(rendered):
-    _, output = rendered
-    objects = chart.manifests(output)
-    assert {"ConfigMap", "Pod"} <= {o["kind"] for o in objects}
-    for version in (OLDEST_KUBERNETES, NEWEST_KUBERNETES):
-        for obj in objects:
-            kubernetes_validate.validate(obj, version, strict=True)
+def test_pod_disruption_budgets_use_the_api_the_cluster_serves(release):
+    """Regression: without the cluster's API versions Helm picked policy/v1beta1,
+    which Kubernetes 1.25+ does not serve."""
+    budgets = [o for o in release.objects if o["kind"] == "PodDisruptionBudget"]
+    assert budgets
+    assert {o["apiVersion"] for o in budgets} == {"policy/v1"}
 
 
-def test_rendered_output_passes_yamllint(rendered, tmp_path):
-    path, output = rendered
-    target = tmp_path / f"{path.stem}.yaml"
-    target.write_text(chart.stream(output))
-    # Line length is not checked: ConfigMaps carry files (a JSON schema with
-    # long descriptions) whose lines are not YAML structure.
-    config = "{extends: default, rules: {line-length: disable}}"
-    result = subprocess.run(
-        [sys.executable, "-m", "yamllint", "--strict", "-d", config, str(target)],
-        capture_output=True,
-        text=True,
+def test_built_in_apis_are_the_releases_own():
+    apis = chart.builtin_api_versions("1.28")
+    assert {"v1", "apps/v1", "policy/v1", "policy/v1/PodDisruptionBudget"} <= set(apis)
+    assert not [a for a in apis if "alpha" in a]
+    assert "policy/v1beta1/PodDisruptionBudget" not in apis  # gone since 1.25
+
+
+def test_a_kubernetes_older_than_the_chart_supports_is_refused():
+    with pytest.raises(chart.ChartError, match=r"older than the chart supports"):
+        chart.render(MINIMAL, "1.27")
+
+
+def test_a_render_without_the_dependency_says_to_run_make_deps(tmp_path):
+    copy = tmp_path / "chart"
+    shutil.copytree(
+        chart.CHART, copy, symlinks=True, ignore=shutil.ignore_patterns("charts")
     )
-    assert result.returncode == 0, result.stdout
+    (copy / "files" / "pyconfig").unlink()
+    (copy / "files" / "pyconfig").symlink_to(ROOT / "pyconfig")
+    with pytest.raises(chart.ChartError, match=r"lacks binderhub .*run `make deps`"):
+        chart.render(MINIMAL, chart_dir=copy)
 
 
-def checkov_failures(rendered_text: str, folder) -> set[tuple[str, str]]:
-    """(check id, resource) of every failed checkov check on a rendered stream."""
-    assert CHECKOV.exists(), "run `make setup` (.venv-checkov)"
-    target = folder / "rendered.yaml"
-    target.write_text(rendered_text)
-    result = subprocess.run(
-        [str(CHECKOV), "--framework", "kubernetes", "--skip-download", "--quiet",
-         "--output", "json", "--file", str(target)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    report = json.loads(result.stdout or "{}")
-    return {
-        (check["check_id"], check["resource"])
-        for one in (report if isinstance(report, list) else [report])
-        for check in one.get("results", {}).get("failed_checks", [])
-    }
+def test_helm_strict_lint(release):
+    assert chart_checks.lint_problems(release) == []
+
+
+def test_rendered_objects_are_valid_kubernetes(release):
+    assert chart_checks.kubernetes_problems(release) == []
+
+
+def test_rendered_output_passes_yamllint(release):
+    assert chart_checks.yamllint_problems(release) == []
 
 
 @pytest.fixture(scope="module")
-def checkov_results(tmp_path_factory):
-    return {
-        path.name: checkov_failures(
-            chart.stream(chart.render(chart.load_values(path))),
-            tmp_path_factory.mktemp(path.stem),
-        )
-        for path in VALUES
-    }
+def checkov_results():
+    renders = [chart_checks.render(path, version) for path, version in RENDERS]
+    return renders, chart_checks.checkov_findings(renders)
 
 
-def accepted_findings() -> set[tuple[str, str]]:
-    entries = yaml.safe_load(ACCEPTED.read_text())
-    assert all(entry.get("reason") for entry in entries), "every entry needs a reason"
-    return {(entry["check"], entry["resource"]) for entry in entries}
+def test_checkov_finds_nothing_unreviewed(checkov_results):
+    renders, findings = checkov_results
+    assert all(findings.values()), "checkov found nothing: did it run?"
+    assert chart_checks.unreviewed(findings, renders) == []
 
 
-@pytest.mark.parametrize("name", [p.name for p in VALUES])
-def test_checkov_finds_nothing_unreviewed(checkov_results, name):
-    assert checkov_results[name] - accepted_findings() == set()
+def test_checkov_reviews_have_no_stale_entries(checkov_results):
+    """Every reviewed finding still occurs for some values file and version."""
+    _, findings = checkov_results
+    assert chart_checks.stale_reviews(findings) == []
 
 
-def test_checkov_baseline_has_no_stale_entries(checkov_results):
-    """Every accepted finding still occurs for some values file."""
-    occurring = set().union(*checkov_results.values())
-    assert accepted_findings() <= occurring, accepted_findings() - occurring
-
-
-@pytest.mark.parametrize("path", VALUES, ids=ids)
-def test_binderhub_subtree_validates_against_the_upstream_schemas(path):
-    ours = deep_merge(
-        chart.load_values(chart.CHART / "values.yaml"), chart.load_values(path)
-    )
-    binderhub_defaults = yaml.safe_load(
-        (UPSTREAM / "binderhub-chart.default-values.yaml").read_text()
-    )
-    z2jh_defaults = yaml.safe_load(
-        (UPSTREAM / "jupyterhub-chart-4.2.0.default-values.yaml").read_text()
-    )
-    binderhub = deep_merge(binderhub_defaults, ours["binderhub"])
-    jupyterhub = deep_merge(z2jh_defaults, binderhub_defaults["jupyterhub"],
-                            ours["binderhub"]["jupyterhub"])  # fmt: skip
-    for values, name in (
-        (binderhub, "binderhub-chart.values.schema.json"),
-        (jupyterhub, "jupyterhub-chart-4.2.0.values.schema.json"),
-    ):
-        schema = json.loads((UPSTREAM / name).read_text())
-        errors = sorted(
-            jsonschema.Draft7Validator(schema).iter_errors(values), key=lambda e: e.path
-        )
-        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+def test_checkov_reviews_keep_ours_apart_from_upstreams():
+    review = chart_checks.reviewed()
+    ours = {r for e in review["ours"].values() for r in e["resources"]}
+    assert ours and all(".binderhub." in r for r in ours)  # our objects' namespace
+    assert all(e["reason"].strip() for side in review.values() for e in side.values())
 
 
 def test_notes_tell_the_admin_what_to_do_next(rendered):
@@ -212,6 +178,13 @@ BAD_VALUES = [
     (f"{HUB_CONFIG}.ResourcePolicy.max_gpu", -1, "max_gpu"),
     (f"{HUB_CONFIG}.UserStorage.pvc_name", "x", "pvc_name"),
     (f"{HUB_CONFIG}.RepositoryResources.on_fetch_error", "ignore", "on_fetch_error"),
+    (f"{HUB_CONFIG}.UserStorage.capacity", "lots", "capacity"),
+    (f"{HUB_CONFIG}.ResourcePolicyy", {"max_gpu": 1},
+     "additional properties 'ResourcePolicyy' not allowed"),
+    ("binderhub.jupyterhub.hub.namedServerLimitPerUsr", 3,
+     "additional properties 'namedServerLimitPerUsr' not allowed"),
+    ("binderhub.imageBuilderTyp", "dind",
+     "additional properties 'imageBuilderTyp' not allowed"),
     ("binderhub.jupyterhub.singleuser.cpu", {"guarantee": 4, "limit": 2},
      "singleuser.cpu.limit (2) is below cpu.guarantee (4)"),
     ("binderhub.jupyterhub.singleuser.memory", {"guarantee": "8G", "limit": "2G"},
@@ -268,13 +241,39 @@ def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
         assert data[name] == (package / name).read_text(encoding="utf-8"), name
 
 
-def test_render_command_writes_the_stream_and_a_summary(tmp_path):
+def test_render_command_writes_the_stream_and_a_summary():
     result = subprocess.run(
         [sys.executable, "-m", "tools.chart", "values/minimal.yaml"],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "ConfigMap      persistent-binderhub-pyconfig" in result.stdout
+    assert result.stderr == ""  # Helm's INFO lines only with --verbose
+    lines = result.stdout.splitlines()
+    ours = ["persistent-binderhub", "ConfigMap", "persistent-binderhub-pyconfig"]
+    assert any(line.split() == ours for line in lines)
+    assert any(line.split() == ["jupyterhub", "Deployment", "hub"] for line in lines)
     written = ROOT / "build" / "rendered" / "minimal.yaml"
-    kinds = [d["kind"] for d in yaml.safe_load_all(written.read_text()) if d]
-    assert kinds.count("ConfigMap") == 2
+    documents = [d for d in yaml.safe_load_all(written.read_text()) if d]
+    assert f"{len(documents)} objects for Kubernetes 1.28.0" in lines[-1]
+    assert written.read_text().count("# Source: ") == len(documents)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no-such.yaml: no such values file"),
+        ("binderhub: [\n", "bad.yaml:2:1: not valid YAML"),
+        ("- a list\n", "bad.yaml: a values file is a mapping"),
+    ],
+)
+def test_render_command_names_a_bad_values_file_in_one_line(tmp_path, content, message):
+    path = tmp_path / ("no-such.yaml" if content is None else "bad.yaml")
+    if content is not None:
+        path.write_text(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.chart", str(path)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -50,6 +50,29 @@ def test_default_path_and_missing_file_mean_defaults(tmp_path):
     assert ".resources: not found, so the defaults apply" in result.stdout
 
 
+def test_a_folder_without_the_file_means_defaults(tmp_path):
+    result = run("check", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"{tmp_path / '.resources'}: not found, so the defaults apply" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize("name", ["typo/path", "typo/.resources", ".resources"])
+def test_a_named_path_that_does_not_exist_is_a_usage_error(tmp_path, name):
+    """A typo must not pass as a valid file that asks for the defaults."""
+    good = tmp_path / "good"
+    good.write_text("gpu=1\n")
+    result = run("check", str(good), name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {name}: no such file or directory; give a repository folder, "
+        "a .resources file, or gh/OWNER/REPO/REF\n"
+    )
+    assert f"{good}: valid" in result.stdout
+    assert "defaults apply" not in result.stdout
+
+
 def test_a_repository_folder_is_looked_into(tmp_path):
     (tmp_path / ".resources").write_text("meml=32\n")
     result = run("check", str(tmp_path))

@@ -74,10 +74,85 @@ def class_schema(dotted: str) -> dict[str, Any]:
     }
 
 
+#: Where the hub image's configurable classes live (FACTS.md, section 1);
+#: each module is imported and every Configurable subclass it defines counts.
+HUB_MODULES = (
+    "jupyterhub", "kubespawner", "oauthenticator", "traitlets.config",
+)  # fmt: skip
+#: Classes of the hub image that are not installed here (its extra
+#: authenticators), and BinderSpawner, which the binderhub chart defines in
+#: its hub.extraConfig.
+HUB_CLASSES_NOT_INSTALLED = {
+    "BinderSpawner": "binderhub chart's spawner (hub.extraConfig 00-binder).",
+    "FirstUseAuthenticator": "jupyterhub-firstuseauthenticator, in the hub image.",
+    "HMACAuthenticator": "jupyterhub-hmacauthenticator, in the hub image.",
+    "LDAPAuthenticator": "jupyterhub-ldapauthenticator, in the hub image.",
+    "LTI11Authenticator": "jupyterhub-ltiauthenticator, in the hub image.",
+    "LTI13Authenticator": "jupyterhub-ltiauthenticator, in the hub image.",
+    "MWOAuthenticator": "oauthenticator.mediawiki (needs mwoauth), in the hub image.",
+    "NativeAuthenticator": "jupyterhub-nativeauthenticator, in the hub image.",
+    "TmpAuthenticator": "jupyterhub-tmpauthenticator, in the hub image.",
+}
+
+
+def hub_classes() -> dict[str, str]:
+    """Name -> module of every configurable class the hub can be given."""
+    import pkgutil
+
+    from traitlets.config import Configurable
+
+    for top in HUB_MODULES:
+        package = importlib.import_module(top)
+        for info in pkgutil.walk_packages(package.__path__, f"{top}."):
+            parts = info.name.split(".")
+            if {"tests", "alembic", "singleuser", "__main__"} & set(parts):
+                continue  # test code, migrations, and entry points that run
+            try:
+                importlib.import_module(info.name)
+            except ImportError:  # optional extras the hub image may lack
+                continue
+    found: dict[str, str] = {}
+    stack = [Configurable]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith(HUB_MODULES) and not sub.__name__.startswith(
+                "_"
+            ):
+                found.setdefault(sub.__name__, sub.__module__)
+    return found
+
+
+def configurable_classes(node: dict[str, Any]) -> dict[str, Any]:
+    """hub.config: our sections as given, every other hub class as an open
+    object, anything else refused (a misspelled class is otherwise ignored)."""
+    properties = {key: expand(value) for key, value in node["properties"].items()}
+    known = {
+        name: f"Settings of {module}.{name}." for name, module in hub_classes().items()
+    }
+    known.update(
+        {
+            name: f"Settings of {what}"
+            for name, what in HUB_CLASSES_NOT_INSTALLED.items()
+        }
+    )
+    for name in sorted(known):
+        properties.setdefault(name, {"type": "object", "description": known[name]})
+    rest = {
+        k: expand(v)
+        for k, v in node.items()
+        if k not in ("x-configurable-classes", "properties")
+    }
+    return {**rest, "additionalProperties": False, "properties": properties}
+
+
 def expand(node: Any) -> Any:
     if isinstance(node, dict):
         if "x-traitlets" in node:
             return class_schema(node["x-traitlets"])
+        if node.get("x-configurable-classes"):
+            return configurable_classes(node)
         return {key: expand(value) for key, value in node.items()}
     if isinstance(node, list):
         return [expand(item) for item in node]
