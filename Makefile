@@ -11,7 +11,7 @@ VALUES ?= values/cerit.yaml
 
 .PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo clean
 
-setup: $(STAMP) node_modules/.installed .venv-checkov/.installed
+setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,19 @@ $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
 	.venv-checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+# The BinderHub app (python -m binderhub) as the binder image runs it, for
+# tests/test_binder_pod.py: the wheel from WHEELS (PyPI's binderhub is a 2018
+# release), constrained to the image's pins (requirements/binderhub.txt).
+WHEELS ?= ../shared/wheels
+BINDERHUB_WHEEL = $(firstword $(wildcard $(WHEELS)/binderhub-*.whl))
+
+.venv-binderhub/.installed: requirements/binderhub.txt $(BINDERHUB_WHEEL)
+	@test -n "$(BINDERHUB_WHEEL)" || { echo "no binderhub-*.whl in WHEELS=$(WHEELS)" >&2; exit 1; }
+	$(PYTHON) -m venv .venv-binderhub
+	.venv-binderhub/bin/python -m pip install --quiet --upgrade pip
+	.venv-binderhub/bin/python -m pip install --quiet "$(BINDERHUB_WHEEL)[pycurl]" -c requirements/binderhub.txt
 	touch $@
 
 # configurable-http-proxy, for the tests that run a real JupyterHub.
@@ -46,9 +59,11 @@ lint: setup chart-deps
 docs: setup
 	$(BIN)/python tools/render_docs.py
 
-# The chart's values.schema.json, generated from schemas/values.schema.yaml.
+# The chart's values.schema.json, generated from schemas/values.schema.yaml,
+# and the hub pod's checksum of pyconfig/ in chart/values.yaml.
 schema: setup
 	$(BIN)/python tools/render_schema.py
+	$(BIN)/python -m tools.pyconfig_checksum
 
 # The pinned binderhub chart (z2jh inside) into chart/charts/: from its chart
 # repository, or from a local copy of it (CHART_MIRROR=DIR, default
@@ -77,4 +92,4 @@ bench: setup
 	$(BIN)/python tools/bench_chart.py
 
 clean:
-	rm -rf $(VENV) .venv-checkov node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -95,10 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this .resources file instead of fetching the repository's",
     )
     preview.add_argument(
-        "--upstream",
-        type=Path,
-        metavar="DIR",
-        help="folder with the upstream charts' default values (optional)",
+        "--image",
+        help="the image BinderHub built (default: a placeholder that says so)",
+    )
+    preview.add_argument(
+        "--verbose", action="store_true", help="also print the hub's log lines"
     )
     return parser
 
@@ -110,7 +111,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         from .preview import run
 
         return run(
-            args.values, args.launch, args.user, args.resources, args.upstream, out
+            args.values,
+            args.launch,
+            args.user,
+            args.resources,
+            out,
+            args.verbose,
+            args.image,
         )
     try:
         policy = policy_from_values(args.values) if args.values else ResourcePolicy()

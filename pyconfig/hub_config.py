@@ -2,7 +2,11 @@
 
 Called from the chart's short ``hub.extraConfig`` snippet, after z2jh and the
 binderhub chart have filled ``c``. Everything is merged into what is already
-there (volumes, mounts, environment, an admin's own pre-spawn hook), and all
+there (volumes, mounts, environment, an admin's own pre-spawn hook), whatever
+shape earlier steps left it in - a list, a dict, or the traitlets
+``LazyConfigValue`` that ``c.KubeSpawner.volumes.extend(...)`` leaves when
+nothing set the trait before (z2jh always does that) - and what is left
+still takes the list and dict operations a later snippet may use. All
 that must hold even when no launch runs the hook - the shared claim's name,
 ``delete_pvc`` off - is set here, on the configuration, because JupyterHub
 deletes servers through spawners built from configuration alone.
@@ -10,6 +14,9 @@ deletes servers through spawners built from configuration alone.
 
 from __future__ import annotations
 
+import copy
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ from typing import Any
 from jupyterhub.traitlets import ByteSpecification
 from traitlets import TraitError
 from traitlets.config import Config
+from traitlets.config.loader import LazyConfigValue
 
 from . import __version__
 from .home_page import HomePage, page_data
@@ -38,23 +46,70 @@ def configure(c: Config) -> None:
     for part in (UserStorage(config=c), SSHKeys(config=c)):
         for trait, value in part.kubespawner_config().items():
             if trait in ("volumes", "volume_mounts"):
-                spawner[trait] = _merge_named(spawner.get(trait), value)
+                entries = _named(spawner.get(trait))
+                entries.update(value)
+                spawner[trait] = entries
             elif trait == "environment":
-                spawner[trait] = {**(spawner.get(trait) or {}), **value}
+                spawner[trait] = {**_environment(spawner.get(trait)), **value}
             else:
                 spawner[trait] = value
-    if spawner.get("fs_gid") is None:
+    if _get(spawner, "fs_gid") is None:
         spawner.fs_gid = DEFAULT_FS_GID
-    spawner.pre_spawn_hook = _chained(spawner.get("pre_spawn_hook"))
-    spawner.post_stop_hook = _chained(spawner.get("post_stop_hook"), post_stop_hook)
+    spawner.pre_spawn_hook = _chained(_get(spawner, "pre_spawn_hook"))
+    spawner.post_stop_hook = _chained(_get(spawner, "post_stop_hook"), post_stop_hook)
     _derive_policy_defaults(c)
     _take_over_quota(c)
     _validate(c)
     _home_page(c)
     # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
-    settings = c.JupyterHub.get("tornado_settings") or {}
+    settings = _get(c.JupyterHub, "tornado_settings") or {}
     headers = {**settings.get("headers", {}), HEADER: __version__}
     c.JupyterHub.tornado_settings = {**settings, "headers": headers}
+
+
+#: Keys of the entries of a NamedEntries that were added as list items.
+_LISTED = re.compile(r"list-\d+")
+
+
+class NamedEntries(dict[str, Any]):
+    """KubeSpawner ``volumes`` or ``volume_mounts`` as a dict keyed by name.
+
+    KubeSpawner 7 takes a dict (it sorts the values by key), so ours merge by
+    name and stay reachable as ``c.KubeSpawner.volumes[name]``. It also takes
+    the list operations z2jh documents, so a hub.extraConfig snippet that runs
+    after configure(c) and calls ``.append``/``.extend``/``.insert`` (or
+    ``+=``) adds to it instead of failing: list items are kept under keys
+    ``list-0000``, ``list-0001``... in list order.
+    """
+
+    def listed(self) -> list[Any]:
+        """The entries added as list items, in list order."""
+        return [self[key] for key in sorted(self) if _LISTED.fullmatch(key)]
+
+    def _relist(self, items: list[Any]) -> None:
+        for key in [key for key in self if _LISTED.fullmatch(key)]:
+            del self[key]
+        width = max(4, len(str(len(items))))
+        self.update({f"list-{n:0{width}d}": item for n, item in enumerate(items)})
+
+    def append(self, item: Any) -> None:
+        self._relist([*self.listed(), item])
+
+    def extend(self, items: Iterable[Any]) -> None:
+        self._relist([*self.listed(), *items])
+
+    def insert(self, index: int, item: Any) -> None:
+        items = self.listed()
+        items.insert(index, item)
+        self._relist(items)
+
+    def prepend(self, items: Iterable[Any]) -> None:
+        """As ``LazyConfigValue.prepend``: items before the listed ones."""
+        self._relist([*items, *self.listed()])
+
+    def __iadd__(self, items: Iterable[Any]) -> NamedEntries:
+        self.extend(items)
+        return self
 
 
 #: ResourcePolicy defaults that follow KubeSpawner's (singleuser.cpu/memory in
@@ -70,7 +125,7 @@ _DERIVED = {
 def _home_page(c: Config) -> None:
     """Our home page template, fed by pyconfig.home_page.page_data."""
     here = str(Path(__file__).resolve().parent)
-    paths = list(c.JupyterHub.get("template_paths") or [])
+    paths = list(_get(c.JupyterHub, "template_paths") or [])
     c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
     limit = ServerQuota(config=c).limit
     cull_timeout = _cull_timeout(c)
@@ -83,14 +138,14 @@ def _home_page(c: Config) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         return page_data(user, limit, cull_timeout, storage, now)
 
-    variables = dict(c.JupyterHub.get("template_vars") or {})
+    variables = dict(_get(c.JupyterHub, "template_vars") or {})
     variables["persistent_binderhub"] = persistent_binderhub
     c.JupyterHub.template_vars = variables
 
 
 def _cull_timeout(c: Config) -> int:
     """The culler's --timeout, from the service z2jh configures (0: no culling)."""
-    for service in c.JupyterHub.get("services") or []:
+    for service in _get(c.JupyterHub, "services", []) or []:
         for argument in service.get("command") or []:
             if str(argument).startswith("--timeout="):
                 return int(str(argument).split("=", 1)[1])
@@ -108,8 +163,8 @@ def _validate(c: Config) -> None:
 def _take_over_quota(c: Config) -> None:
     """ServerQuota counts active servers only; JupyterHub's check would count
     stopped ones too (and disagree with BinderHub), so it is switched off."""
-    limit = c.JupyterHub.get("named_server_limit_per_user")
-    if isinstance(limit, int) and "limit" not in c.ServerQuota:
+    limit = _get(c.JupyterHub, "named_server_limit_per_user")
+    if isinstance(limit, int) and _get(c.ServerQuota, "limit") is None:
         c.ServerQuota.limit = limit
     c.JupyterHub.named_server_limit_per_user = 0
 
@@ -117,23 +172,64 @@ def _take_over_quota(c: Config) -> None:
 def _derive_policy_defaults(c: Config) -> None:
     """One place for the defaults: the chart's singleuser.cpu and .memory."""
     for ours, theirs in _DERIVED.items():
-        value = c.KubeSpawner.get(theirs)
-        if ours in c.ResourcePolicy or value is None:
+        value = _get(c.KubeSpawner, theirs)
+        if _get(c.ResourcePolicy, ours) is not None or value is None:
             continue
         if theirs.startswith("mem"):
             value = ByteSpecification().validate(None, value) / BYTES_PER_GB
         c.ResourcePolicy[ours] = float(value)
 
 
-def _merge_named(current: Any, ours: dict[str, Any]) -> dict[str, Any]:
-    """Our entries added to a KubeSpawner volumes/mounts value (list or dict)."""
-    if isinstance(current, list):
-        # Keys sort before ours and keep the list's order.
-        current = {f"00-{index:03d}": item for index, item in enumerate(current)}
-    return {**(current or {}), **ours}
+def _get(section: Config, trait: str, initial: Any = None) -> Any:
+    """A trait's value in ``c`` as the trait will get it: see _resolved."""
+    return _resolved(section.get(trait), initial)
 
 
-def _chained(existing: Any, ours: Any = pre_spawn_hook):
+def _resolved(value: Any, initial: Any = None) -> Any:
+    """A config value as traitlets resolves it for a trait whose default is
+    ``initial``: a LazyConfigValue (left by ``.append``, ``.update``... or by
+    merely reading an unset trait) applied to it. The LazyConfigValue itself
+    is left as it is: ``get_value`` caches, and later steps may still add."""
+    if isinstance(value, LazyConfigValue):
+        return copy.deepcopy(value).get_value(initial)
+    return value
+
+
+def _parts(value: Any) -> tuple[list[Any], dict[str, Any]]:
+    """A list-or-dict value's (list items, keyed items). A LazyConfigValue can
+    hold both (``.extend`` vs ``.update``); traitlets would keep only the kind
+    that fits the trait's default and silently drop the other."""
+    listed, keyed = _resolved(value, []), _resolved(value, {})
+    return (
+        listed if isinstance(listed, list) else [],
+        keyed if isinstance(keyed, dict) else {},
+    )
+
+
+def _named(value: Any) -> NamedEntries:
+    """Volumes or mounts in any shape (list, dict, LazyConfigValue) as NamedEntries."""
+    listed, keyed = _parts(value)
+    entries = NamedEntries(keyed)
+    entries.extend(listed)
+    return entries
+
+
+def _environment(value: Any) -> dict[str, Any]:
+    """KubeSpawner.environment in any shape, as a plain dict (which keeps
+    ``.update`` working for later snippets). List items, from ``.append`` or
+    ``.extend`` on it, must be Kubernetes EnvVars: they are keyed by name."""
+    listed, keyed = _parts(value)
+    for item in listed:
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str)):
+            raise ValueError(
+                "Persistent BinderHub configuration: KubeSpawner.environment is "
+                f"a dict; use c.KubeSpawner.environment.update({{...}}), not a "
+                f"list item {item!r}"
+            )
+    return {**{item["name"]: item for item in listed}, **keyed}
+
+
+def _chained(existing: Any, ours: Any = pre_spawn_hook) -> Any:
     """Our hook, after an admin's own hook if there is one."""
     if existing is None or existing is ours:
         return ours

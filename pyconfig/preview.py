@@ -1,62 +1,79 @@
 """``python -m pyconfig preview``: the Pod and PVC a launch would get, offline.
 
-Answers "why did my notebook get 8 CPUs?": the values file is turned into the
-hub's configuration as z2jh does it (pyconfig.hub_values), a spawner is made
-as the hub makes one, and the same hook code decides the launch. Nothing is
-created: the SSH key Secret is not touched, and with ``--resources`` the
-repository is not fetched either.
+Answers "why did my notebook get 8 CPUs?" with what the hub itself would
+do: the values file is rendered with the chart (the binderhub chart and z2jh
+included), z2jh's own jupyterhub_config.py runs on the rendered hub Secret
+(tools/hub_pod.py), a spawner is made as the hub makes one, our hook decides
+the launch, and the binderhub chart's BinderSpawner starts it up to the
+point where KubeSpawner would call the cluster. Nothing is created: the SSH
+key Secret is not touched, and with ``--resources`` the repository is not
+fetched either. Needs a clone of this project (`make setup`, `make deps`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import io
 import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
-from kubernetes_asyncio.config import kube_config
+from traitlets.config import Config
 
-from .hub_values import build_spawner, effective_values, hub_config
 from .launch_resources import LaunchRefused
 from .launch_spec import SpecError, user_options
-from .repo_files import Fetched
-from .spawn_hook import SpawnHook
-
-CHART_DIR = Path(__file__).resolve().parent.parent / "chart"
+from .repo_files import RepoFileFetcher
 
 
-class _LocalFile:
-    """Stands in for the fetcher when the file is given with --resources."""
-
-    def __init__(self, data: bytes | None):
-        self.data = data
-
-    async def fetch(self, repo: Any, path: str) -> Fetched:
-        return Fetched(self.data)
+def server_name(options: dict[str, Any]) -> str:
+    """A server name like BinderHub's: the repository's name and a suffix."""
+    repo = options["repo_url"].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    return re.sub(r"[^a-z0-9-]", "-", repo.lower())[:30] + "-preview"
 
 
-async def _preview(values: dict, spec: str, user: str, resources: bytes | None,
-                   upstream: Path | None) -> list[dict]:  # fmt: skip
-    config = hub_config(effective_values(values, CHART_DIR, upstream))
-    options = user_options(spec)
-    name = re.sub(r"[^a-z0-9-]", "-", options["repo_url"].rsplit("/", 1)[-1].lower())
-    spawner = build_spawner(config, user, f"{name[:30]}-preview")
-    spawner.user_options = options
-    hook = SpawnHook(config)
-    if resources is not None:
-        hook.resources.fetcher = _LocalFile(resources)
-    await hook.prepare(spawner, ensure_key=False)
-    from kubernetes_asyncio.client import ApiClient
+async def launch(
+    config: Any,
+    pod: Any,
+    options: dict[str, Any],
+    user: str,
+    resources: bytes | None,
+    server: str = "",
+) -> dict[str, Any]:
+    """The Pod and PVC manifests (API field names) a launch gets under ``config``.
 
-    serializer = ApiClient.__new__(ApiClient)  # serializer only; no connection
-    return [
-        serializer.sanitize_for_serialization(await spawner.get_pod_manifest()),
-        serializer.sanitize_for_serialization(spawner.get_pvc_manifest()),
-    ]
+    JupyterHub's own spawn runs (tools/hub_pod.launch) against an empty,
+    throwaway Kubernetes API on loopback, so the hook's SSH key Secret is
+    made there and nothing reaches a real cluster. With ``resources``, every
+    repository's `.resources` is that file, from a loopback raw-file server.
+    """
+    from tools.hub_pod import launch as hub_launch
+    from tools.hub_pod import serialized
+    from tools.standins import KubeAPIStandIn, RawFileServer
+
+    config = Config(config)
+    with KubeAPIStandIn() as kube, RawFileServer() as raw:
+        config.KubeSpawner.k8s_api_host = kube.url
+        if resources is not None:
+            raw.any_path = resources
+            fetcher, defaults = config.RepoFileFetcher, RepoFileFetcher()
+            for kind in ("github_raw_urls", "gitlab_raw_urls", "gist_raw_urls"):
+                hosts = {**getattr(defaults, kind), **dict(fetcher.get(kind) or {})}
+                fetcher[kind] = {h: raw.url + "/{repo}/{commit}/{path}" for h in hosts}
+        name = server or server_name(options)
+        manifests = await hub_launch(config, pod, user, name, options)
+    return {k: serialized(v) for k, v in manifests.items()}
+
+
+def hub_configuration(values: dict[str, Any], log: TextIO) -> tuple[Any, Any]:
+    """The hub's configuration for a values file, from the rendered release,
+    and the hub pod it runs in."""
+    from tools.hub_pod import config_for
+
+    return config_for(values, Path(tempfile.mkdtemp(prefix="pyconfig-preview-")), log)
 
 
 # KubeSpawner loads a Kubernetes config when it is made; a preview never calls
@@ -64,35 +81,57 @@ async def _preview(values: dict, spec: str, user: str, resources: bytes | None,
 _NO_CLUSTER = """apiVersion: v1
 kind: Config
 clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: none, user: {}}]
+users: [{name: none, user: {token: preview}}]
 contexts: [{name: none, context: {cluster: none, user: none}}]
 current-context: none
 """
 
 
-def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
-        upstream: Path | None, out=None) -> int:  # fmt: skip
-    """The command: 0 and a YAML stream, 1 with the refusal, 2 on bad usage."""
-    out = out or sys.stdout
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+def _no_cluster() -> None:
+    from kubernetes_asyncio.config import kube_config
+
     stub = Path(tempfile.mkdtemp(prefix="pyconfig-preview-")) / "kubeconfig"
     stub.write_text(_NO_CLUSTER)
     # Read when KubeSpawner loads its config (the variable KUBECONFIG was
     # already read when kubernetes_asyncio was imported).
     kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(stub)
+
+
+def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
+        out=None, verbose: bool = False, image: str | None = None) -> int:  # fmt: skip
+    """The command: 0 and a YAML stream, 1 with the refusal, 2 on bad usage.
+
+    The hub's own log lines (alembic, z2jh's "Loading ...", KubeSpawner) are
+    printed only with ``verbose``."""
+    out = out or sys.stdout
     try:
-        values = yaml.safe_load(values_path.read_text(encoding="utf-8")) or {}
+        from tools import chart
+    except ImportError:
+        print("error: preview renders the chart: run it in a clone of the project "
+              "after `make setup`", file=sys.stderr)  # fmt: skip
+        return 2
+    _no_cluster()
+    log = io.StringIO()
+    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log)
+    try:
+        values = chart.load_values(values_path)
         resources = resources_path.read_bytes() if resources_path else None
-        user_options(spec)
-    except (OSError, yaml.YAMLError, SpecError) as error:
+        options = user_options(spec)
+        options["image"] = image or f"(the image BinderHub builds for {spec})"
+        with quiet:
+            config, pod = hub_configuration(values, sys.stderr if verbose else log)
+    except (OSError, SpecError, chart.ChartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # Helm or a hub.extraConfig snippet refused
+        print(f"error: {values_path}: {str(error).strip()}", file=sys.stderr)
+        return 2
     try:
-        objects = asyncio.run(_preview(values, spec, user, resources, upstream))
+        with quiet:
+            manifests = asyncio.run(launch(config, pod, options, user, resources))
     except LaunchRefused as refused:
         print(refused.log_message % refused.args, file=sys.stderr)
         return 1
-    out.write(
-        "".join("---\n" + yaml.safe_dump(obj, sort_keys=False) for obj in objects)
-    )
+    objects = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
+    out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in objects))
     return 0

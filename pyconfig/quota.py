@@ -7,8 +7,11 @@ servers), so the two never disagree. JupyterHub's own check, which counts
 stopped servers too, is switched off by ``configure(c)`` in favour of this one.
 
 A server whose first start fails - refused (bad `.resources`, a cap, the
-quota) or broken (an image that cannot be pulled) - is removed once the hub
-has stopped it, so it leaves no row behind. Its user's volume and key are not
+quota) or broken (an image that cannot be pulled) - is removed shortly after
+the hub has stopped it, so it leaves no row behind. Not at once: the chart's
+hub answers a launch with 202 before the hook runs, and BinderHub learns why
+a launch failed from the server's progress events, which exist only while
+the server does. Its user's volume and key are not
 touched (``delete_pvc`` is off). A server that ran before is never removed.
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .launch_resources import LaunchRefused
@@ -43,6 +46,12 @@ class ServerQuota(LoggingConfigurable):
         "image that could not be pulled) once the hub has stopped it, so a "
         "failed launch leaves nothing behind. Servers that ran are kept.",
     ).tag(config=True)
+    remove_refused_after = Float(
+        30.0,
+        help="Seconds a failed new server stays (stopped, not counted) before "
+        "it is removed, so BinderHub can read the reason from the hub's "
+        "progress events and show it under its loading bar.",
+    ).tag(config=True, schema={"minimum": 0})
 
     def check(self, spawner: Any) -> None:
         """Refuse this launch if the user's other active servers fill the quota."""
@@ -67,7 +76,9 @@ class ServerQuota(LoggingConfigurable):
         without state never ran.
         """
         if self.remove_refused and spawner.name and not spawner.orm_spawner.state:
-            asyncio.get_running_loop().create_task(_remove_when_stopped(spawner))
+            asyncio.get_running_loop().create_task(
+                _remove_when_stopped(spawner, self.remove_refused_after)
+            )
 
 
 def active_servers(user: Any, exclude: str = "") -> list[str]:
@@ -82,7 +93,9 @@ def active_servers(user: Any, exclude: str = "") -> list[str]:
     return names
 
 
-async def _remove_when_stopped(spawner: Any, timeout: float = 60.0) -> None:
+async def _remove_when_stopped(
+    spawner: Any, grace: float, timeout: float = 60.0
+) -> None:
     user, name = spawner.user, spawner.name
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -91,8 +104,14 @@ async def _remove_when_stopped(spawner: Any, timeout: float = 60.0) -> None:
             spawner.log.warning("Refused server %s/%s did not stop", user.name, name)
             return
         await asyncio.sleep(0.1)
+    await asyncio.sleep(grace)
     if name not in user.orm_user.orm_spawners:
         return  # the user deleted it already
+    # The hub may have made a new spawner object for the same server since
+    # (its progress API replaces a failed one): act on the current one.
+    spawner = dict.get(user.spawners, name) or spawner
+    if spawner.pending or spawner.active:
+        return  # launched again meanwhile (BinderHub never reuses a name)
     await user._delete_spawner(spawner)  # delete_forever: the volume stays
     db = user.db
     db.delete(spawner.orm_spawner)

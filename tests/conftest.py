@@ -22,7 +22,7 @@ def make_spawner():
     """
     from traitlets.config import Config
 
-    from pyconfig.hub_values import build_spawner
+    from tools.hub_pod import build_spawner
 
     sessions = []
 

@@ -7,7 +7,7 @@ from typing import Any
 from traitlets.config import Config
 
 from pyconfig.hub_config import configure
-from pyconfig.hub_values import build_spawner  # noqa: F401 - shared by tests
+from tools.hub_pod import build_spawner  # noqa: F401 - shared by tests
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"

@@ -18,7 +18,7 @@ import helm_python
 import pytest
 import yaml
 
-from tools import chart, chart_checks
+from tools import chart, chart_checks, pyconfig_checksum
 
 from .conftest import ROOT
 
@@ -277,3 +277,43 @@ def test_render_command_names_a_bad_values_file_in_one_line(tmp_path, content, m
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def hub_pod_template(rendered: dict[str, str]) -> dict:
+    hub = chart.find(chart.manifests(rendered), "Deployment", "hub")
+    return hub["spec"]["template"]
+
+
+def test_the_hub_pod_carries_the_checksum_of_the_code_it_runs(rendered):
+    _, output = rendered
+    data = chart.find(chart.manifests(output), "ConfigMap",
+                      "persistent-binderhub-pyconfig")["data"]  # fmt: skip
+    annotations = hub_pod_template(output)["metadata"]["annotations"]
+    assert annotations[pyconfig_checksum.ANNOTATION] == pyconfig_checksum.checksum(data)
+
+
+def test_the_checksum_in_the_chart_is_current():
+    assert pyconfig_checksum.main(["--check"]) == 0
+
+
+def test_an_upgrade_with_new_hook_code_replaces_the_hub_pod(tmp_path):
+    """Two versions of pyconfig/ give two hub pod templates, so Kubernetes
+    rolls the hub and the new code runs (z2jh copies extraVolumes verbatim:
+    the ConfigMap's name cannot carry the version)."""
+    copy = tmp_path / "chart"
+    shutil.copytree(chart.CHART, copy, symlinks=False)  # pyconfig/ as real files
+    before = hub_pod_template(chart.render(MINIMAL, chart_dir=copy))
+    hook = copy / "files" / "pyconfig" / "spawn_hook.py"
+    hook.write_text(hook.read_text() + "\n# version 2\n")
+    assert pyconfig_checksum.rewrite(copy) is True
+    after = hub_pod_template(chart.render(MINIMAL, chart_dir=copy))
+    assert before != after
+    key = pyconfig_checksum.ANNOTATION
+    old, new = (t["metadata"]["annotations"][key] for t in (before, after))
+    assert old != new
+    # Offline, z2jh makes new random tokens in its Secret on every render
+    # (`helm upgrade` reads the old ones back), so its checksum differs anyway.
+    for template in (before, after):
+        template["metadata"]["annotations"].pop(key)
+        template["metadata"]["annotations"].pop("checksum/secret")
+    assert before == after  # nothing else tells the two versions apart

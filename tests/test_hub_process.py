@@ -1,14 +1,15 @@
 """A real JupyterHub process with configurable-http-proxy, launched like BinderHub does.
 
-The hub runs this project's configuration (tests/hub_process); the spawner is
-KubeSpawner with only its cluster calls replaced, raw files and Secrets come
-from the loopback stand-ins. Launches go through the hub's REST API with the
-body BinderHub's launcher sends.
+The hub runs the rendered release's configuration (values/minimal.yaml with
+tests/data/hub-test-values.yaml over it; tests/hub_process): z2jh's
+jupyterhub_config.py, binderhub's snippets and ours. The spawner is the
+configured BinderSpawner with only KubeSpawner's cluster calls replaced; raw
+files and Secrets come from the loopback stand-ins. Launches go through the
+hub's REST API with the body BinderHub's launcher sends.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.parse
@@ -17,7 +18,7 @@ import urllib.request
 import pytest
 
 from .conftest import ROOT
-from .hub_process.local_hub import TOKEN, local_hub
+from .hub_process.local_hub import local_hub
 from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
@@ -39,11 +40,9 @@ def hub(tmp_path_factory):
 
 
 def test_broken_resources_is_refused_with_line_numbers_through_the_api(hub):
-    status, body = hub.api(
-        "POST", "/users/alice/servers/broken-x1", github("owner", "broken")
-    )
-    assert status == 400, body
-    message = body["message"]
+    launch = hub.launch("alice", "broken-x1", github("owner", "broken"))
+    assert launch.outcome == "failed", launch
+    message = launch.message
     assert "github.com/owner/broken at 0123456789ab" in message
     assert ".resources:2: `cpu=2`: unknown key 'cpu'; did you mean cpur or cpul?" in (
         message
@@ -53,11 +52,9 @@ def test_broken_resources_is_refused_with_line_numbers_through_the_api(hub):
 
 
 def test_good_resources_reach_the_spawner(hub):
-    status, body = hub.api(
-        "POST", "/users/alice/servers/good-x1", github("owner", "good")
-    )
-    assert status in (201, 202), body
-    pod = json.loads((hub.pods / "alice-good-x1.json").read_text())
+    launch = hub.launch("alice", "good-x1", github("owner", "good"))
+    assert launch.outcome == "ready", launch
+    pod, _ = hub.recorded("alice", "good-x1")
     container = pod["spec"]["containers"][0]
     assert container["resources"]["requests"]["cpu"] == 2.0
     assert container["resources"]["limits"]["cpu"] == 4.0
@@ -90,10 +87,9 @@ def wait_until(condition, seconds: float = 10.0) -> None:
 
 def test_a_refused_launch_leaves_no_server_behind(hub):
     hub.api("POST", "/users/carol")
-    status, _ = hub.api(
-        "POST", "/users/carol/servers/broken-c1", github("owner", "broken")
+    assert hub.launch("carol", "broken-c1", github("owner", "broken")).outcome == (
+        "failed"
     )
-    assert status == 400
     wait_until(
         lambda: "broken-c1" not in servers_of(hub, "carol", include_stopped=True)
     )
@@ -102,17 +98,13 @@ def test_a_refused_launch_leaves_no_server_behind(hub):
 def test_quota_counts_running_servers_like_binderhub_and_frees_on_stop(hub):
     hub.api("POST", "/users/bob")
     for index in range(5):
-        status, body = hub.api(
-            "POST", f"/users/bob/servers/good-b{index}", github("owner", "good")
-        )
-        assert status in (201, 202), body
+        launch = hub.launch("bob", f"good-b{index}", github("owner", "good"))
+        assert launch.outcome == "ready", launch
     # BinderHub's launcher counts the servers the hub API lists: active ones.
     assert len(servers_of(hub, "bob")) == 5
-    status, body = hub.api(
-        "POST", "/users/bob/servers/good-b5", github("owner", "good")
-    )
-    assert status == 400
-    message = body["message"]
+    launch = hub.launch("bob", "good-b5", github("owner", "good"))
+    assert launch.outcome == "failed"
+    message = launch.message
     assert "you already have 5 servers running or starting, the most allowed (5)" in (
         message
     )
@@ -123,20 +115,16 @@ def test_quota_counts_running_servers_like_binderhub_and_frees_on_stop(hub):
     status, _ = hub.api("DELETE", "/users/bob/servers/good-b0")
     assert status in (202, 204)
     wait_until(lambda: "good-b0" not in servers_of(hub, "bob"))
-    status, body = hub.api(
-        "POST", "/users/bob/servers/good-b6", github("owner", "good")
-    )
-    assert status in (201, 202), body
+    launch = hub.launch("bob", "good-b6", github("owner", "good"))
+    assert launch.outcome == "ready", launch
     assert "good-b0" in servers_of(hub, "bob", include_stopped=True)
     assert len(servers_of(hub, "bob")) == 5
 
     # So does deleting one.
     hub.api("DELETE", "/users/bob/servers/good-b1", {"remove": True})
     wait_until(lambda: "good-b1" not in servers_of(hub, "bob", include_stopped=True))
-    status, body = hub.api(
-        "POST", "/users/bob/servers/good-b7", github("owner", "good")
-    )
-    assert status in (201, 202), body
+    launch = hub.launch("bob", "good-b7", github("owner", "good"))
+    assert launch.outcome == "ready", launch
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -150,7 +138,8 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 def test_metrics_count_launches_by_outcome(hub):
     request = urllib.request.Request(
-        f"{hub.url}/hub/metrics", headers={"Authorization": f"token {TOKEN}"}
+        f"{hub.url}/hub/metrics",
+        headers={"Authorization": f"token {hub.tokens['tests']}"},
     )
 
     def read() -> str:
@@ -159,9 +148,9 @@ def test_metrics_count_launches_by_outcome(hub):
 
     before = read()
     hub.api("POST", "/users/dave")
-    hub.api("POST", "/users/dave/servers/good-d1", github("owner", "good"))
-    hub.api("POST", "/users/dave/servers/plain-d1", github("owner", "no-file"))
-    hub.api("POST", "/users/dave/servers/broken-d1", github("owner", "broken"))
+    hub.launch("dave", "good-d1", github("owner", "good"))
+    hub.launch("dave", "plain-d1", github("owner", "no-file"))
+    hub.launch("dave", "broken-d1", github("owner", "broken"))
     after = read()
     launches = "persistent_binderhub_launches_total"
     for outcome in ("file", "defaults", "refused"):
@@ -180,15 +169,13 @@ def test_metrics_count_launches_by_outcome(hub):
 def test_a_launch_whose_image_fails_leaves_no_server_and_no_slot(hub):
     hub.api("POST", "/users/frank")
     options = {**github("owner", "good"), "image": "unpullable"}
-    status, _ = hub.api("POST", "/users/frank/servers/good-f1", options)
-    assert status >= 400
+    assert hub.launch("frank", "good-f1", options).outcome == "failed"
     wait_until(lambda: "good-f1" not in servers_of(hub, "frank", include_stopped=True))
 
 
 def test_a_server_that_ran_is_kept_when_stopped(hub):
     hub.api("POST", "/users/gina")
-    status, _ = hub.api("POST", "/users/gina/servers/good-g1", github("owner", "good"))
-    assert status in (201, 202)
+    assert hub.launch("gina", "good-g1", github("owner", "good")).outcome == "ready"
     hub.api("DELETE", "/users/gina/servers/good-g1")
     wait_until(lambda: "good-g1" not in servers_of(hub, "gina"))
     time.sleep(0.5)  # a removal, if any, would have run
@@ -196,11 +183,9 @@ def test_a_server_that_ran_is_kept_when_stopped(hub):
 
 
 def refused_and_gone(hub, user: str, server: str, repo: str, fragment: str) -> None:
-    status, body = hub.api(
-        "POST", f"/users/{user}/servers/{server}", github("owner", repo)
-    )
-    assert status == 400, body
-    assert fragment in body["message"]
+    launch = hub.launch(user, server, github("owner", repo))
+    assert launch.outcome == "failed", launch
+    assert fragment in launch.message
     wait_until(lambda: server not in servers_of(hub, user, include_stopped=True))
 
 
@@ -211,8 +196,8 @@ def test_caps_group_caps_and_totals_refuse_and_leave_nothing(hub):
     hub.api("POST", "/groups/gpu")
     status, body = hub.api("POST", "/groups/gpu/users", {"users": ["hank"]})
     assert status == 200, body
-    status, body = hub.api("POST", "/users/hank/servers/gpu-h2", github("owner", "gpu"))
-    assert status in (201, 202), body
+    launch = hub.launch("hank", "gpu-h2", github("owner", "gpu"))
+    assert launch.outcome == "ready", launch
     refused_and_gone(hub, "hank", "gpu-h3", "gpu", "ResourcePolicy.max_total_gpu")
     assert [n for n in servers_of(hub, "hank", include_stopped=True) if n] == ["gpu-h2"]
 
@@ -231,8 +216,8 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
     ).encode()
     with opener.open(f"{hub.url}/hub/login?next=/hub/home", data=login, timeout=30):
         pass
-    hub.api("POST", "/users/ivy/servers/good-i1", github("owner", "good"))
-    hub.api("POST", "/users/ivy/servers/plain-i1", github("owner", "no-file"))
+    hub.launch("ivy", "good-i1", github("owner", "good"))
+    hub.launch("ivy", "plain-i1", github("owner", "no-file"))
     hub.api("DELETE", "/users/ivy/servers/plain-i1")
     wait_until(lambda: "plain-i1" not in servers_of(hub, "ivy"))
 
@@ -284,8 +269,8 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     hub.api("POST", "/users/judy")
-    hub.api("POST", "/users/judy/servers/good-j1", github("owner", "good"))
-    hub.api("POST", "/users/judy/servers/plain-j1", github("owner", "no-file"))
+    hub.launch("judy", "good-j1", github("owner", "good"))
+    hub.launch("judy", "plain-j1", github("owner", "no-file"))
     wait = WebDriverWait(browser, 15)
 
     browser.get(f"{hub.url}/hub/login?next=%2Fhub%2Fhome")

@@ -12,8 +12,8 @@ from traitlets.config import Config
 
 from pyconfig import ssh_keys, storage
 from pyconfig.hub_config import configure
-from pyconfig.hub_values import build_spawner, effective_values, hub_config
 from tools import chart
+from tools.hub_pod import build_spawner, config_for
 
 from .conftest import ROOT
 
@@ -57,9 +57,8 @@ def test_kubespawner_turns_user_names_into_the_same_object_names():
 
 
 @pytest.mark.parametrize("path", VALUES, ids=[p.name for p in VALUES])
-def test_no_values_file_moves_them(path):
-    values = chart.load_values(path)
-    c = hub_config(effective_values(values, ROOT / "chart", None))
+def test_no_values_file_moves_them(path, tmp_path):
+    c, _ = config_for(chart.load_values(path), tmp_path)
     assert c.KubeSpawner.pvc_name_template == "{username}-nfs-pvc"
     assert c.KubeSpawner.delete_pvc is False
     volume = c.KubeSpawner.volumes[ssh_keys.VOLUME]

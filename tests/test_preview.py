@@ -1,7 +1,13 @@
-"""``python -m pyconfig preview``: an admin's view of a launch, in a subprocess."""
+"""``python -m pyconfig preview``: an admin's view of a launch, in a subprocess.
+
+The hub configuration it uses is the rendered release's, run through z2jh's
+own jupyterhub_config.py (tools/hub_pod.py); test_hub_pod.py shows that a
+real hub makes the same Pod.
+"""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -11,6 +17,7 @@ import yaml
 from pyconfig.launch_spec import SpecError, user_options
 
 from .conftest import ROOT
+from .hub_setup import GPU_TOLERATION
 
 
 def preview(*args: str) -> subprocess.CompletedProcess:
@@ -38,6 +45,42 @@ def test_prints_pod_then_pvc_with_the_files_resources(tmp_path):
     assert pvc["metadata"]["name"] == "alice-nfs-pvc"
     assert pvc["spec"]["storageClassName"] == "nfs-csi"
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    user_pods = {"key": "hub.jupyter.org/dedicated", "operator": "Equal",
+                 "value": "user", "effect": "NoSchedule"}  # fmt: skip
+    assert user_pods in pod["spec"]["tolerations"]  # z2jh's, from the real config
+    assert GPU_TOLERATION in pod["spec"]["tolerations"]
+
+
+def test_prints_only_the_objects_and_nothing_of_this_machine():
+    result = preview("--values", "values/minimal.yaml", "--launch",
+                     "gh/owner/repo/main", "--resources", "/dev/null")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no alembic, traitlets or z2jh lines
+    assert result.stdout.startswith("---\napiVersion: v1\nkind: Pod\n")
+    pod, _ = yaml.safe_load_all(result.stdout)
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"  # z2jh's Service
+    assert socket.gethostname() not in result.stdout
+    image = pod["spec"]["containers"][0]["image"]
+    assert image == "(the image BinderHub builds for gh/owner/repo/main)"
+
+
+def test_verbose_shows_the_hubs_own_lines():
+    result = preview("--values", "values/minimal.yaml", "--launch",
+                     "gh/owner/repo/main", "--resources", "/dev/null", "--verbose",
+                     "--image", "r.example/i:1")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Loading extra config: 10-persistent-binderhub" in result.stderr
+    assert "image: r.example/i:1" in result.stdout
+
+
+def test_a_values_file_the_chart_refuses_is_a_usage_error(tmp_path):
+    values = tmp_path / "bad.yaml"
+    values.write_text("binderhub:\n  jupyterhub:\n    hub:\n      config:\n"
+                      "        UserStorage: {capacity: lots}\n")  # fmt: skip
+    result = preview("--values", str(values), "--launch", "gh/owner/repo/main")
+    assert result.returncode == 2
+    assert "capacity" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_refused_launch_exits_1_with_the_users_message(tmp_path):

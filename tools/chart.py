@@ -14,6 +14,7 @@ test hooks included (marked).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -235,6 +236,21 @@ def chart_of(template: str) -> str:
     parts = template.split("/")
     names = [parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "charts"]
     return names[-1] if names else parts[0]
+
+
+def merge_values(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Values files given in order (`-f a.yaml -f b.yaml`): later ones win,
+    maps merge key by key, and a null removes the key, as Helm merges them."""
+    result: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if value is None:
+                result.pop(key, None)
+            elif isinstance(value, dict) and isinstance(result.get(key), dict):
+                result[key] = merge_values(result[key], value)
+            else:
+                result[key] = copy.deepcopy(value)
+    return result
 
 
 def load_values(path: Path) -> dict[str, Any]:

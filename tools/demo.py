@@ -1,9 +1,11 @@
 """`make demo`: a newcomer's first look at the hub pages and hooks, on loopback.
 
-Starts a real JupyterHub configured like the chart (dummy login), with two
-example servers launched the way BinderHub launches them, prints the URL, and
-stops cleanly on Ctrl-C. It previews the hub pages and the spawn hooks only:
-the "notebooks" are stand-ins, real notebooks need the chart on Kubernetes.
+Starts a real JupyterHub with the chart's rendered configuration
+(values/minimal.yaml, with tests/data/hub-test-values.yaml for a dummy
+login), with two example servers launched the way BinderHub launches them,
+prints the URL, and stops cleanly on Ctrl-C. It previews the hub pages and
+the spawn hooks only: the "notebooks" are stand-ins, real notebooks need the
+chart on Kubernetes.
 
     python -m tools.demo [--seconds N]   # N: stop by itself after N seconds
 """
@@ -36,10 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(tempfile.mkdtemp(prefix="persistent-binderhub-demo-"))
     with local_hub(state, FILES) as hub:
         hub.api("POST", "/users/demo")
-        hub.api(
-            "POST", "/users/demo/servers/training-x1", github("demo-org", "training")
-        )
-        hub.api("POST", "/users/demo/servers/notes-x1", github("demo-org", "notes"))
+        hub.launch("demo", "training-x1", github("demo-org", "training"))
+        hub.launch("demo", "notes-x1", github("demo-org", "notes"))
         print(f"Persistent BinderHub demo at {hub.url}/hub/login", flush=True)
         print("Log in as 'demo' (any password) to see its two servers.", flush=True)
         print(

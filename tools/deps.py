@@ -43,16 +43,17 @@ class Dependency:
     name: str
     version: str
     repository: str
+    chart: Path = CHART
 
     @property
     def archive(self) -> Path:
-        return CHART / "charts" / f"{self.name}-{self.version}.tgz"
+        return self.chart / "charts" / f"{self.name}-{self.version}.tgz"
 
 
 def declared(chart: Path = CHART) -> list[Dependency]:
     meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
     return [
-        Dependency(d["name"], str(d["version"]), d["repository"])
+        Dependency(d["name"], str(d["version"]), d["repository"], chart)
         for d in meta.get("dependencies") or []
     ]
 
@@ -155,9 +156,9 @@ def from_mirror(dependency: Dependency, mirror: Path) -> Path:
     return source
 
 
-def fetch(mirror: Path, *, quiet: bool = False) -> None:
+def fetch(mirror: Path, *, quiet: bool = False, chart: Path = CHART) -> None:
     """Make chart/charts/ hold exactly the locked dependencies."""
-    dependencies = check_lock()
+    dependencies = check_lock(chart)
     missing = [d for d in dependencies if not archive_ok(d)]
     if not missing:
         if not quiet:
@@ -166,7 +167,7 @@ def fetch(mirror: Path, *, quiet: bool = False) -> None:
         return
     try:
         with helm_quiet():
-            helm_python.dependency_build(str(CHART))
+            helm_python.dependency_build(str(chart))
         repository_error = None
     except helm_python.HelmError as error:
         repository_error = f"unreachable: {str(error).splitlines()[0]}"

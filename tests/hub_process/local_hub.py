@@ -1,13 +1,19 @@
-"""A real JupyterHub on loopback, configured like the chart, for tests and `make demo`.
+"""A real JupyterHub on loopback with the rendered release's configuration,
+for the tests and `make demo`.
 
-The hub runs tests/hub_process/jupyterhub_config.py with configurable-http-proxy
-from npm; raw files and Kubernetes Secrets come from the loopback stand-ins;
-the spawner records its pod and serves a stand-in notebook (notebooks
-themselves need the real chart on Kubernetes).
+The values files are rendered with the chart (tools/chart.py), the hub pod's
+files are laid out as the pod has them (tools/hub_pod.py), and the hub runs
+z2jh's jupyterhub_config.py through tests/hub_process/jupyterhub_config.py,
+which changes only the network and KubeSpawner's cluster calls. The outside
+world is loopback stand-ins (tests/standins.py): the raw-file server for
+`.resources` and the Kubernetes API for Secrets, named in the values the way
+an admin names a GitHub Enterprise host or an API server. Configurable-http-
+proxy comes from npm.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -18,14 +24,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tools import chart, hub_pod
 
 from ..standins import KubeAPIStandIn, RawFileServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 CHP = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
-TOKEN = "binder-service-token-for-tests"
+TEST_VALUES = (ROOT / "values" / "minimal.yaml", DATA / "hub-test-values.yaml")
 
 
 def free_port() -> int:
@@ -41,18 +51,31 @@ def _body(raw: bytes):
         return raw.decode(errors="replace")  # the proxy's own pages are not JSON
 
 
+@dataclass
+class Launch:
+    """How a launch ended: the POST's status, "ready" or "failed" (or
+    "refused" when the POST itself was), and the hub's last message."""
+
+    status: int
+    outcome: str
+    message: str
+
+
 class Hub:
     """A running hub: its public URL, recorded pods, log, and its REST API."""
 
-    def __init__(self, url: str, pods: Path, log: Path):
-        self.url, self.pods, self.log = url, pods, log
+    def __init__(self, url: str, pods: Path, log: Path, tokens: dict[str, str]):
+        self.url, self.pods, self.log, self.tokens = url, pods, log, tokens
 
-    def api(self, method: str, path: str, body: dict | None = None):
+    def api(self, method: str, path: str, body: dict | None = None,
+            service: str = "tests"):  # fmt: skip
+        """Call the hub API as a service (default: the tests' admin service;
+        "binder" is BinderHub's own token and role)."""
         request = urllib.request.Request(
             f"{self.url}/hub/api{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {TOKEN}"},
+            headers={"Authorization": f"token {self.tokens[service]}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -60,10 +83,69 @@ class Hub:
         except urllib.error.HTTPError as error:
             return error.code, _body(error.read())
 
+    def launch(self, user: str, server: str, options: dict,
+               service: str = "binder") -> Launch:  # fmt: skip
+        """Launch a named server as BinderHub's launcher does: POST the
+        user_options, then follow the hub's progress events to the end.
+
+        The chart's hub answers 202 at once (z2jh sets slow_spawn_timeout 0),
+        so a refusal arrives as the failed progress event BinderHub shows."""
+        path = f"/users/{user}/servers/{server}"
+        status, body = self.api("POST", path, options, service=service)
+        if status not in (201, 202):
+            message = body.get("message", "") if isinstance(body, dict) else body
+            return Launch(status, "refused", str(message))
+        request = urllib.request.Request(
+            f"{self.url}/hub/api{path}/progress",
+            headers={"Authorization": f"token {self.tokens[service]}"},
+        )
+        last: dict = {}
+        with urllib.request.urlopen(request, timeout=60) as stream:
+            for raw in stream:
+                line = raw.decode().strip()
+                if line.startswith("data:"):
+                    last = json.loads(line[5:])
+                    if last.get("ready") or last.get("failed"):
+                        break
+        outcome = "ready" if last.get("ready") else "failed"
+        return Launch(status, outcome, last.get("message", ""))
+
+    def recorded(self, user: str, server: str) -> tuple[dict, dict | None]:
+        """The Pod and PVC manifests the spawner would have sent the cluster."""
+        record = self.pods / f"{user}-{server}.json"
+        return (json.loads(record.read_text()),
+                json.loads(record.with_suffix(".pvc.json").read_text()))  # fmt: skip
+
+
+def pointed_at(values: dict[str, Any], raw_url: str, kube_url: str) -> dict[str, Any]:
+    """The values with the hub's outside world on loopback: repository files
+    from the raw-file stand-in, the Kubernetes API from its stand-in."""
+    return chart.merge_values(values, {"binderhub": {"jupyterhub": {"hub": {"config": {
+        "RepoFileFetcher": {"github_raw_urls": {
+            "github.com": raw_url + "/{repo}/{commit}/{path}"}},
+        "KubeSpawner": {"k8s_api_host": kube_url},
+    }}}}})  # fmt: skip
+
+
+def service_tokens(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """Each hub service's API token, from the rendered hub Secret."""
+    secret = chart.find(objects, "Secret", "hub")
+    prefix, suffix = "hub.services.", ".apiToken"
+    return {
+        key[len(prefix) : -len(suffix)]: base64.b64decode(value).decode()
+        for key, value in secret["data"].items()
+        if key.startswith(prefix) and key.endswith(suffix)
+    }
+
 
 @contextmanager
-def local_hub(state: Path, files: dict[str, bytes]) -> Iterator[Hub]:
-    """Start the hub with ``files`` served as raw repository files; stop it after."""
+def local_hub(
+    state: Path,
+    files: dict[str, bytes],
+    values_files: tuple[Path, ...] = TEST_VALUES,
+) -> Iterator[Hub]:
+    """Start the hub for ``values_files`` with ``files`` served as raw
+    repository files; stop it after."""
     if not CHP.exists():
         raise RuntimeError("run `make setup` (npm ci) for configurable-http-proxy")
     pods = state / "pods"
@@ -71,33 +153,41 @@ def local_hub(state: Path, files: dict[str, bytes]) -> Iterator[Hub]:
     log = state / "hub.log"
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files.update(files)
+        values = chart.merge_values(*(chart.load_values(p) for p in values_files))
+        objects = chart.manifests(chart.render(pointed_at(values, raw.url, kube.url)))
+        pod = hub_pod.hub_pod(objects, state / "pod")
         proxy_port = free_port()
         env = {
             **os.environ,
-            "PYCONFIG_ROOT": str(ROOT),
+            **pod.env,
+            # The hub image's python3 (the culler service runs `python3 -m ...`).
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "PROJECT_ROOT": str(ROOT),
+            "RENDERED_HUB_CONFIG": str(
+                pod.path(hub_pod.HUB_CONFIG_DIR) / "jupyterhub_config.py"
+            ),
             "KUBECONFIG": str(DATA / "kubeconfig.yaml"),
             "HUB_PROXY_PORT": str(proxy_port),
             "HUB_PORT": str(free_port()),
             "PROXY_API_PORT": str(free_port()),
             "CHP_COMMAND": str(CHP),
-            "HUB_STATE": str(state),
-            "BINDER_TOKEN": TOKEN,
-            "KUBE_URL": kube.url,
-            "RAW_URL": raw.url,
             "RECORDED_PODS": str(pods),
         }
         config = ROOT / "tests" / "hub_process" / "jupyterhub_config.py"
+        args = [a for a in pod.args[1:] if a.startswith("--") and a != "--config"]
         with log.open("w") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                [sys.executable, "-m", "jupyterhub", "-f", str(config), *args],
                 cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log)
+        running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log,
+                      service_tokens(objects))  # fmt: skip
+        running.stand_in_urls = (raw.url, kube.url)
         try:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if running.api("GET", "/")[0] == 200:
+                    if running.api("GET", "/", service="binder")[0] == 200:
                         break
                 except (urllib.error.URLError, ConnectionError):
                     pass

@@ -1,0 +1,242 @@
+"""Loopback servers that stand in for what cannot run here.
+
+- ``RawFileServer``: a provider's raw-file endpoint (GitHub, GitLab, Gist), at
+  the providers' real URL shapes, with faults on demand.
+- ``KubeAPIStandIn``: the few Kubernetes API calls the hooks make on Secrets,
+  and the empty pod and event lists KubeSpawner's reflectors watch. No
+  Kubernetes API server can be installed here (../shared/FACTS.md, 8), so
+  this is the smallest honest stand-in: it answers like the API server would
+  for the hub's Role (get/list/create/delete on Secrets; 403 for update and
+  patch; 409 for a duplicate create), and records every request. `pyconfig
+  preview` runs the hub's code against a fresh one: an empty, throwaway
+  cluster, so nothing reaches a real one.
+
+Both listen on 127.0.0.1 only, on a free port, in a daemon thread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's
+        # algorithm and the client's delayed ACK add 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.server.owner.handle(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.owner.handle(self, "POST")
+
+    def do_PUT(self) -> None:
+        self.server.owner.handle(self, "PUT")
+
+    def do_PATCH(self) -> None:
+        self.server.owner.handle(self, "PATCH")
+
+    def do_DELETE(self) -> None:
+        self.server.owner.handle(self, "DELETE")
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 in a thread; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.owner = self
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self):
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handle(self, request: _Handler, method: str) -> None:
+        with self._lock:
+            self.requests.append((method, request.path, dict(request.headers)))
+        self.respond(request, method)
+
+    def respond(self, request: _Handler, method: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class RawFileServer(LoopbackServer):
+    """Serves files at exact request paths; ``faults`` maps a path to a failure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+        #: Served at any path not in ``files`` (None: 404 there).
+        self.any_path: bytes | None = None
+        self.faults: dict[str, str] = {}
+        self.required_headers: dict[str, str] = {}
+
+    def respond(self, request: _Handler, method: str) -> None:
+        path = request.path
+        for name, value in self.required_headers.items():
+            if request.headers.get(name) != value:
+                request._send(404, b"Not Found")  # what GitHub answers for private
+                return
+        fault = self.faults.get(path)
+        if fault == "slow":
+            time.sleep(2)
+            request._send(200, b"cpur=1\n")
+        elif fault == "error":
+            request._send(500, b"Internal Server Error")
+        elif fault == "huge":
+            request._send(200, b"#" * (200 * 1024))
+        elif fault == "huge-chunked":  # no Content-Length to tell the size
+            request.send_response(200)
+            request.send_header("Transfer-Encoding", "chunked")
+            request.end_headers()
+            chunk = b"#" * 8192
+            for _ in range(25):
+                request.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            request.wfile.write(b"0\r\n\r\n")
+        elif fault == "redirect-loop":
+            request.send_response(302)
+            request.send_header("Location", path)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+        elif path in self.files:
+            request._send(200, self.files[path])
+        elif self.any_path is not None:
+            request._send(200, self.any_path)
+        else:
+            request._send(404, b"404: Not Found")
+
+
+_SECRET = re.compile(r"/api/v1/namespaces/([^/]+)/secrets(?:/([^/?]+))?(?:\?.*)?\Z")
+#: What KubeSpawner's reflectors list and watch: no pods or events run here.
+_WATCHED = re.compile(r"/api/v1/namespaces/[^/]+/(pods|events)(?:\?(.*))?\Z")
+
+
+class KubeAPIStandIn(LoopbackServer):
+    """Secrets API of one cluster, with the hub Role's permissions; pods and
+    events are listed (none) and watched (nothing happens) for KubeSpawner's
+    reflectors."""
+
+    ALLOWED = frozenset({"GET", "POST", "DELETE"})  # get/list, create, delete
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Statuses to answer, in order, before behaving normally (fault cases).
+        self.fail_next: list[int] = []
+        #: Seconds each create waits before it is applied (to overlap launches).
+        self.create_delay = 0.0
+
+    def calls(self, method: str | None = None) -> list[tuple[str, str]]:
+        return [(m, p) for m, p, _ in self.requests if method in (None, m)]
+
+    def _status(self, request: _Handler, code: int, reason: str, message: str) -> None:
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "message": message,
+            "reason": reason,
+            "code": code,
+        }
+        request._send(code, json.dumps(body).encode(), "application/json")
+
+    def _empty(self, request: _Handler, resource: str, query: str) -> None:
+        """An empty list, or a watch that sees nothing until it times out."""
+        from urllib.parse import parse_qs
+
+        params = parse_qs(query)
+        if params.get("watch", [""])[0].lower() in ("true", "1"):
+            request.send_response(200)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Connection", "close")
+            request.end_headers()
+            request.wfile.flush()
+            seconds = float(params.get("timeoutSeconds", ["5"])[0])
+            time.sleep(min(seconds, 5.0))
+            request.close_connection = True
+            return
+        kind = {"pods": "PodList", "events": "EventList"}[resource]
+        body = {"kind": kind, "apiVersion": "v1",
+                "metadata": {"resourceVersion": "1"}, "items": []}  # fmt: skip
+        request._send(200, json.dumps(body).encode(), "application/json")
+
+    def respond(self, request: _Handler, method: str) -> None:
+        match = _SECRET.match(request.path)
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            self._status(request, 401, "Unauthorized", "no token")
+            return
+        watched = _WATCHED.match(request.path)
+        if match is None and watched and method == "GET":
+            self._empty(request, watched.group(1), watched.group(2) or "")
+            return
+        if match is None:
+            self._status(request, 404, "NotFound", f"no route {request.path}")
+            return
+        namespace, name = match.groups()
+        if method not in self.ALLOWED:
+            self._status(
+                request,
+                403,
+                "Forbidden",
+                f'secrets "{name}" is forbidden: User "system:serviceaccount:hub" '
+                f'cannot {method.lower()} resource "secrets"',
+            )
+            return
+        if self.fail_next:
+            self._status(request, self.fail_next.pop(0), "InternalError", "injected")
+            return
+        length = int(request.headers.get("Content-Length") or 0)
+        body = json.loads(request.rfile.read(length) or b"null")
+        if method == "GET" and name:
+            secret = self.secrets.get((namespace, name))
+            if secret is None:
+                self._status(request, 404, "NotFound", f'secrets "{name}" not found')
+            else:
+                request._send(200, json.dumps(secret).encode(), "application/json")
+        elif method == "POST" and not name:
+            time.sleep(self.create_delay)
+            key = (namespace, body["metadata"]["name"])
+            with self._lock:
+                exists = key in self.secrets
+                if not exists:
+                    body["metadata"]["namespace"] = namespace
+                    self.secrets[key] = body
+            if exists:
+                self._status(
+                    request, 409, "AlreadyExists", f'secrets "{key[1]}" already exists'
+                )
+            else:
+                request._send(201, json.dumps(body).encode(), "application/json")
+        elif method == "DELETE" and name:
+            self.secrets.pop((namespace, name), None)
+            self._status(request, 200, "", "deleted")
+        else:
+            self._status(request, 405, "MethodNotAllowed", "not in this stand-in")
