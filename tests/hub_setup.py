@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from traitlets.config import Config
 
-from pyconfig.hub_config import configure
+from tools import chart, hub_pod
 from tools.hub_pod import build_spawner  # noqa: F401 - shared by tests
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+CERIT = chart.ROOT / "values" / "cerit.yaml"
 OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
-def hub_config(raw_url: str, kube_url: str | None = None) -> Config:
-    """What the chart gives the hub, pointed at loopback stand-ins.
+@functools.cache
+def _chart_config() -> Config:
+    """The hub configuration of values/cerit.yaml, as the hub pod makes it
+    (tools/hub_pod.py), rendered once per test run."""
+    objects = chart.manifests(chart.render(chart.load_values(CERIT)))
+    pod = hub_pod.hub_pod(objects, Path(tempfile.mkdtemp(prefix="hub-setup-")))
+    return hub_pod.hub_config(pod, own_pyconfig=True)
 
-    The URL templates keep each provider's real path shape; only the host
-    part is the stand-in's.
+
+def hub_config(raw_url: str, kube_url: str | None = None) -> Config:
+    """The production example's hub configuration, pointed at loopback stand-ins.
+
+    A fresh copy each time (each gets its own hook and cache). The URL
+    templates keep each provider's real path shape; only the host part is
+    the stand-in's, and a GitHub Enterprise host is added.
     """
-    c = Config()
-    c.KubeSpawner.uid = 1000  # z2jh's singleuser.uid
+    c = copy.deepcopy(_chart_config())
     if kube_url:
         c.KubeSpawner.k8s_api_host = kube_url
     c.RepoFileFetcher.github_raw_urls = {
@@ -36,10 +50,6 @@ def hub_config(raw_url: str, kube_url: str | None = None) -> Config:
         "gist.github.com": raw_url + "/{repo}/raw/{commit}/{path}",
     }
     c.RepoFileFetcher.timeout = 0.5
-    c.ResourcePolicy.gpu_node_selector = {"nvidia.com/gpu.present": "true"}
-    c.ResourcePolicy.gpu_tolerations = [GPU_TOLERATION]
-    c.UserStorage.storage_class = "nfs-csi"
-    configure(c)
     return c
 
 

@@ -138,10 +138,10 @@ def test_github_launch_gets_its_resources_volume_and_key(
         assert pvc["metadata"]["name"] == "alice-nfs-pvc"
         assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
         assert pvc["spec"]["storageClassName"] == "nfs-csi"
-        assert pvc["spec"]["resources"]["requests"] == {"storage": "10Gi"}
+        assert pvc["spec"]["resources"]["requests"] == {"storage": "20Gi"}  # cerit.yaml
         assert spawner.delete_pvc is False
         # The key Secret now exists, labelled with the user.
-        stored = kube.secrets[("default", "alice-ssh-key")]
+        stored = kube.secrets[("binderhub", "alice-ssh-key")]  # z2jh: POD_NAMESPACE
         assert stored["metadata"]["labels"]["hub.jupyter.org/username"] == "alice"
         public = base64.b64decode(stored["data"]["ssh.pub"]).decode()
         assert public.startswith("ssh-ed25519 ")

@@ -24,7 +24,7 @@ from pyconfig.ssh_keys import new_keypair
 from .hub_setup import github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer
 
-SECRET = ("default", "alice-ssh-key")
+SECRET = ("binderhub", "alice-ssh-key")  # the hub pod's namespace (z2jh)
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_first_launch_creates_the_key_and_later_launches_reuse_it(
         kube.requests.clear()
         await start(make_spawner, config, "two")
         assert kube.calls() == [
-            ("GET", "/api/v1/namespaces/default/secrets/alice-ssh-key")
+            ("GET", "/api/v1/namespaces/binderhub/secrets/alice-ssh-key")
         ]
         assert kube.secrets[SECRET]["data"] == first
 

@@ -164,10 +164,11 @@ def _environment(env: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _as_in(pod: PodOnDisk) -> Iterator[None]:
-    """Run with the pod's environment and a fresh import of its modules."""
+def _as_in(pod: PodOnDisk, shared: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run with the pod's environment and a fresh import of its modules
+    (but those named in ``shared``, which stay this process's own)."""
     saved_path = list(sys.path)
-    ours = ("z2jh", "pyconfig")
+    ours = tuple(m for m in ("z2jh", "pyconfig") if m not in shared)
     saved_modules = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ours}
     for module in saved_modules:
         del sys.modules[module]
@@ -185,14 +186,26 @@ def _as_in(pod: PodOnDisk) -> Iterator[None]:
         sys.modules.update(saved_modules)
 
 
-def hub_config(pod: PodOnDisk, log: TextIO | None = None) -> Config:
+def hub_config(
+    pod: PodOnDisk, log: TextIO | None = None, own_pyconfig: bool = False
+) -> Config:
     """What z2jh's jupyterhub_config.py makes of the pod, as JupyterHub loads it.
 
-    What the files print ("Loading extra config: ...") goes to ``log``.
+    What the files print ("Loading extra config: ...") goes to ``log``. With
+    ``own_pyconfig`` our snippet imports this process's ``pyconfig`` (the
+    same files the ConfigMap ships), so unit tests can look inside the hook
+    the configuration uses; otherwise the pod's copy, as on the cluster.
     """
     folder = pod.path(HUB_CONFIG_DIR)
     loader = PyFileConfigLoader("jupyterhub_config.py", path=str(folder))
-    with _as_in(pod), contextlib.redirect_stdout(log or io.StringIO()):
+    shared: tuple[str, ...] = ()
+    if own_pyconfig:
+        import pyconfig
+
+        shared = ("pyconfig",)
+        pod = PodOnDisk(pod.root, dict(pod.env), pod.args, pod.external_secrets)
+        pod.env["PERSISTENT_BINDERHUB_PATH"] = str(Path(pyconfig.__file__).parents[1])
+    with _as_in(pod, shared), contextlib.redirect_stdout(log or io.StringIO()):
         return loader.load_config()
 
 
