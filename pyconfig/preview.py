@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import io
 import re
 import sys
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
-from traitlets.config import Config
 
 from .launch_resources import LaunchRefused
 from .launch_spec import SpecError, user_options
@@ -54,7 +54,7 @@ async def launch(
     from tools.hub_pod import serialized
     from tools.standins import KubeAPIStandIn, RawFileServer
 
-    config = Config(config)
+    config = copy.deepcopy(config)  # a Config's copy shares its sections
     with KubeAPIStandIn() as kube, RawFileServer() as raw:
         config.KubeSpawner.k8s_api_host = kube.url
         if resources is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import io
 import os
 import sys
@@ -284,7 +285,7 @@ async def launch(config: Config, pod: PodOnDisk, username: str, server: str,
     from jupyterhub import orm
     from jupyterhub.app import JupyterHub
 
-    config = Config(config)  # a copy: the caller's stays as the hub's
+    config = copy.deepcopy(config)  # the caller's stays as the hub's
     config.JupyterHub.db_url = "sqlite://"
     spawner_class = manifest_only(config.JupyterHub.spawner_class)
     config.JupyterHub.spawner_class = spawner_class
