@@ -2,22 +2,30 @@
 
 Exit status: 0 every file is valid, 1 a file is invalid (every problem is
 printed), 2 the command was used wrongly (bad option, unreadable values file,
-a path that does not exist, a repository that cannot be read). A repository
+a path that does not exist or is neither a regular file nor a folder, a
+repository that cannot be read), always as one ``error:`` line. A repository
 folder without a `.resources` is valid: its notebooks get the defaults.
+
+The file is judged as the hub would be served it: a symbolic link as its
+link text (GitHub and GitLab serve that, not the target), and a file over
+64 KiB is invalid (exit 1) whether it is read here or fetched.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from .effective import EffectiveResources, evaluate
 from .policy import PolicyError, ResourcePolicy
-from .problems import ResourcesError
+from .problems import Problem, ProblemKind, ResourcesError
 from .profile import kubespawner_settings
 from .resources_file import MAX_BYTES
 from .values import ValuesError, configurable_from_values, policy_from_values
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    _printable_streams(sys.stdout, sys.stderr, out)
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     if args.command == "preview":
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         policy = policy_from_values(args.values) if args.values else ResourcePolicy()
         policy.check()
     except (ValuesError, PolicyError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_shown(str(error), 1000)}", file=sys.stderr)
         return EXIT_USAGE
     status = EXIT_VALID
     for path in args.paths:
@@ -132,35 +141,152 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     return status
 
 
+def _printable_streams(*streams: TextIO | None) -> None:
+    """Print any file name, even one that is not valid in the locale's
+    encoding, as escapes rather than dying on it."""
+    for stream in streams:
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def _check_one(
     spec: str, policy: ResourcePolicy, as_json: bool, out: TextIO, values: Path | None
 ) -> int:
     path = Path(spec)  # a URL is no Path: Path() would fold its "//"
-    if not path.exists() and _is_remote(spec):
-        from .repo_files import FetchError
-
-        try:
-            data, found, source = asyncio.run(_fetch_remote(spec, values))
-        except (FetchError, ValuesError, ValueError) as error:
-            print(f"error: {spec}: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        return _report(source, data, found, policy, as_json, out)
-    folder = path.is_dir()
-    if folder:
+    try:
+        kind = _kind(path, link_to_folder=True)
+    except _NotAFile as error:
+        return _usage_error(spec, str(error))
+    except OSError as error:  # a name too long, a folder that may not be read
+        if not _is_remote(spec):
+            return _usage_error(spec, error.strerror or str(error))
+        kind = _MISSING
+    if kind == _MISSING and _is_remote(spec):
+        return _check_remote(spec, policy, as_json, out, values)
+    if kind == _MISSING:  # a typo must not read as "valid, defaults apply"
+        return _usage_error(spec, _NO_SUCH_PATH)
+    if kind == _FOLDER:
         path = path / ".resources"
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-        found = True
-    except FileNotFoundError:
-        if not folder:  # a typo must not read as "valid, defaults apply"
-            print(f"error: {spec}: {_NO_SUCH_PATH}", file=sys.stderr)
-            return EXIT_USAGE
-        data, found = b"", False
+        data = _read_local(path)
     except OSError as error:
-        print(f"error: {path}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    return _report(path, data, found, policy, as_json, out)
+        return _usage_error(str(path), error.strerror or str(error))
+    except _NotAFile as error:
+        return _usage_error(str(path), str(error))
+    if data is None and kind != _FOLDER:  # gone since we looked
+        return _usage_error(spec, _NO_SUCH_PATH)
+    if data is None:  # a folder without the file: its notebooks get the defaults
+        return _report(path, b"", False, policy, as_json, out)
+    return _report(path, data, True, policy, as_json, out)
+
+
+def _check_remote(
+    spec: str, policy: ResourcePolicy, as_json: bool, out: TextIO, values: Path | None
+) -> int:
+    from .repo_files import FetchError
+
+    try:
+        data, found, source = asyncio.run(_fetch_remote(spec, values))
+    except FetchError as error:
+        if _too_large(error):  # a property of the file, as when it is local
+            return _invalid(spec, [_too_large_problem()], as_json, out)
+        return _usage_error(spec, str(error))
+    except (ValuesError, ValueError) as error:
+        return _usage_error(spec, str(error))
+    return _report(source, data, found, policy, as_json, out)
+
+
+#: What :func:`_kind` finds at a path.
+_MISSING, _FOLDER, _FILE, _LINK = "missing", "folder", "file", "link"
+
+
+class _NotAFile(Exception):
+    """Something at the path that is neither a file nor a folder (a FIFO, a
+    device): opening it could block forever, so it is never opened."""
+
+
+def _kind(path: Path, link_to_folder: bool) -> str:
+    """What is at ``path``, from its status alone (opening a FIFO blocks).
+
+    A symbolic link is ``_LINK`` (the hub would be served its text), except
+    that a link a user names on the command line may lead to a folder.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return _MISSING
+    if stat.S_ISLNK(mode):
+        if link_to_folder and path.is_dir():
+            return _FOLDER
+        return _LINK
+    if stat.S_ISDIR(mode):
+        return _FOLDER
+    if stat.S_ISREG(mode):
+        return _FILE
+    raise _NotAFile(_not_a_file(mode))
+
+
+def _read_local(path: Path) -> bytes | None:
+    """The bytes the hub would fetch for this file; None when there is none.
+
+    GitHub and GitLab serve a symbolic link as its target's path, not the
+    target's content, so that text is what is checked, dangling or not.
+    """
+    kind = _kind(path, link_to_folder=False)
+    if kind == _MISSING:
+        return None
+    if kind == _LINK:
+        target = os.readlink(path)
+        print(
+            f"note: {_shown(str(path))} is a symbolic link: the hub is served "
+            f"its target, {_shown(target)!r}, as the file's text",
+            file=sys.stderr,
+        )
+        return os.fsencode(target)
+    if kind == _FOLDER:
+        raise _NotAFile("a folder, not a .resources file")
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    handle = os.open(path, flags)  # no blocking, should it change since _kind
+    with os.fdopen(handle, "rb") as file:
+        mode = os.fstat(handle).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotAFile(_not_a_file(mode))
+        return file.read(MAX_BYTES + 1)
+
+
+def _not_a_file(mode: int) -> str:
+    what = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+    return f"{what}; give a repository folder or a .resources file"
+
+
+def _too_large(error: Exception) -> bool:
+    """Whether a fetch failed because the file is over the size limit."""
+    return str(error).startswith(f"the file is larger than {MAX_BYTES} bytes")
+
+
+def _too_large_problem() -> Problem:
+    return Problem(
+        ProblemKind.TOO_LARGE,
+        None,
+        "",
+        f"the file is larger than {MAX_BYTES} bytes; a .resources file may be "
+        f"at most {MAX_BYTES} bytes (64 KiB): keep only the key=value lines and "
+        "short comments",
+    )
+
+
+def _usage_error(spec: str, why: str) -> int:
+    """One line on stderr naming the path, however long, and exit 2."""
+    print(f"error: {_shown(spec)}: {_shown(why, 400)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _shown(spec: str, limit: int = 200) -> str:
+    """A path or spec cut to a readable length, control characters escaped."""
+    text = spec if spec.isprintable() else spec.encode("unicode_escape").decode()
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(spec)} characters)"
 
 
 def _is_remote(spec: str) -> bool:
@@ -197,16 +323,7 @@ def _report(
     try:
         resources = evaluate(data, policy, source=str(path))
     except ResourcesError as error:
-        if as_json:
-            report = {
-                "file": str(path),
-                "valid": False,
-                "problems": [p.as_json() for p in error.problems],
-            }
-            print(json.dumps(report), file=out)
-        else:
-            print(error.report(), file=out)
-        return EXIT_INVALID
+        return _invalid(path, error.problems, as_json, out, error.total)
     if as_json:
         report = {
             "file": str(path),
@@ -219,6 +336,26 @@ def _report(
     else:
         print(_table(path, found, resources), file=out)
     return EXIT_VALID
+
+
+def _invalid(
+    path: Path | str,
+    problems: list[Problem],
+    as_json: bool,
+    out: TextIO,
+    total: int | None = None,
+) -> int:
+    """Print every problem of an invalid file; exit 1."""
+    if as_json:
+        report = {
+            "file": str(path),
+            "valid": False,
+            "problems": [p.as_json() for p in problems],
+        }
+        print(json.dumps(report), file=out)
+    else:
+        print(ResourcesError(problems, str(path), total).report(), file=out)
+    return EXIT_INVALID
 
 
 def _table(path: Path | str, found: bool, resources: EffectiveResources) -> str:

@@ -2,7 +2,9 @@
 
 One function builds it from what the hub already stores (each server's
 user_options, with the record the spawn hook adds); the template only shows
-it. Times are naive UTC, as the hub database keeps them.
+it. Times are naive UTC, as the hub database keeps them. user_options hold
+whatever a REST caller sent, so nothing in them is trusted to have a shape:
+a record the hook did not write shows as "unknown", never as an error page.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .launch_resources import RECORD_KEY
+from .spawn_hook import usable_record
+
+#: What the Resources column says when a server's record cannot be read.
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class ServerRow:
     started: datetime | None
     last_activity: datetime | None
     removal: str  # when it is removed for inactivity, in words
-    resources: str  # what it got, in words, or ""
+    resources: str  # what it got, in words; "" if not recorded; "unknown"
     origin: str  # "file", "defaults" or ""
     url: str
 
@@ -68,14 +74,22 @@ def repository_of(options: dict[str, Any]) -> tuple[str, str, str]:
     repo_url = str(options.get("repo_url") or "")
     if not (ref_url or repo_url):
         return "", "", ""
-    path = urlsplit(repo_url or ref_url).path.strip("/")
+    try:
+        parts = urlsplit(repo_url or ref_url)
+        link = urlsplit(ref_url or repo_url)
+    except ValueError:  # not a URL at all
+        return "", "", ""
+    path = parts.path.strip("/")
     if path.endswith(".git"):
         path = path[:-4]
     commit = request.rsplit("/", 1)[-1] if request.count("/") >= 2 else ""
-    return path, ref_url or repo_url, commit
+    # Only web links: user_options could carry a javascript: URL.
+    href = (ref_url or repo_url) if link.scheme in ("http", "https") else ""
+    return path, href, commit
 
 
-def resources_text(recorded: dict[str, Any]) -> str:
+def resources_text(recorded: dict[str, Any] | None) -> str:
+    """A usable record (see spawn_hook.usable_record) in words."""
     if not recorded:
         return ""
     parts = [
@@ -83,8 +97,16 @@ def resources_text(recorded: dict[str, Any]) -> str:
         f"{recorded['mem_guarantee_gb']:g} GB (up to {recorded['mem_limit_gb']:g})",
     ]
     if recorded.get("gpu"):
-        parts.append(f"{recorded['gpu']} GPU")
+        parts.append(f"{recorded['gpu']:g} GPU")
     return ", ".join(parts)
+
+
+def _resources(options: dict[str, Any], recorded: dict[str, Any] | None) -> str:
+    """Empty when nothing was recorded (not launched yet); "unknown" when
+    what is there is not a record the hook wrote."""
+    if recorded is None:
+        return UNKNOWN if options.get(RECORD_KEY) is not None else ""
+    return resources_text(recorded)
 
 
 def page_data(
@@ -100,8 +122,9 @@ def page_data(
     for name, orm_spawner in sorted(user.orm_user.orm_spawners.items()):
         if not name:
             continue
-        options = orm_spawner.user_options or {}
-        recorded = options.get(RECORD_KEY) or {}
+        options = orm_spawner.user_options
+        options = options if isinstance(options, dict) else {}
+        recorded = usable_record(options)
         # dict.get: the hub's spawner dict would create a spawner on [name]
         spawner = dict.get(user.spawners, name)
         if spawner is not None and spawner.pending:
@@ -130,12 +153,12 @@ def page_data(
                 started=orm_spawner.started,
                 last_activity=last,
                 removal=removal,
-                resources=resources_text(recorded),
-                origin=recorded.get("origin", ""),
+                resources=_resources(options, recorded),
+                origin=recorded["origin"] if recorded else "",
                 url=user.server_url(name),
             )
         )
-        if recorded.get("ssh_public_key"):
+        if recorded and recorded["ssh_public_key"]:
             keys.append(
                 (orm_spawner.started or datetime.min, recorded["ssh_public_key"])
             )

@@ -145,7 +145,7 @@ class RepositoryResources(LoggingConfigurable):
         try:
             with metrics.FETCH_SECONDS.time():
                 fetched = await self.fetcher.fetch(repo, self.file_path)
-            entry = ParsedFile.from_bytes(fetched.data)
+            entry = await ParsedFile.parse(fetched.data)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved: waiters re-raise it, none is left unseen

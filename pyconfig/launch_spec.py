@@ -1,13 +1,16 @@
 """BinderHub launch specs (``gh/OWNER/REPO/REF``, URLs) as BinderHub's user_options.
 
 Shared by ``check`` (read a repository's file the way the hub does) and
-``preview``; standard library only.
+``preview``; standard library only. Every part is checked against the
+provider's name rules (launch_source.RULES) before it is put in a URL.
 """
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from .launch_source import spec_problem
 
 
 class SpecError(ValueError):
@@ -23,6 +26,9 @@ SPEC_FORMS = (
 def user_options(spec: str) -> dict[str, Any]:
     """BinderHub's ``user_options`` for a spec or repository URL."""
     provider, path, ref = _parse(spec)
+    problem = spec_problem(provider, path, ref)
+    if problem:
+        raise SpecError(f"cannot read {spec!r}: {problem}")
     host = {"gh": "github.com", "gl": "gitlab.com", "gist": "gist.github.com"}[provider]
     escaped = quote(path, safe="") if provider == "gl" else path
     ref_url = (

@@ -6,10 +6,12 @@ class, as ``hub.config.ResourcePolicy.<trait>`` in the chart values.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import SimpleNamespace
 
+import jsonschema
 from traitlets import (
     All,
     Dict,
@@ -30,8 +32,119 @@ _RESOURCE_NAME = re.compile(
 )
 
 
-#: The caps a group may change.
-CAPS = ("max_cpu", "max_mem", "max_gpu")
+#: The bounds of the numeric settings, in JSON Schema: the one definition of
+#: each. The chart schema takes them from the traits' ``schema`` tags
+#: (tools/render_schema.py); :func:`bound_problem` applies them here.
+MORE_THAN_ZERO = {"exclusiveMinimum": 0}
+ZERO_OR_MORE = {"minimum": 0}
+
+#: The caps a group may change, each bounded as the setting it replaces.
+CAP_SCHEMAS = {
+    "max_cpu": {"type": "number", **MORE_THAN_ZERO},
+    "max_mem": {"type": "number", **MORE_THAN_ZERO},
+    "max_gpu": {"type": "integer", **ZERO_OR_MORE},
+}
+CAPS = tuple(CAP_SCHEMAS)
+#: ``group_caps``: group name -> some of the caps above, nothing else.
+GROUP_CAPS_SCHEMA = {
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": CAP_SCHEMAS,
+    }
+}
+
+#: ``gpu_node_selector``: label -> value, both strings as Kubernetes wants.
+NODE_SELECTOR_SCHEMA = {"additionalProperties": {"type": "string"}}
+#: ``gpu_tolerations``: Kubernetes tolerations, the fields typed.
+TOLERATIONS_SCHEMA = {
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "key": {"type": "string"},
+            "operator": {"enum": ["Exists", "Equal"]},
+            "value": {"type": "string"},
+            "effect": {"enum": ["", "NoSchedule", "PreferNoSchedule", "NoExecute"]},
+            "tolerationSeconds": {"type": "integer"},
+        },
+    }
+}
+
+
+def schema_problem(value: object, schema: Mapping[str, object]) -> str | None:
+    """The first way ``value`` breaks a JSON Schema tag, or None."""
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(value)
+    )
+    if error is None:
+        return None
+    where = "".join(f"[{part!r}]" for part in error.absolute_path)
+    return f"{where}: {error.message}"
+
+
+def bound_problem(value: object, schema: Mapping[str, object]) -> str | None:
+    """Why ``value`` breaks a JSON Schema's type and bounds, or None.
+
+    NaN and infinity break every bound: JSON cannot carry them, so the chart
+    schema never sees one, and NaN compares false with everything.
+    """
+    wanted = schema.get("type", "number")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be {'a whole number' if wanted == 'integer' else 'a number'}"
+    if wanted == "integer" and not (isinstance(value, int) or value.is_integer()):
+        return "must be a whole number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    low = schema.get("exclusiveMinimum")
+    if isinstance(low, int | float) and not value > low:
+        return f"must be more than {low}"
+    low = schema.get("minimum")
+    if isinstance(low, int | float) and not value >= low:
+        return "cannot be negative" if low == 0 else f"must be at least {low}"
+    high = schema.get("exclusiveMaximum")
+    if isinstance(high, int | float) and not value < high:
+        return f"must be less than {high}"
+    high = schema.get("maximum")
+    if isinstance(high, int | float) and not value <= high:
+        return f"must be at most {high}"
+    return None
+
+
+class Number(Float):
+    """A Float held to its ``schema`` tag's bounds; refuses booleans, NaN, inf."""
+
+    def validate(self, obj, value):
+        if isinstance(value, bool):  # Float would take True as 1.0
+            self.error(obj, value)
+        try:
+            value = super().validate(obj, value)
+        except OverflowError:  # an int too large for a float
+            value = math.inf
+        _check_bounds(obj, self, value)
+        return value
+
+
+class Count(Int):
+    """An Int held to its ``schema`` tag's bounds; refuses booleans.
+
+    Takes 2.0 as 2, as JSON Schema and Helm do (both see one number).
+    """
+
+    def validate(self, obj, value):
+        if isinstance(value, bool):  # Int would take True as 1
+            self.error(obj, value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = super().validate(obj, value)
+        _check_bounds(obj, self, value)
+        return value
+
+
+def _check_bounds(obj: object, trait: Float | Int, value: float) -> None:
+    problem = bound_problem(value, trait.metadata.get("schema", {}))
+    if problem:
+        raise TraitError(f"{type(obj).__name__}.{trait.name} {problem}, not {value!r}")
 
 
 class PolicyError(ValueError):
@@ -41,39 +154,39 @@ class PolicyError(ValueError):
 class ResourcePolicy(LoggingConfigurable):
     """Defaults for what a `.resources` file leaves out, and the most it may ask."""
 
-    default_cpu_guarantee = Float(
+    default_cpu_guarantee = Number(
         1.0,
         help="CPU cores guaranteed when the file sets no cpur.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    default_cpu_limit = Float(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    default_cpu_limit = Number(
         8.0,
         help="Most CPU cores a notebook may use when the file sets no cpul.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    default_mem_guarantee = Float(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    default_mem_guarantee = Number(
         1.0,
         help="Memory guaranteed when the file sets no memr, in GB of 1024^3 bytes.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    default_mem_limit = Float(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    default_mem_limit = Number(
         16.0,
         help="Memory limit when the file sets no meml, in GB of 1024^3 bytes.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    default_gpu = Int(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    default_gpu = Count(
         0,
         help="GPUs attached when the file sets no gpu.",
-    ).tag(config=True, schema={"minimum": 0})
+    ).tag(config=True, schema=ZERO_OR_MORE)
 
-    max_cpu = Float(
+    max_cpu = Number(
         32.0,
         help="Cap on cpur and cpul: the most CPU cores one notebook may ask for.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    max_mem = Float(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    max_mem = Number(
         128.0,
         help="Cap on memr and meml, in GB of 1024^3 bytes.",
-    ).tag(config=True, schema={"exclusiveMinimum": 0})
-    max_gpu = Int(
+    ).tag(config=True, schema=MORE_THAN_ZERO)
+    max_gpu = Count(
         2,
         help="Cap on gpu: the most GPUs one notebook may ask for; 0 for no GPUs.",
-    ).tag(config=True, schema={"minimum": 0})
+    ).tag(config=True, schema=ZERO_OR_MORE)
 
     gpu_resource_name = Unicode(
         "nvidia.com/gpu",
@@ -84,13 +197,13 @@ class ResourcePolicy(LoggingConfigurable):
         {},
         help="Node labels a notebook with GPUs must run on; merged into "
         "KubeSpawner.node_selector for those notebooks only.",
-    ).tag(config=True)
+    ).tag(config=True, schema=NODE_SELECTOR_SCHEMA)
     gpu_tolerations = List(
         Dict(),
         [],
         help="Tolerations added to notebooks with GPUs (for tainted GPU "
         "nodes), after KubeSpawner.tolerations.",
-    ).tag(config=True)
+    ).tag(config=True, schema=TOLERATIONS_SCHEMA)
     no_gpu_visible_devices = Unicode(
         "void",
         help="NVIDIA_VISIBLE_DEVICES for notebooks without GPUs, so one that "
@@ -101,24 +214,32 @@ class ResourcePolicy(LoggingConfigurable):
         {},
         help="JupyterHub group -> caps for its members, e.g. {gpu: {max_gpu: 2}} "
         "with max_gpu 0 lets only members of gpu ask for GPUs. Keys are max_cpu, "
-        "max_mem, max_gpu. A user's cap is the largest that one of their groups "
+        "max_mem, max_gpu, each bounded as the cap of that name and not below "
+        "its default. A user's cap is the largest that one of their groups "
         "sets, else the cap above. Groups come from the authenticator (e.g. "
         "GenericOAuthenticator.manage_groups with claim_groups_key).",
-    ).tag(config=True)
-    max_total_cpu = Float(
+    ).tag(config=True, schema=GROUP_CAPS_SCHEMA)
+    max_total_cpu = Number(
         0.0,
         help="Most CPU cores (limits) one user's running servers may have "
         "together; 0 for no total.",
-    ).tag(config=True, schema={"minimum": 0})
-    max_total_mem = Float(
+    ).tag(config=True, schema=ZERO_OR_MORE)
+    max_total_mem = Number(
         0.0,
         help="Most memory (limits, GB of 1024^3 bytes) one user's running "
         "servers may have together; 0 for no total.",
-    ).tag(config=True, schema={"minimum": 0})
-    max_total_gpu = Int(
+    ).tag(config=True, schema=ZERO_OR_MORE)
+    max_total_gpu = Count(
         0,
         help="Most GPUs one user's running servers may have together; 0 for no total.",
-    ).tag(config=True, schema={"minimum": 0})
+    ).tag(config=True, schema=ZERO_OR_MORE)
+
+    @validate("gpu_node_selector", "gpu_tolerations")
+    def _kubernetes_shaped(self, proposal):
+        problem = schema_problem(proposal.value, proposal.trait.metadata["schema"])
+        if problem:
+            raise TraitError(f"ResourcePolicy.{proposal.trait.name}{problem}")
+        return proposal.value
 
     @validate("group_caps")
     def _group_caps(self, proposal):
@@ -129,10 +250,11 @@ class ResourcePolicy(LoggingConfigurable):
                     f"{', '.join(CAPS)} to numbers, not {caps!r}"
                 )
             for cap, value in caps.items():
-                if not isinstance(value, int | float) or value < 0:
+                problem = bound_problem(value, CAP_SCHEMAS[cap])
+                if problem:
                     raise TraitError(
-                        f"ResourcePolicy.group_caps.{group}.{cap} must be a "
-                        f"number of 0 or more, not {value!r}"
+                        f"ResourcePolicy.group_caps.{group}.{cap} {problem} "
+                        f"(as ResourcePolicy.{cap}), not {value!r}"
                     )
         return proposal.value
 
@@ -163,31 +285,6 @@ class ResourcePolicy(LoggingConfigurable):
         return sorted(
             g for g, caps in self.group_caps.items() if caps.get(cap, -1) >= value
         )
-
-    @validate(
-        "default_cpu_guarantee",
-        "default_cpu_limit",
-        "default_mem_guarantee",
-        "default_mem_limit",
-        "max_cpu",
-        "max_mem",
-    )
-    def _positive(self, proposal):
-        if not proposal.value > 0:
-            raise TraitError(
-                f"ResourcePolicy.{proposal.trait.name} must be more than 0, "
-                f"not {proposal.value}"
-            )
-        return proposal.value
-
-    @validate("default_gpu", "max_gpu")
-    def _not_negative(self, proposal):
-        if proposal.value < 0:
-            raise TraitError(
-                f"ResourcePolicy.{proposal.trait.name} cannot be negative, "
-                f"not {proposal.value}"
-            )
-        return proposal.value
 
     @validate("gpu_resource_name")
     def _resource_name(self, proposal):
@@ -245,6 +342,24 @@ class ResourcePolicy(LoggingConfigurable):
                 f"ResourcePolicy.default_gpu ({self.default_gpu}) is above "
                 f"ResourcePolicy.max_gpu ({self.max_gpu})"
             )
+        return found + self._group_contradictions()
+
+    def _group_contradictions(self) -> list[str]:
+        """Group caps below a default: each member's launch would fail."""
+        defaults = {
+            "max_cpu": ("default_cpu_limit", self.default_cpu_limit),
+            "max_mem": ("default_mem_limit", self.default_mem_limit),
+            "max_gpu": ("default_gpu", self.default_gpu),
+        }
+        found = []
+        for group, caps in sorted(self.group_caps.items()):
+            for cap, value in caps.items():
+                name, default = defaults[cap]
+                if default > value:
+                    found.append(
+                        f"ResourcePolicy.{name} ({default}) is above "
+                        f"ResourcePolicy.group_caps.{group}.{cap} ({value})"
+                    )
         return found
 
     def check(self) -> None:

@@ -30,6 +30,7 @@ class ProblemKind(Enum):
     NOT_PLAIN = ("not-plain", "nan, inf, exponent or hex", "meml=1e3")
     NEGATIVE = ("negative", "Negative value", "cpur=-1")
     ZERO = ("zero", "Zero request or limit", "cpul=0")
+    TOO_SMALL = ("too-small", "Less than Kubernetes keeps", "memr=0.0000000001")
     NOT_WHOLE = ("not-whole", "GPUs not a whole number", "gpu=0.5")
     TOO_BIG = ("too-big", "More than any notebook can have", "meml=5000")
     REQUEST_OVER_LIMIT = (
@@ -107,8 +108,10 @@ def shown(text: str, limit: int = 60) -> str:
     """Text as it may be printed: control characters escaped, long text cut."""
     if len(text) <= limit and text.isprintable():
         return text
+    # Each character escapes to one or more, so the first ``limit`` decide
+    # the result: a 64 KiB line costs no more to show than a short one.
     out = "".join(
         ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode()
-        for ch in text
+        for ch in text[: limit + 1]
     )
     return out if len(out) <= limit else out[: limit - 3] + "..."

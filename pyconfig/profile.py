@@ -11,6 +11,7 @@ from typing import Any
 
 from .effective import EffectiveResources
 from .policy import ResourcePolicy
+from .resources_file import Number
 
 #: 1 GB in `.resources` is KubeSpawner's "1G": 1024**3 bytes (Kubernetes "1Gi").
 BYTES_PER_GB = 1024**3
@@ -28,19 +29,46 @@ MERGED_LISTS = ("tolerations",)
 GPU_VISIBILITY_VARIABLE = "NVIDIA_VISIBLE_DEVICES"
 
 
+#: The least CPU Kubernetes keeps: it counts CPU in whole millicores (1m).
+MIN_CPU_CORES = 0.001
+#: The least memory Kubernetes keeps: one byte.
+MIN_MEM_BYTES = 1
+
+
+class UnkeptAmount(ValueError):
+    """An amount Kubernetes would not keep; KubeSpawner drops a zero, so the
+    pod would start without that request or limit. The parser and the schema
+    refuse such amounts in files; this catches them from anywhere else."""
+
+
 def gb_to_bytes(gb: float) -> int:
     return round(gb * BYTES_PER_GB)
+
+
+def _kept(trait: str, amount: Number, least: Number) -> Number:
+    """``amount`` if Kubernetes keeps it, else :class:`UnkeptAmount`."""
+    if not amount >= least:
+        raise UnkeptAmount(
+            f"{trait}={amount} is less than Kubernetes keeps ({least}); the "
+            "pod would start without it"
+        )
+    return amount
 
 
 def kubespawner_settings(
     resources: EffectiveResources, policy: ResourcePolicy
 ) -> dict[str, Any]:
-    """KubeSpawner trait values for these resources (dicts are partial updates)."""
+    """KubeSpawner trait values for these resources (dicts are partial updates).
+
+    Every request and limit is positive after rounding, or this raises:
+    KubeSpawner leaves a zero out of the pod, and a pod without a limit has
+    none at all.
+    """
     settings: dict[str, Any] = {
-        "cpu_guarantee": float(resources.cpu_guarantee.value),
-        "cpu_limit": float(resources.cpu_limit.value),
-        "mem_guarantee": gb_to_bytes(resources.mem_guarantee.value),
-        "mem_limit": gb_to_bytes(resources.mem_limit.value),
+        "cpu_guarantee": _cores("cpu_guarantee", resources.cpu_guarantee.value),
+        "cpu_limit": _cores("cpu_limit", resources.cpu_limit.value),
+        "mem_guarantee": _bytes("mem_guarantee", resources.mem_guarantee.value),
+        "mem_limit": _bytes("mem_limit", resources.mem_limit.value),
     }
     placement = policy.checked()
     gpus = int(resources.gpu.value)
@@ -60,6 +88,14 @@ def kubespawner_settings(
                 GPU_VISIBILITY_VARIABLE: placement.no_gpu_visible_devices
             }
     return settings
+
+
+def _cores(trait: str, cores: Number) -> float:
+    return float(_kept(trait, float(cores), MIN_CPU_CORES))
+
+
+def _bytes(trait: str, gb: Number) -> int:
+    return int(_kept(trait, gb_to_bytes(gb), MIN_MEM_BYTES))
 
 
 def merged(current: Any, update: Any, trait: str) -> Any:

@@ -5,6 +5,10 @@ stopped servers do not count, so an old stopped server never blocks a launch.
 That is also what BinderHub's launcher counts (the hub API lists only active
 servers), so the two never disagree. JupyterHub's own check, which counts
 stopped servers too, is switched off by ``configure(c)`` in favour of this one.
+Launches that arrive together are counted one at a time: a starting server
+counts from the moment the spawn hook has let it through (its reservation,
+see spawn_hook.SpawnHook.prepare), so simultaneous launches fill the quota
+exactly, never past it.
 
 A server whose first start fails - refused (bad `.resources`, a cap, the
 quota) or broken (an image that cannot be pulled) - is removed shortly after
@@ -18,6 +22,7 @@ touched (``delete_pvc`` is off). A server that ran before is never removed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 from traitlets import Bool, Float, Int, Unicode
@@ -53,14 +58,23 @@ class ServerQuota(LoggingConfigurable):
         "progress events and show it under its loading bar.",
     ).tag(config=True, schema={"minimum": 0})
 
-    def check(self, spawner: Any) -> None:
-        """Refuse this launch if the user's other active servers fill the quota."""
+    def check(self, spawner: Any, reserved: Collection[str] = ()) -> None:
+        """Refuse this launch if the user's other servers fill the quota.
+
+        Counted: servers that run, and ``reserved``, the user's launches the
+        spawn hook has let through and that are still starting (it reserves
+        this launch's slot right after this check, before anything is
+        awaited). Launches not yet checked are not counted: they will count
+        these when their turn comes, so parallel launches fill the quota
+        exactly once.
+        """
         if self.limit <= 0 or not spawner.name:
             return
-        others = active_servers(spawner.user, exclude=spawner.name)
+        running = settled_servers(spawner.user, exclude=spawner.name)
+        others = sorted({*running, *reserved} - {spawner.name})
         if len(others) < self.limit:
             return
-        listed = ", ".join(sorted(others))
+        listed = ", ".join(others)
         raise LaunchRefused(
             f"Launch refused: you already have {len(others)} servers running or "
             f"starting, the most allowed ({self.limit}): {listed}. Stop one at "
@@ -89,6 +103,17 @@ def active_servers(user: Any, exclude: str = "") -> list[str]:
             continue
         spawner = dict.get(user.spawners, name)
         if orm_spawner.server is not None or (spawner is not None and spawner.pending):
+            names.append(name)
+    return names
+
+
+def settled_servers(user: Any, exclude: str = "") -> list[str]:
+    """Names of the user's named servers that are active and not starting
+    (servers that run, or are stopping)."""
+    names = []
+    for name in active_servers(user, exclude=exclude):
+        spawner = dict.get(user.spawners, name)
+        if spawner is None or spawner.pending != "spawn":
             names.append(name)
     return names
 

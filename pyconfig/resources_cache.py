@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .launch_source import LaunchedRepo
 from .problems import Problem
-from .resources_file import ResourcesFile, parse_collecting
+from .resources_file import ResourcesFile, parse_collecting, parse_collecting_async
 
 #: Problems kept per cached file; a refused launch shows these and the count.
 KEPT_PROBLEMS = 20
@@ -33,6 +33,15 @@ class ParsedFile(NamedTuple):
             return cls(False, ResourcesFile(), (), 0)
         parsed, problems = parse_collecting(data)
         return cls(True, parsed, tuple(problems[:KEPT_PROBLEMS]), len(problems))
+
+    @classmethod
+    async def parse(cls, data: bytes | None) -> ParsedFile:
+        """from_bytes for the hub: the event loop runs between slices of the
+        parse, so no file holds every user's hub for more than a slice."""
+        if data is None:
+            return cls(False, ResourcesFile(), (), 0)
+        result = await parse_collecting_async(data, keep=KEPT_PROBLEMS)
+        return cls(True, result.parsed, tuple(result.problems), result.total)
 
 
 class ResourcesCache:

@@ -7,11 +7,18 @@ API). Settings go on that one spawner, so a user's other servers keep theirs.
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
+from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
+from jupyterhub import orm
 from kubespawner.clients import shared_client
 from kubespawner.slugs import is_valid_label, safe_slug
+from sqlalchemy import event
+from sqlalchemy.orm import object_session
 from traitlets.config import Config
 
 from . import metrics
@@ -23,11 +30,22 @@ from .launch_resources import (
 )
 from .policy import ResourcePolicy
 from .profile import apply_settings, kubespawner_settings
-from .quota import ServerQuota, active_servers
+from .quota import ServerQuota, settled_servers
 from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
+#: Hook durations kept for `make bench` (the latest ones; older ones drop off).
+SECONDS_KEPT = 1000
+#: The record's amounts that per-user totals add up.
+TOTAL_KEYS = ("cpu_limit", "mem_limit_gb", "gpu")
+_NUMBERS = ("cpu_guarantee", "cpu_limit", "mem_guarantee_gb", "mem_limit_gb", "gpu")
+_TEXTS = ("origin", "explanation", "ssh_public_key")
+#: On an orm.Spawner: its user_options from before the hub replaced them with
+#: a launch request's (see _remember_previous_options).
+_PREVIOUS = "_persistent_binderhub_previous_options"
+
+Usage = dict[str, float]
 
 
 class SpawnHook:
@@ -38,7 +56,11 @@ class SpawnHook:
         self.resources = RepositoryResources(config=config)
         self.ssh_keys = SSHKeys(config=config)
         self.quota = ServerQuota(config=config)
-        self.seconds: list[float] = []
+        self.seconds: deque[float] = deque(maxlen=SECONDS_KEPT)
+        #: user name -> server name -> what its launch holds, from its
+        #: checks until it is refused or the hub has started the server.
+        self.reserved: dict[str, dict[str, Usage]] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
 
     async def __call__(self, spawner: Any) -> None:
         await self.prepare(spawner)
@@ -47,28 +69,74 @@ class SpawnHook:
         """Set this launch's resources on ``spawner``; make its key if asked.
 
         ``ensure_key=False`` is for previews: no Kubernetes API is called.
+        Parallel launches of a user each await the file and the key, so the
+        quota slot is reserved in the same step as its check (before the
+        first await), and the amounts in the same step as the totals check.
+        A refused launch frees its reservation at once; a started one keeps
+        it until the hub has started the server, when its record counts.
         """
         started = time.perf_counter()
+        previous = vars(spawner.orm_spawner).pop(_PREVIOUS, None)
+        reserved = self.reserved.setdefault(spawner.user.name, {})
+        mine: Usage | None = None
         try:
-            self.quota.check(spawner)
+            self.quota.check(spawner, reserved=_others(reserved, spawner.name))
+            mine = reserved[spawner.name] = dict.fromkeys(TOTAL_KEYS, 0.0)
             groups = [group.name for group in getattr(spawner.user, "groups", [])]
             policy = self.policy.for_groups(groups)
             options = dict(spawner.user_options or {})
             options.pop(RECORD_KEY, None)
             launch = await self.resources.for_launch(options, policy)
-            check_totals(spawner, launch.resources, policy)
+            check_totals(
+                spawner, launch.resources, policy, _others(reserved, spawner.name)
+            )
+            mine.update(usage_of(launch.resources))
             public_key = await self._ensure_key(spawner) if ensure_key else ""
-        except LaunchRefused as refused:
-            metrics.LAUNCHES.labels("refused").inc()
-            metrics.REFUSALS.labels(refused.why).inc()
+            settings = kubespawner_settings(launch.resources, policy)
+            settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
+            spawner.log.info(
+                "Resources for %s: %s", spawner._log_name, launch.explanation
+            )
+            apply_settings(spawner, settings)
+            record(spawner, options, launch, public_key)
+        except BaseException as error:
+            self._release(spawner, mine)
+            keep_record(spawner, previous)
+            if isinstance(error, LaunchRefused):
+                metrics.LAUNCHES.labels("refused").inc()
+                metrics.REFUSALS.labels(error.why).inc()
             raise  # the hub stops the server; post_stop_hook removes it if new
-        settings = kubespawner_settings(launch.resources, policy)
-        settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
-        spawner.log.info("Resources for %s: %s", spawner._log_name, launch.explanation)
-        apply_settings(spawner, settings)
-        record(spawner, options, launch, public_key)
         metrics.LAUNCHES.labels(launch.origin).inc()
+        self._hold_while_starting(spawner, mine)
         self.seconds.append(time.perf_counter() - started)
+
+    def _hold_while_starting(self, spawner: Any, usage: Usage) -> None:
+        """Keep a started launch's reservation until the hub has started the
+        server or given up; then its record counts (or nothing does)."""
+        if not spawner.pending:  # not started by the hub (tests, previews)
+            self._release(spawner, usage)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._release_when_started(spawner, usage)
+        )
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _release_when_started(self, spawner: Any, usage: Usage) -> None:
+        try:
+            while spawner.pending == "spawn":
+                await asyncio.sleep(0.05)
+        finally:
+            self._release(spawner, usage)
+
+    def _release(self, spawner: Any, usage: Usage | None) -> None:
+        """Drop this launch's reservation, if still its own (a later launch
+        of the same server holds a new one), and the user's entry if empty."""
+        reserved = self.reserved.get(spawner.user.name, {})
+        if usage is not None and reserved.get(spawner.name) is usage:
+            del reserved[spawner.name]
+        if not reserved:
+            self.reserved.pop(spawner.user.name, None)
 
     async def _ensure_key(self, spawner: Any) -> str:
         """The user's public key, after making sure their key Secret exists."""
@@ -90,6 +158,44 @@ class SpawnHook:
             ) from None
 
 
+def _others(reserved: dict[str, Usage], name: str) -> dict[str, Usage]:
+    return {other: usage for other, usage in reserved.items() if other != name}
+
+
+def usage_of(resources: Any) -> Usage:
+    """What a launch counts against the per-user totals."""
+    return {
+        "cpu_limit": float(resources.cpu_limit.value),
+        "mem_limit_gb": float(resources.mem_limit.value),
+        "gpu": float(resources.gpu.value),
+    }
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def usable_record(options: Any) -> dict[str, Any] | None:
+    """The hook's record in these user_options, or None if missing or not in
+    the shape the hook writes (user_options arrive from the REST API as the
+    caller sent them, so anything may be there)."""
+    recorded = options.get(RECORD_KEY) if isinstance(options, Mapping) else None
+    if not isinstance(recorded, Mapping):
+        return None
+    if not all(_is_number(recorded.get(key)) for key in _NUMBERS):
+        return None
+    if not all(isinstance(recorded.get(key), str) for key in _TEXTS):
+        return None
+    if recorded["origin"] not in ("file", "defaults"):
+        return None
+    return dict(recorded)
+
+
 def record(
     spawner: Any, options: dict[str, Any], launch: LaunchResources, public_key: str
 ) -> None:
@@ -106,31 +212,84 @@ def record(
         "explanation": launch.explanation,
         "ssh_public_key": public_key,
     }
+    _store_options(spawner, options)
+
+
+def _store_options(spawner: Any, options: dict[str, Any]) -> None:
+    """Write user_options as the hook's own (no previous value is kept)."""
     spawner.user_options = options
     spawner.orm_spawner.user_options = options
+    vars(spawner.orm_spawner).pop(_PREVIOUS, None)
 
 
-def check_totals(spawner: Any, resources: Any, policy: ResourcePolicy) -> None:
-    """Refuse when this launch would take the user's running servers over a total."""
+def keep_record(spawner: Any, previous: dict[str, Any] | None) -> None:
+    """After a refusal: the server keeps the options it last ran with.
+
+    The hub saved the refused request's user_options over them before the
+    hook ran; ``previous`` is what was there (None when the hub did not
+    replace them). A request's own record is never kept: only the hook
+    writes records.
+    """
+    if previous is None:
+        return
+    if usable_record(previous) is not None:
+        _store_options(spawner, previous)
+    else:
+        options = dict(spawner.orm_spawner.user_options or {})
+        if options.pop(RECORD_KEY, None) is None:
+            return
+        _store_options(spawner, options)
+    # Now: the hub's failure path awaits before it commits, and a rollback
+    # by any request meanwhile would bring the request's options back.
+    session = object_session(spawner.orm_spawner)
+    if session is not None:
+        session.commit()
+
+
+def _remember_previous_options(
+    target: Any, value: Any, oldvalue: Any, initiator: Any
+) -> None:
+    """SQLAlchemy ``set`` listener on orm.Spawner.user_options: keep the old
+    value on the instance, so a refused relaunch can put the record back."""
+    setattr(target, _PREVIOUS, dict(oldvalue) if isinstance(oldvalue, dict) else {})
+
+
+def listen_for_replaced_options() -> None:
+    """Register the listener once; the hub does this by importing the module."""
+    attribute = orm.Spawner.user_options
+    if not event.contains(attribute, "set", _remember_previous_options):
+        event.listen(attribute, "set", _remember_previous_options, active_history=True)
+
+
+listen_for_replaced_options()
+
+
+def check_totals(
+    spawner: Any,
+    resources: Any,
+    policy: ResourcePolicy,
+    reserved: dict[str, Usage] | None = None,
+) -> None:
+    """Refuse when this launch would take the user's servers over a total.
+
+    Counted: the user's other active servers by their record, and launches
+    still in the hook (``reserved``) by what they reserved; their records
+    are not written yet, or are what the request sent.
+    """
+    reserved = reserved or {}
     limits = policy.checked()
     totals = {
         "cpu_limit": (limits.max_total_cpu, "CPU cores", "max_total_cpu"),
         "mem_limit_gb": (limits.max_total_mem, "GB of memory", "max_total_mem"),
         "gpu": (limits.max_total_gpu, "GPUs", "max_total_gpu"),
     }
-    asked = {
-        "cpu_limit": resources.cpu_limit.value,
-        "mem_limit_gb": resources.mem_limit.value,
-        "gpu": resources.gpu.value,
-    }
+    asked = usage_of(resources)
     if not any(total for total, _, _ in totals.values()):
         return
     used = dict.fromkeys(totals, 0.0)
-    for name in active_servers(spawner.user, exclude=spawner.name):
-        orm_spawner = spawner.user.orm_user.orm_spawners[name]
-        recorded = (orm_spawner.user_options or {}).get(RECORD_KEY) or {}
+    for usage in _usages(spawner, reserved):
         for key in used:
-            used[key] += float(recorded.get(key) or 0)
+            used[key] += usage.get(key, 0.0)
     for key, (total, unit, trait) in totals.items():
         if total and used[key] + asked[key] > total:
             raise LaunchRefused(
@@ -140,6 +299,18 @@ def check_totals(spawner: Any, resources: Any, policy: ResourcePolicy) -> None:
                 "server first, or ask for less in .resources.",
                 "total",
             )
+
+
+def _usages(spawner: Any, reserved: dict[str, Usage]) -> list[Usage]:
+    """What each of the user's other servers holds (reservation, else record)."""
+    usages = list(reserved.values())
+    for name in settled_servers(spawner.user, exclude=spawner.name):
+        if name in reserved:
+            continue
+        orm_spawner = spawner.user.orm_user.orm_spawners[name]
+        recorded = usable_record(orm_spawner.user_options) or {}
+        usages.append({key: float(recorded.get(key, 0)) for key in TOTAL_KEYS})
+    return usages
 
 
 _hooks: dict[int, tuple[Config, SpawnHook]] = {}

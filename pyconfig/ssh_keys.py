@@ -6,14 +6,16 @@ list, create and delete Secrets, so the Secret is created once and never
 updated; two first launches at the same moment both try to create it, and the
 one that loses (409 Conflict) uses the winner's key.
 
-The private key exists in the hub's memory only while the Secret is created:
-it is never logged, never stored in spawner state, user_options or the hub
-database.
+The private key exists in the hub's memory only while the Secret is created
+or read: it is never logged (at any level: the Kubernetes client's own
+DEBUG log of response bodies is bypassed), never stored in spawner state,
+user_options or the hub database.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives import serialization
@@ -184,7 +186,9 @@ class SSHKeys(LoggingConfigurable):
         del private
         try:
             self.api_calls += 1
-            await api.create_namespaced_secret(namespace, body)
+            await _unlogged(
+                api.create_namespaced_secret(namespace, body, _preload_content=False)
+            )
             self.log.info("Created SSH key Secret %s for %s", name, username)
             return KeyOutcome("created", public.decode().strip())
         except ApiException as error:
@@ -203,9 +207,32 @@ class SSHKeys(LoggingConfigurable):
 
     async def _read_public_key(self, api: Any, namespace: str, name: str) -> str:
         self.api_calls += 1
-        secret = await api.read_namespaced_secret(name, namespace)
-        encoded = (secret.data or {}).get(PUBLIC_KEY, "")
+        secret = json.loads(
+            await _unlogged(
+                api.read_namespaced_secret(name, namespace, _preload_content=False)
+            )
+        )
+        encoded = (secret.get("data") or {}).get(PUBLIC_KEY, "")
         return base64.b64decode(encoded).decode().strip()
+
+
+async def _unlogged(call: Any) -> bytes:
+    """The body of a Secret API call, kept out of every log.
+
+    ``call`` must be made with ``_preload_content=False``: with it,
+    kubernetes_asyncio neither logs the body (its ``client.rest`` logger
+    writes every response body at DEBUG, the Secret's base64 ``ssh.priv``
+    included) nor keeps it in ``ApiClient.last_response``. Errors become
+    ApiException with the status and reason only, as the client would raise.
+    """
+    response = await call
+    try:
+        raw = await response.content.read()  # not response.read(): no cached copy
+        if not 200 <= response.status <= 299:
+            raise ApiException(status=response.status, reason=response.reason)
+        return raw
+    finally:
+        response.release()
 
 
 class KeyOutcome(NamedTuple):

@@ -198,3 +198,19 @@ def test_bad_group_caps_are_refused_naming_the_group():
         policy(group_caps={"gpu": {"max_gpu": -1}})
     with pytest.raises(TraitError, match=r"group_caps\.gpu must map"):
         policy(group_caps={"gpu": {"gpus": 1}})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meml=0.0000000001",  # would be 0 bytes: no memory limit at all
+        "memr=0.0000000001",  # 0 bytes: Kubernetes sets the request to the limit
+        "memr=0.0000000001\nmeml=0.0000000001",
+        "cpul=0.0000001",  # less than 1m
+    ],
+)
+def test_a_tiny_amount_cannot_get_past_the_caps(text):
+    """An amount that rounds to nothing is refused, not mapped to "no limit"."""
+    with pytest.raises(ResourcesError) as caught:
+        evaluate(text, policy())
+    assert {p.kind for p in caught.value.problems} == {ProblemKind.TOO_SMALL}

@@ -88,3 +88,65 @@ def test_repository_of_odd_options():
     assert repository_of({}) == ("", "", "")
     label, _, _ = repository_of({"repo_url": "https://gist.github.com/u/abc.git"})
     assert label == "u/abc"
+
+
+GARBAGE_RECORDS = [
+    "not a record",
+    ["a", "list"],
+    {},
+    {"cpu_guarantee": "2"},
+    {**recorded()["persistent_binderhub"], "cpu_limit": None},
+    {**recorded()["persistent_binderhub"], "gpu": True},
+    {**recorded()["persistent_binderhub"], "mem_limit_gb": float("nan")},
+    {**recorded()["persistent_binderhub"], "ssh_public_key": 7},
+    {**recorded()["persistent_binderhub"], "origin": "<script>"},
+]
+
+
+def test_any_stored_options_render_and_bad_records_show_unknown(make_spawner):
+    """user_options are what a REST caller sent: the page never fails on them."""
+
+    async def run():
+        first = make_spawner(Config(), username="mallory", server="g0")
+        user = first.user
+        for index, garbage in enumerate(GARBAGE_RECORDS):
+            options = {**github("owner", "repo"), "persistent_binderhub": garbage}
+            server(user, f"g{index}", options)
+        server(user, "odd-urls", {"repo_url": "http://[", "binder_ref_url": 5})
+        server(user, "script", {"binder_ref_url": "javascript:alert(1)"})
+        return page_data(user, 5, WEEK, "/home/mallory-nfs-pvc", NOW)
+
+    page = asyncio.run(run())
+    rows = {row.name: row for row in page.rows}
+    for index in range(len(GARBAGE_RECORDS)):
+        assert rows[f"g{index}"].resources == "unknown", GARBAGE_RECORDS[index]
+        assert rows[f"g{index}"].origin == ""
+    assert page.ssh_public_key == ""
+    assert rows["odd-urls"].repository == "" and rows["odd-urls"].resources == ""
+    assert rows["script"].repository_url == ""
+
+
+def test_the_home_template_renders_unknown_resources(make_spawner):
+    """The page's own template (jinja, as the hub renders it) with such rows."""
+    from pathlib import Path
+
+    import jinja2
+
+    import pyconfig
+
+    async def run():
+        first = make_spawner(Config(), username="mallory", server="g0")
+        server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
+        return page_data(first.user, 5, WEEK, "/home/m", NOW)
+
+    page = asyncio.run(run())
+    loader = jinja2.DictLoader(
+        {
+            "page.html": "{% block main %}{% endblock %}{% block script %}"
+            "{% endblock %}",
+            "home.html": (Path(pyconfig.__file__).parent / "home.html").read_text(),
+        }
+    )
+    html = jinja2.Environment(loader=loader, autoescape=True).get_template("home.html")
+    text = html.render(persistent_binderhub=page)
+    assert "<td>unknown</td>" in text

@@ -307,3 +307,47 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     )
     wait_until(lambda: "plain-j1" not in servers_of(hub, "judy", include_stopped=True))
     assert "good-j1" in servers_of(hub, "judy")
+
+
+def logged_in(hub, user: str):
+    """A browser-like client logged in as ``user`` (the dummy login)."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{hub.url}/hub/login", timeout=30) as response:
+        response.read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    login = urllib.parse.urlencode(
+        {"username": user, "password": "x", "_xsrf": xsrf}
+    ).encode()
+    with opener.open(f"{hub.url}/hub/login?next=/hub/home", data=login, timeout=30):
+        pass
+    return opener
+
+
+def home_of(opener, hub) -> tuple[int, str]:
+    try:
+        with opener.open(f"{hub.url}/hub/home", timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+
+
+def test_a_refused_relaunch_with_a_garbage_record_keeps_the_page_and_record(hub):
+    """A REST caller may send any user_options, a record of its own too."""
+    opener = logged_in(hub, "kim")
+    assert hub.launch("kim", "good-k1", github("owner", "good")).outcome == "ready"
+    hub.api("DELETE", "/users/kim/servers/good-k1")
+    wait_until(lambda: "good-k1" not in servers_of(hub, "kim"))
+    garbage = {**github("owner", "broken"), "persistent_binderhub": ["not", "it"]}
+    launch = hub.launch("kim", "good-k1", garbage)
+    assert launch.outcome == "failed", launch
+    status, page = home_of(opener, hub)
+    assert status == 200
+    row = page[page.index('data-server-name="good-k1"') :][:1500]
+    assert "2 CPU (up to 4)" in row, row  # the record of the run, kept
+    assert f"https://github.com/owner/good/tree/{SHA}" in page
+    status, body = hub.api("GET", "/users/kim?include_stopped_servers")
+    options = body["servers"]["good-k1"]["user_options"]
+    assert options["persistent_binderhub"]["cpu_limit"] == 4

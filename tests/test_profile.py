@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from traitlets.config import Config
 
 from pyconfig.effective import evaluate
 from pyconfig.policy import ResourcePolicy
+from pyconfig.problems import ResourcesError
 from pyconfig.profile import (
     BYTES_PER_GB,
+    MIN_CPU_CORES,
+    MIN_MEM_BYTES,
+    UnkeptAmount,
     apply_settings,
     gb_to_bytes,
     kubespawner_settings,
@@ -152,3 +159,77 @@ def test_gb_is_kubespawners_g():
 
     assert gb_to_bytes(1) == ByteSpecification().validate(None, "1G")
     assert gb_to_bytes(2.5) == ByteSpecification().validate(None, "2.5G")
+
+
+def test_the_smallest_amounts_reach_the_pod_as_requests_and_limits(make_spawner):
+    """KubeSpawner leaves out a zero: each amount must stay positive."""
+
+    async def run():
+        text = "cpur=0.001\ncpul=0.001\nmemr=0.001\nmeml=0.001\n"
+        _, pod = await pod_for(make_spawner, text)
+        resources = pod.spec.containers[0].resources
+        assert resources.requests == {"cpu": 0.001, "memory": gb_to_bytes(0.001)}
+        assert resources.limits["cpu"] == 0.001
+        assert resources.limits["memory"] == gb_to_bytes(0.001) > 0
+
+    asyncio.run(run())
+
+
+AMOUNTS = st.one_of(
+    st.decimals(min_value=0, max_value="0.01", places=12),
+    st.decimals(min_value=0, max_value=600, places=3),
+).map(lambda amount: format(amount, "f"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["cpur", "cpul", "memr", "meml"]), AMOUNTS))
+def test_any_accepted_file_maps_to_amounts_kubernetes_keeps(amounts):
+    text = "".join(f"{key}={value}\n" for key, value in amounts.items())
+    policy = ResourcePolicy()
+    try:
+        resources = evaluate(text, policy)
+    except ResourcesError:
+        return
+    mapped = kubespawner_settings(resources, policy)
+    assert mapped["cpu_guarantee"] >= MIN_CPU_CORES
+    assert mapped["cpu_limit"] >= MIN_CPU_CORES
+    assert mapped["mem_guarantee"] >= MIN_MEM_BYTES
+    assert mapped["mem_limit"] >= MIN_MEM_BYTES
+
+
+@pytest.mark.parametrize(
+    ("traits", "refused"),
+    [
+        ({"default_mem_guarantee": 1e-12}, "mem_guarantee"),
+        ({"default_mem_guarantee": 1e-12, "default_mem_limit": 1e-12}, "mem"),
+        ({"default_cpu_guarantee": 1e-4}, "cpu_guarantee"),
+    ],
+)
+def test_a_policy_default_that_rounds_to_nothing_is_refused(traits, refused):
+    """Not from a file (the parser refuses those): from an admin's default."""
+    policy = ResourcePolicy(config=Config({"ResourcePolicy": traits}))
+    with pytest.raises(UnkeptAmount, match=refused):
+        kubespawner_settings(evaluate("", policy), policy)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["meml=0.0000000001", "memr=0.0000000001", "cpur=0.0000001\ncpul=0.0000001"],
+)
+def test_a_tiny_amount_never_gives_a_pod_without_requests_and_limits(
+    make_spawner, text
+):
+    """``meml=0.0000000001`` once rounded to 0 bytes, and KubeSpawner then
+    left the memory limit out of the pod: it must be refused instead."""
+
+    async def run():
+        try:
+            _, pod = await pod_for(make_spawner, text)
+        except ResourcesError:
+            return
+        resources = pod.spec.containers[0].resources
+        for amounts in (resources.requests, resources.limits):
+            assert amounts.get("cpu", 0) >= MIN_CPU_CORES, amounts
+            assert amounts.get("memory", 0) >= MIN_MEM_BYTES, amounts
+
+    asyncio.run(run())

@@ -123,3 +123,29 @@ def test_group_caps_come_from_the_users_hub_groups(make_spawner, world):
         assert member.extra_resource_limits["nvidia.com/gpu"] == 1
 
     asyncio.run(run())
+
+
+def test_starting_servers_count_once_the_hook_has_let_them_through(make_spawner, world):
+    """A server the hub is starting counts for the quota through the hook's
+    reservation: before its own check it does not (it will count the others
+    then), after it does until it runs."""
+    from pyconfig.quota import ServerQuota, settled_servers
+
+    _, _, config = world
+    quota = ServerQuota(limit=1)
+
+    async def run():
+        first = make_spawner(config, server="a")
+        user = first.user
+        first.orm_spawner.server = orm.Server()  # the hub makes it at spawn
+        first._spawn_pending = True
+        assert settled_servers(user) == []
+        quota.check(user.spawners["b"])  # "a" has not been checked yet
+        with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
+            quota.check(user.spawners["b"], reserved=["a"])
+        first._spawn_pending = False  # started: it runs
+        assert settled_servers(user) == ["a"]
+        with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
+            quota.check(user.spawners["b"])
+
+    asyncio.run(run())

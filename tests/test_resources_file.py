@@ -80,6 +80,17 @@ def test_decimals(value, expected):
     assert parse(f"cpul={value}").values["cpul"] == expected
 
 
+def test_the_smallest_amounts_are_accepted():
+    text = "cpur=0.001\ncpul=0.001\nmemr=0.001\nmeml=.001\ngpu=0\n"
+    assert parse(text).values == {
+        "cpur": 0.001,
+        "cpul": 0.001,
+        "memr": 0.001,
+        "meml": 0.001,
+        "gpu": 0,
+    }
+
+
 def test_gpu_is_an_int_even_when_written_with_a_decimal_point():
     value = parse("gpu=2.0").values["gpu"]
     assert value == 2 and isinstance(value, int)
@@ -109,11 +120,23 @@ BAD_INPUTS = [
     ("memr=4GB", ProblemKind.UNIT_GIVEN, "write 4, not 4GB"),
     ("meml=16 GiB", ProblemKind.UNIT_GIVEN, "write 16, not 16GiB"),
     ("cpul=500m", ProblemKind.UNIT_GIVEN, "write 0.5, not 500m"),
+    ("cpul=1500m", ProblemKind.UNIT_GIVEN, "write 1.5, not 1500m"),
+    ("cpul=1m", ProblemKind.UNIT_GIVEN, "write 0.001, not 1m"),
+    ("cpul=0.5m", ProblemKind.UNIT_GIVEN, "less than the smallest amount, 0.001"),
+    ("meml=1e-12", ProblemKind.NOT_PLAIN, "write 0.000000000001, not 1e-12"),
+    ("meml=1e-20", ProblemKind.NOT_PLAIN, "write the plain number, not 1e-20"),
     ("cpul=2cores", ProblemKind.UNIT_GIVEN, "write 2, not 2cores"),
     ("cpur=-1", ProblemKind.NEGATIVE, "cpur cannot be negative"),
     ("gpu=-1", ProblemKind.NEGATIVE, "write 0 or more"),
     ("cpul=0", ProblemKind.ZERO, "cpul must be more than 0"),
-    ("memr=0.0", ProblemKind.ZERO, "memr must be more than 0"),
+    ("memr=0.0", ProblemKind.ZERO, "write 0.001 or more"),
+    ("cpur=-1", ProblemKind.NEGATIVE, "write 0.001 or more"),
+    # Amounts Kubernetes would round to nothing: the pod would get no limit.
+    ("memr=0.0000000001", ProblemKind.TOO_SMALL, "smallest amount of memr is 0.001 GB"),
+    ("meml=0.0000000001", ProblemKind.TOO_SMALL, "smallest amount of meml is 0.001 GB"),
+    ("meml=0.0009", ProblemKind.TOO_SMALL, "write 0.001 or more"),
+    ("cpur=0.0000001", ProblemKind.TOO_SMALL, "is 0.001 CPU cores"),
+    ("cpul=0.0009", ProblemKind.TOO_SMALL, "is 0.001 CPU cores"),
     ("meml=nan", ProblemKind.NOT_PLAIN, "'nan' is not an amount"),
     ("meml=inf", ProblemKind.NOT_PLAIN, "'inf' is not an amount"),
     ("meml=-Infinity", ProblemKind.NOT_PLAIN, "is not an amount"),
@@ -139,6 +162,25 @@ def test_bad_input_message(text, kind, fragment):
     assert problem.line == text.count("\n") + 1
     # The offending text is quoted, so the author finds it.
     assert problem.text == text.splitlines()[-1].split("#")[0].strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "fragment"),
+    [
+        ("cpur=" + "1" * 65531, ProblemKind.NOT_A_NUMBER, "too many digits"),
+        ("cpur=1e" + "1" * 60 + "x", ProblemKind.NOT_A_NUMBER, "too long to be"),
+        ("cpur " + " " * 100 + "2", ProblemKind.MISSING_EQUALS, "write cpur=2"),
+        ("cpur: " + "9" * 100, ProblemKind.MISSING_EQUALS, "write cpur=999"),
+        ("cpux" * 100 + "=1", ProblemKind.UNKNOWN_KEY, "the keys are gpu"),
+    ],
+)
+def test_long_lines_get_short_messages(text, kind, fragment):
+    """A long line is quoted and echoed cut short, never whole."""
+    [problem] = problems_of(text)
+    assert problem.kind is kind
+    assert fragment in problem.message
+    assert len(problem.text) <= 60
+    assert len(problem.message) <= 200
 
 
 def test_message_names_file_line_and_text():

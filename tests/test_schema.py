@@ -80,3 +80,18 @@ def test_parser_follows_the_schema_file(tmp_path, monkeypatch):
         monkeypatch.undo()
         schema_module.clear_caches()
     assert parse("cpul=5").values == {"cpul": 5}
+
+
+def test_each_smallest_amount_is_one_kubernetes_keeps():
+    """The schema's minimum is the one rule the parser, the docs and repo
+    authors see; the profile mapper must turn it into a positive quantity."""
+    from pyconfig.profile import MIN_CPU_CORES, MIN_MEM_BYTES, gb_to_bytes
+
+    properties = resources_schema()["properties"]
+    for key, spec in properties.items():
+        assert "exclusiveMinimum" not in spec, key  # the minimum is the smallest
+    assert properties["gpu"]["type"] == "integer"
+    for key in ("cpur", "cpul"):
+        assert properties[key]["minimum"] >= MIN_CPU_CORES
+    for key in ("memr", "meml"):
+        assert gb_to_bytes(properties[key]["minimum"]) >= MIN_MEM_BYTES

@@ -287,6 +287,7 @@ def test_a_commit_is_fetched_once_however_often_it_is_launched(
 ):
     raw.files[f"/owner/repo/{SHA}/.resources"] = b"cpur=2\n"
     raw.files[f"/owner/repo/{OTHER_SHA}/.resources"] = b"cpur=3\n"
+    config.ServerQuota.limit = 0  # 30 servers of one user at once: no quota here
 
     async def run():
         spawners = [make_spawner(config, server=f"s{i}") for i in range(30)]
@@ -363,3 +364,94 @@ def test_a_file_of_many_errors_is_refused_with_the_first_ones_and_a_count(
 
     asyncio.run(run())
     assert len(raw.requests) == 1
+
+
+def as_the_hub_sends(spawner, options) -> None:
+    """What JupyterHub's User.spawn does with a request's user_options before
+    the hook: save them over the server's stored ones, then hand them over."""
+    spawner.orm_spawner.user_options = options
+    spawner.user.db.commit()
+    spawner.user_options = options
+
+
+def test_a_refused_relaunch_keeps_the_record_of_the_last_run(make_spawner, raw, config):
+    from jupyterhub import orm
+
+    from pyconfig.spawn_hook import RECORD_KEY
+
+    raw.files[f"/owner/good/{SHA}/.resources"] = b"cpul=4\n"
+    raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
+
+    async def run():
+        spawner = make_spawner(config, server="proj")
+        as_the_hub_sends(spawner, github("owner", "good"))
+        await spawner.run_pre_spawn_hook()
+        spawner.orm_spawner.server = orm.Server()  # it ran, then stopped
+        spawner.user.db.commit()
+        ran_with = dict(spawner.orm_spawner.user_options)
+        spawner.orm_spawner.server = None
+        spawner.user.db.commit()
+        forged = {"cpu_limit": 0, "gpu": 0, "origin": "file"}
+        as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
+        with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
+            await spawner.run_pre_spawn_hook()
+        return spawner, ran_with
+
+    spawner, ran_with = asyncio.run(run())
+    assert ran_with[RECORD_KEY]["cpu_limit"] == 4
+    assert spawner.orm_spawner.user_options == ran_with
+    assert spawner.user_options == ran_with
+
+
+def test_a_refused_new_server_keeps_no_record_it_was_sent(make_spawner, raw, config):
+    from pyconfig.spawn_hook import RECORD_KEY
+
+    raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
+
+    async def run():
+        spawner = make_spawner(config, server="new")
+        forged = {
+            **dict.fromkeys(("cpu_guarantee", "cpu_limit", "gpu"), 0),
+            **dict.fromkeys(("mem_guarantee_gb", "mem_limit_gb"), 0),
+            "origin": "file",
+            "explanation": "",
+            "ssh_public_key": "ssh-ed25519 AAAA evil",
+        }
+        as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
+        with pytest.raises(LaunchRefused):
+            await spawner.run_pre_spawn_hook()
+        return spawner
+
+    spawner = asyncio.run(run())
+    assert RECORD_KEY not in spawner.orm_spawner.user_options
+    assert spawner.orm_spawner.user_options["repo_url"].endswith("/owner/broken")
+
+
+def test_a_refused_start_without_new_options_keeps_the_stored_ones(
+    make_spawner, raw, config
+):
+    """A start without a body (the hub reuses the stored options) that is
+    refused, here for the quota, changes nothing stored."""
+    from jupyterhub import orm
+
+    from pyconfig.spawn_hook import RECORD_KEY
+
+    config.ServerQuota.limit = 1
+
+    async def run():
+        second = make_spawner(config, server="b")
+        as_the_hub_sends(second, github("owner", "plain"))
+        await second.run_pre_spawn_hook()  # it ran once; now it is stopped
+        first = second.user.spawners["a"]
+        as_the_hub_sends(first, github("owner", "plain"))
+        await first.run_pre_spawn_hook()
+        first.orm_spawner.server = orm.Server()  # running: the quota is full
+        stored = dict(second.orm_spawner.user_options)
+        second.user_options = stored  # what the hub loads when sent nothing
+        with pytest.raises(LaunchRefused, match="the most allowed"):
+            await second.run_pre_spawn_hook()
+        return second, stored
+
+    second, stored = asyncio.run(run())
+    assert RECORD_KEY in stored
+    assert second.orm_spawner.user_options == stored

@@ -4,6 +4,10 @@ Prints median and p99 latency in microseconds and files per second for a
 typical file and for 64 KiB worst cases. Target: 20,000 typical files/s.
 "values new" clears the memoized schema verdicts before each file, the cost
 of a file whose amounts the process has not seen yet.
+
+Then the worst files an attacker can write (long numbers, one 64 KiB line,
+64 KiB of errors): milliseconds per parse, median and max, and the worst of
+all, since in the hub a parse holds the event loop or the GIL that long.
 Figures only; nothing here asserts a time.
 """
 
@@ -23,7 +27,8 @@ from pyconfig.effective import evaluate
 from pyconfig.policy import ResourcePolicy
 from pyconfig.problems import ResourcesError
 from pyconfig.profile import kubespawner_settings
-from pyconfig.resources_file import MAX_BYTES
+from pyconfig.resources_cache import KEPT_PROBLEMS
+from pyconfig.resources_file import MAX_BYTES, parse_in_slices
 from pyconfig.schema import first_error
 
 TARGET_PER_SECOND = 20_000
@@ -51,6 +56,74 @@ WORST_VALID = _pad(TYPICAL, b"# a comment line of a realistic length ......\n")
 # Invalid, at the size cap: every line an unknown key (the costliest error,
 # since it looks for the nearest valid key).
 WORST_INVALID = _pad(b"", b"cpu=2\n")
+
+
+def _fill(head: bytes, body: bytes) -> bytes:
+    """``head`` then ``body`` repeated: one line of exactly MAX_BYTES."""
+    data = head + body * ((MAX_BYTES - len(head)) // len(body) + 1)
+    return data[:MAX_BYTES]
+
+
+def adversarial() -> dict[str, bytes]:
+    """The costliest 64 KiB files we know of, each at the size cap."""
+    return {
+        "cpur= 65531 digits": _fill(b"cpur=", b"1"),
+        "gpu= 1.1.1.1...": _fill(b"gpu=", b"1."),
+        "meml= 1,1,1,...": _fill(b"meml=", b"1,"),
+        "cpur=1e 999...x": _fill(b"cpur=1e", b"9")[:-1] + b"x",
+        "cpur=0x fff...": _fill(b"cpur=0x", b"f"),
+        "one line of 'a'": _fill(b"", b"a"),
+        "cpur<spaces>2": _fill(b"cpur", b" ")[:-1] + b"2",
+        "one line of '='": _fill(b"", b"="),
+        "long comment": _fill(b"cpur=2 #", b"x"),
+        "long unknown key": _fill(b"", b"cpux")[:-2] + b"=1",
+        "errors: 'x' lines": _fill(b"", b"x\n"),
+        "errors: '=' lines": _fill(b"", b"=\n"),
+        "errors: 'cpu=2'": _fill(b"", b"cpu=2\n"),
+        "errors: 'gpu=.5'": _fill(b"", b"gpu=.5\n"),
+        "errors: 'cpur: 2'": _fill(b"", b"cpur: 2\n"),
+        "errors: duplicates": _fill(b"", b"cpur=2\n"),
+        "errors: bad UTF-8": _fill(b"", b"\xff\n"),
+        "blank lines": b"\n" * MAX_BYTES,
+    }
+
+
+def sliced(data: bytes) -> list[float]:
+    """One parse as the hub runs it: the ms of each slice.
+
+    The hub's parse (parse_collecting_async, keeping the problems the hub
+    keeps) gives the event loop a turn between slices, so a slice is how
+    long the loop is held.
+    """
+    clock = time.perf_counter_ns
+    steps = parse_in_slices(data, keep=KEPT_PROBLEMS)
+    slices = []
+    while True:
+        start = clock()
+        try:
+            next(steps)
+        except StopIteration:
+            slices.append((clock() - start) / 1e6)
+            return slices
+        slices.append((clock() - start) / 1e6)
+
+
+def worst_cases(runs: int) -> tuple[float, float]:
+    """Print ms per parse of each adversarial file, and the longest slice;
+    return the worst of each, in ms."""
+    worst = worst_slice = 0.0
+    for name, data in adversarial().items():
+        runs_slices = [sliced(data) for _ in range(runs)]
+        parses = [sum(slices) for slices in runs_slices]
+        slices = [took for run in runs_slices for took in run]
+        worst = max(worst, *parses)
+        worst_slice = max(worst_slice, *slices)
+        print(
+            f"{name:<22} {len(data):>6} B  median {statistics.median(parses):>7.2f} "
+            f"ms  max {max(parses):>7.2f} ms  slices: median "
+            f"{statistics.median(slices):>5.2f} ms, max {max(slices):>5.2f} ms"
+        )
+    return worst, worst_slice
 
 
 def one_file(data: bytes, policy: ResourcePolicy) -> None:
@@ -94,6 +167,10 @@ def main() -> int:
     measure("64 KiB all errors", WORST_INVALID, max(100 // SCALE, 3), policy)
     verdict = "meets" if typical >= TARGET_PER_SECOND else "MISSES"
     print(f"typical: {typical:,.0f} files/s {verdict} the {TARGET_PER_SECOND:,} target")
+    print("worst cases, parse only as the hub parses, ms per parse:")
+    worst, worst_slice = worst_cases(max(20 // SCALE, 2))
+    print(f"worst case: {worst:.2f} ms for one {MAX_BYTES} B file (max of all)")
+    print(f"event loop held at most {worst_slice:.2f} ms (longest slice of all)")
     return 0
 
 

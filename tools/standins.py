@@ -11,11 +11,13 @@
   preview` runs the hub's code against a fresh one: an empty, throwaway
   cluster, so nothing reaches a real one.
 
-Both listen on 127.0.0.1 only, on a free port, in a daemon thread.
+Both listen on loopback only (127.0.0.1 unless told another loopback
+address), on a free port, in a daemon thread.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -61,15 +63,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LoopbackServer:
-    """An HTTP server on 127.0.0.1 in a thread; use as a context manager."""
+    """An HTTP server on 127.0.0.1 (or another loopback address, such as
+    127.0.0.2 on Linux, to stand for a second host) in a thread; use as a
+    context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer((host, 0), _Handler)
         self._server.daemon_threads = True
         self._server.owner = self
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"http://{host}:{self._server.server_port}"
 
     def __enter__(self):
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -89,11 +93,18 @@ class LoopbackServer:
 
 
 class RawFileServer(LoopbackServer):
-    """Serves files at exact request paths; ``faults`` maps a path to a failure."""
+    """Serves files at exact request paths; ``faults`` maps a path to a failure.
 
-    def __init__(self) -> None:
-        super().__init__()
+    ``redirects`` maps a path to a Location (302), e.g. on another stand-in;
+    ``gzipped`` maps a path to bytes sent gzip-compressed with
+    ``Content-Encoding: gzip``, whatever the request asked for.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.files: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}
+        self.gzipped: dict[str, bytes] = {}
         #: Served at any path not in ``files`` (None: 404 there).
         self.any_path: bytes | None = None
         self.faults: dict[str, str] = {}
@@ -106,7 +117,19 @@ class RawFileServer(LoopbackServer):
                 request._send(404, b"Not Found")  # what GitHub answers for private
                 return
         fault = self.faults.get(path)
-        if fault == "slow":
+        if path in self.redirects:
+            request.send_response(302)
+            request.send_header("Location", self.redirects[path])
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+        elif path in self.gzipped:
+            body = gzip.compress(self.gzipped[path])
+            request.send_response(200)
+            request.send_header("Content-Encoding", "gzip")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        elif fault == "slow":
             time.sleep(2)
             request._send(200, b"cpur=1\n")
         elif fault == "error":

@@ -1,0 +1,90 @@
+"""The 64 KiB cap holds for the bytes the parser would get: nothing is
+decompressed, gzip is not asked for, and an encoding sent anyway is refused.
+
+A small gzip body can hold megabytes (the review: 60 KiB of gzip became
+62.9 MB before any size check). Run on tornado's simple client and on pycurl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tornado.curl_httpclient import CurlAsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
+from traitlets.config import Config
+
+from pyconfig.launch_source import LaunchedRepo
+from pyconfig.repo_files import FetchError, RepoFileFetcher
+from pyconfig.resources_file import MAX_BYTES
+
+from .hub_setup import SHA
+from .standins import RawFileServer
+
+PATH = f"/owner/repo/{SHA}/.resources"
+CLIENTS = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def http_client(request, monkeypatch):
+    """The hub's AsyncHTTPClient and the fetcher's client, both of one kind."""
+    chosen = CLIENTS[request.param]
+    saved = AsyncHTTPClient._save_configuration()
+    AsyncHTTPClient.configure(chosen)
+    monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
+    yield request.param
+    AsyncHTTPClient._restore_configuration(saved)
+
+
+@pytest.fixture
+def raw():
+    with RawFileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fetcher(raw):
+    config = Config()
+    config.RepoFileFetcher.github_raw_urls = {
+        "github.com": raw.url + "/{repo}/{commit}/{path}"
+    }
+    config.RepoFileFetcher.timeout = 2.0
+    return RepoFileFetcher(config=config)
+
+
+def fetch(fetcher: RepoFileFetcher):
+    return asyncio.run(
+        fetcher.fetch(LaunchedRepo("gh", "github.com", "owner/repo", SHA), ".resources")
+    )
+
+
+def test_a_gzip_bomb_is_refused_unread(http_client, fetcher, raw):
+    raw.gzipped[PATH] = b"#" * (8 * 1024 * 1024)  # about 8 KiB once compressed
+    with pytest.raises(FetchError, match="Content-Encoding 'gzip'"):
+        fetch(fetcher)
+
+
+def test_a_small_gzip_body_is_refused_too(http_client, fetcher, raw):
+    raw.gzipped[PATH] = b"cpur=2\n"
+    with pytest.raises(FetchError, match="not asked for"):
+        fetch(fetcher)
+
+
+def test_no_compression_is_asked_for(http_client, fetcher, raw):
+    raw.files[PATH] = b"cpur=2\n"
+    assert fetch(fetcher).data == b"cpur=2\n"
+    [(_, _, headers)] = raw.requests
+    assert "Accept-Encoding" not in headers, headers
+
+
+@pytest.mark.parametrize("fault", ["huge", "huge-chunked"])
+def test_the_cap_holds_on_every_client(http_client, fetcher, raw, fault):
+    raw.faults[PATH] = fault
+    with pytest.raises(FetchError, match=f"larger than {MAX_BYTES} bytes"):
+        fetch(fetcher)
+
+
+def test_a_file_of_exactly_the_cap_is_read(http_client, fetcher, raw):
+    raw.files[PATH] = b"#" * MAX_BYTES
+    assert fetch(fetcher).data == b"#" * MAX_BYTES
