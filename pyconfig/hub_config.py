@@ -43,7 +43,11 @@ DEFAULT_FS_GID = 100
 def configure(c: Config) -> None:
     """Add storage, SSH keys and the `.resources` hook to KubeSpawner's config."""
     spawner = c.KubeSpawner
-    for part in (UserStorage(config=c), SSHKeys(config=c)):
+    try:
+        parts = (UserStorage(config=c), SSHKeys(config=c))
+    except TraitError as error:
+        raise ValueError(f"Persistent BinderHub configuration: {error}") from error
+    for part in parts:
         for trait, value in part.kubespawner_config().items():
             if trait in ("volumes", "volume_mounts"):
                 entries = _named(spawner.get(trait))

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tornado import web
-from traitlets import Enum, Int, Unicode
+from traitlets import Enum, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import metrics
 from .effective import EffectiveResources, evaluate_parsed
 from .launch_source import LaunchedRepo, NotFromRepository, launched_repo
-from .policy import ResourcePolicy
+from .policy import Count, ResourcePolicy
 from .problems import ResourcesError
 from .repo_files import FetchError, RepoFileFetcher
 from .resources_cache import ParsedFile, ResourcesCache
@@ -73,7 +73,7 @@ class RepositoryResources(LoggingConfigurable):
         help="When the file has problems: 'refuse' refuses the launch with "
         "every problem and its line; 'defaults' launches with the defaults.",
     ).tag(config=True)
-    cache_entries = Int(
+    cache_entries = Count(
         4096,
         help="Parsed files kept, one per repository and commit (least "
         "recently used dropped first).",

@@ -25,6 +25,8 @@ from traitlets import (
 )
 from traitlets.config import LoggingConfigurable
 
+from .schema import key_schema
+
 # A Kubernetes extended resource name: optional DNS prefix, then a name.
 _RESOURCE_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -36,6 +38,10 @@ _RESOURCE_NAME = re.compile(
 #: each. The chart schema takes them from the traits' ``schema`` tags
 #: (tools/render_schema.py); :func:`bound_problem` applies them here.
 MORE_THAN_ZERO = {"exclusiveMinimum": 0}
+#: A default amount: no less than a `.resources` file may ask for (its
+#: schema's minimum, the smallest amount Kubernetes keeps), so a default can
+#: never round to nothing and leave a pod without a request or limit.
+AT_LEAST_SMALLEST = {"minimum": key_schema("cpur")["minimum"]}
 ZERO_OR_MORE = {"minimum": 0}
 
 #: The caps a group may change, each bounded as the setting it replaces.
@@ -157,19 +163,19 @@ class ResourcePolicy(LoggingConfigurable):
     default_cpu_guarantee = Number(
         1.0,
         help="CPU cores guaranteed when the file sets no cpur.",
-    ).tag(config=True, schema=MORE_THAN_ZERO)
+    ).tag(config=True, schema=AT_LEAST_SMALLEST)
     default_cpu_limit = Number(
         8.0,
         help="Most CPU cores a notebook may use when the file sets no cpul.",
-    ).tag(config=True, schema=MORE_THAN_ZERO)
+    ).tag(config=True, schema=AT_LEAST_SMALLEST)
     default_mem_guarantee = Number(
         1.0,
         help="Memory guaranteed when the file sets no memr, in GB of 1024^3 bytes.",
-    ).tag(config=True, schema=MORE_THAN_ZERO)
+    ).tag(config=True, schema=AT_LEAST_SMALLEST)
     default_mem_limit = Number(
         16.0,
         help="Memory limit when the file sets no meml, in GB of 1024^3 bytes.",
-    ).tag(config=True, schema=MORE_THAN_ZERO)
+    ).tag(config=True, schema=AT_LEAST_SMALLEST)
     default_gpu = Count(
         0,
         help="GPUs attached when the file sets no gpu.",

@@ -25,16 +25,17 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .launch_resources import LaunchRefused
+from .policy import Count, Number
 
 
 class ServerQuota(LoggingConfigurable):
     """How many servers a user may hold, and what happens to refused ones."""
 
-    limit = Int(
+    limit = Count(
         5,
         help="Servers a user may have running or starting at once (stopped "
         "servers do not count); 0 for no limit. The chart takes it from "
@@ -51,7 +52,7 @@ class ServerQuota(LoggingConfigurable):
         "image that could not be pulled) once the hub has stopped it, so a "
         "failed launch leaves nothing behind. Servers that ran are kept.",
     ).tag(config=True)
-    remove_refused_after = Float(
+    remove_refused_after = Number(
         30.0,
         help="Seconds a failed new server stays (stopped, not counted) before "
         "it is removed, so BinderHub can read the reason from the hub's "

@@ -25,10 +25,11 @@ from urllib.parse import quote, urljoin, urlsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.simple_httpclient import HTTPStreamClosedError, SimpleAsyncHTTPClient
-from traitlets import Dict, Float, Int, TraitError, Unicode, validate
+from traitlets import Dict, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from .launch_source import LaunchedRepo, spec_problem
+from .policy import Count, Number
 from .resources_file import MAX_BYTES
 
 
@@ -74,10 +75,10 @@ class RepoFileFetcher(LoggingConfigurable):
         "token for private repositories on that host (sent as 'Authorization: "
         "token ...' to GitHub and Gist, 'PRIVATE-TOKEN' to GitLab).",
     ).tag(config=True)
-    timeout = Float(
+    timeout = Number(
         5.0, help="Seconds to connect and read the file before giving up."
     ).tag(config=True, schema={"exclusiveMinimum": 0})
-    max_redirects = Int(3, help="Redirects followed before giving up.").tag(
+    max_redirects = Count(3, help="Redirects followed before giving up.").tag(
         config=True, schema={"minimum": 0}
     )
     user_agent = Unicode(

@@ -21,8 +21,10 @@ from typing import Any, NamedTuple
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Int, Unicode
+from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
+
+from .policy import Count
 
 #: Secret data keys, which are also the file names under the mount paths.
 PRIVATE_KEY = "ssh.priv"
@@ -64,7 +66,7 @@ class SSHKeys(LoggingConfigurable):
     public_key_path = Unicode(
         "/home/jovyan/.ssh/ssh.pub", help="Where notebooks see the public key."
     ).tag(config=True)
-    file_mode = Int(
+    file_mode = Count(
         0o440,
         help="Mode of the key files (decimal 288 = octal 0440). They belong to "
         "root and the pod's fsGroup, "

@@ -46,6 +46,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("negative-cap", {"max_cpu": -4}),
     ("zero-cap", {"max_mem": 0}),
     ("zero-default", {"default_cpu_guarantee": 0}),
+    ("tiny-default", {"default_mem_limit": 1e-12}),  # rounds to no limit
     ("bool-number", {"max_total_mem": True}),
     ("bool-count", {"max_gpu": False}),
     ("string-number", {"default_cpu_limit": "8"}),
@@ -258,3 +259,55 @@ def test_bound_problem_is_json_schema_for_json_values(schema, value):
 @pytest.mark.parametrize("value", [NAN, INF, -INF])
 def test_bound_problem_refuses_what_json_cannot_hold(value):
     assert bound_problem(value, {"minimum": 0}) == "must be a finite number"
+
+
+#: The other hub classes' numeric settings: bad values the chart schema
+#: refuses must stop the hub too (configure(c) builds every class at start).
+OTHER_BAD = [
+    ("ServerQuota", "limit", -1),
+    ("ServerQuota", "limit", True),
+    ("ServerQuota", "remove_refused_after", -5),
+    ("RepositoryResources", "cache_entries", -1),
+    ("RepoFileFetcher", "timeout", 0),
+    ("RepoFileFetcher", "max_redirects", -1),
+    ("RepoFileFetcher", "max_redirects", 1.5),
+    ("SSHKeys", "file_mode", -1),
+    ("SSHKeys", "file_mode", 1000),
+]
+OTHER_NONFINITE = [
+    ("ServerQuota", "remove_refused_after", NAN),
+    ("RepoFileFetcher", "timeout", INF),
+]
+
+
+def hub_config_schema(section: str) -> dict[str, Any]:
+    schema = json.loads((ROOT / "chart" / "values.schema.json").read_text())
+    node = schema["properties"]["binderhub"]["properties"]["jupyterhub"]
+    return node["properties"]["hub"]["properties"]["config"]["properties"][section]
+
+
+def hub_refuses(section: str, trait: str, value: Any) -> str:
+    from pyconfig.hub_config import configure
+
+    c = Config()
+    c[section][trait] = value
+    with pytest.raises(ValueError, match="Persistent BinderHub configuration") as e:
+        configure(c)
+    return str(e.value)
+
+
+@pytest.mark.parametrize(("section", "trait", "value"), OTHER_BAD,
+                         ids=[f"{s}.{t}={v!r}" for s, t, v in OTHER_BAD])  # fmt: skip
+def test_other_classes_bad_numbers_are_refused_by_the_hub_and_the_schema(
+    section, trait, value
+):
+    message = hub_refuses(section, trait, value)
+    assert section in message and trait in message
+    validator = jsonschema.Draft7Validator(hub_config_schema(section))
+    assert list(validator.iter_errors({trait: value})), "the schema let it through"
+
+
+@pytest.mark.parametrize(("section", "trait", "value"), OTHER_NONFINITE)
+def test_other_classes_refuse_nan_and_infinity(section, trait, value):
+    """Helm stops these when it reads the values file (see the module doc)."""
+    assert "finite" in hub_refuses(section, trait, value)

@@ -41,7 +41,7 @@ def test_config_from_hub_config_section_applies():
     ("trait", "value", "fragment"),
     [
         ("max_cpu", 0, "must be more than 0"),
-        ("default_mem_limit", -1, "must be more than 0"),
+        ("default_mem_limit", -1, "must be at least 0.001"),
         ("max_gpu", -1, "cannot be negative"),
         ("gpu_resource_name", "nvidia gpu", "Kubernetes resource name"),
         ("max_cpu", "lots", "expected a float"),
