@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tornado import web
-from traitlets import Enum, Unicode
+from traitlets import Enum, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import metrics
@@ -60,6 +60,14 @@ class RepositoryResources(LoggingConfigurable):
     file_path = Unicode(
         ".resources", help="Path of the resources file in the repository."
     ).tag(config=True)
+    trusted_services = List(
+        Unicode(),
+        ["binder"],
+        help="Hub services whose launches have their repository's file read "
+        "(BinderHub launches as the service `binder`). A launch sent by anyone "
+        "else, e.g. a user's own API token, gets the defaults: its "
+        "user_options could name any repository the hub's tokens can read.",
+    ).tag(config=True)
     on_fetch_error = Enum(
         ["defaults", "refuse"],
         "defaults",
@@ -86,10 +94,24 @@ class RepositoryResources(LoggingConfigurable):
         self._in_flight: dict[LaunchedRepo, asyncio.Future[ParsedFile]] = {}
 
     async def for_launch(
-        self, user_options: dict[str, Any], policy: ResourcePolicy
+        self,
+        user_options: dict[str, Any],
+        policy: ResourcePolicy,
+        requester: str | None = None,
     ) -> LaunchResources:
-        """The resources for a launch with these ``user_options``."""
+        """The resources for a launch with these ``user_options``, sent by the
+        hub service named ``requester`` ("" for a user, not a service; None
+        when no request started it: the hub itself, or a preview)."""
         repo = launched_repo(user_options)
+        if not isinstance(repo, NotFromRepository) and (
+            requester is not None and requester not in self.trusted_services
+        ):
+            return self._defaults(
+                policy,
+                "the launch was not sent by BinderHub (a trusted hub service: "
+                f"{', '.join(self.trusted_services) or 'none'}), so its "
+                "repository's file is not read",
+            )
         if isinstance(repo, NotFromRepository):
             return self._defaults(policy, repo.reason)
         try:

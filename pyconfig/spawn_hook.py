@@ -86,7 +86,9 @@ class SpawnHook:
             policy = self.policy.for_groups(groups)
             options = dict(spawner.user_options or {})
             options.pop(RECORD_KEY, None)
-            launch = await self.resources.for_launch(options, policy)
+            launch = await self.resources.for_launch(
+                options, policy, requester=_requesting_service(spawner)
+            )
             check_totals(
                 spawner, launch.resources, policy, _others(reserved, spawner.name)
             )
@@ -194,6 +196,20 @@ def usable_record(options: Any) -> dict[str, Any] | None:
     if recorded["origin"] not in ("file", "defaults"):
         return None
     return dict(recorded)
+
+
+def _requesting_service(spawner: Any) -> str | None:
+    """The hub service that sent this launch: its name, "" when a user (not
+    a service) sent it, None when no request did (the hub or a preview).
+
+    JupyterHub hands the request's handler to the spawner; a service's token
+    makes ``current_user`` an orm.Service, whose kind is "service".
+    """
+    handler = getattr(spawner, "handler", None)
+    if handler is None:
+        return None
+    who = getattr(handler, "current_user", None)
+    return who.name if getattr(who, "kind", None) == "service" else ""
 
 
 def record(

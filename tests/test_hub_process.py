@@ -351,3 +351,25 @@ def test_a_refused_relaunch_with_a_garbage_record_keeps_the_page_and_record(hub)
     status, body = hub.api("GET", "/users/kim?include_stopped_servers")
     options = body["servers"]["good-k1"]["user_options"]
     assert options["persistent_binderhub"]["cpu_limit"] == 4
+
+
+def test_a_launch_not_sent_by_binderhub_does_not_read_the_repository(hub):
+    """Any hub user may send user_options naming any repository; only the
+    launches of BinderHub (a trusted hub service) have its file read with the
+    hub's tokens. A user's own token gets the defaults, and says why."""
+    hub.api("POST", "/users/mallory")
+    status, body = hub.api("POST", "/users/mallory/tokens", {"note": "own"})
+    assert status in (200, 201), body
+    own = f"token:{body['token']}"
+    launch = hub.launch("mallory", "good-m1", github("owner", "good"), service=own)
+    assert launch.outcome == "ready", launch
+    pod, _ = hub.recorded("mallory", "good-m1")
+    container = pod["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["BINDERHUB_RESOURCES_SOURCE"].startswith("defaults: ")
+    assert "not sent by BinderHub" in env["BINDERHUB_RESOURCES_SOURCE"]
+    assert container["resources"]["limits"]["cpu"] == 8.0  # not the file's 4
+    # The same launch from BinderHub reads the file.
+    launch = hub.launch("mallory", "good-m2", github("owner", "good"))
+    pod, _ = hub.recorded("mallory", "good-m2")
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == 4.0

@@ -70,18 +70,26 @@ class Hub:
     def api(self, method: str, path: str, body: dict | None = None,
             service: str = "tests"):  # fmt: skip
         """Call the hub API as a service (default: the tests' admin service;
-        "binder" is BinderHub's own token and role)."""
+        "binder" is BinderHub's own token and role), or with any token given
+        as ``service="token:..."``."""
         request = urllib.request.Request(
             f"{self.url}/hub/api{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.tokens[service]}"},
+            headers={"Authorization": f"token {self._token(service)}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, _body(response.read())
         except urllib.error.HTTPError as error:
             return error.code, _body(error.read())
+
+    def _token(self, service: str) -> str:
+        return (
+            service.removeprefix("token:")
+            if service.startswith("token:")
+            else (self.tokens[service])
+        )
 
     def launch(self, user: str, server: str, options: dict,
                service: str = "binder") -> Launch:  # fmt: skip
@@ -97,7 +105,7 @@ class Hub:
             return Launch(status, "refused", str(message))
         request = urllib.request.Request(
             f"{self.url}/hub/api{path}/progress",
-            headers={"Authorization": f"token {self.tokens[service]}"},
+            headers={"Authorization": f"token {self._token(service)}"},
         )
         last: dict = {}
         with urllib.request.urlopen(request, timeout=60) as stream:
