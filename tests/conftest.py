@@ -45,3 +45,23 @@ def _fresh_kubernetes_config():
 
     load_config.cache_clear()
     yield
+
+
+@pytest.fixture(params=["curl", "simple"])
+def http_client(request, monkeypatch):
+    """The hub's AsyncHTTPClient and the fetcher's client, both of one kind:
+    tornado's simple client, and pycurl's, which z2jh makes the hub's."""
+    from tornado.curl_httpclient import CurlAsyncHTTPClient
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+    from pyconfig.repo_files import RepoFileFetcher
+
+    chosen = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}[
+        request.param
+    ]
+    saved = AsyncHTTPClient._save_configuration()
+    AsyncHTTPClient.configure(chosen)
+    monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
+    yield request.param
+    AsyncHTTPClient._restore_configuration(saved)

@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tornado.curl_httpclient import CurlAsyncHTTPClient
-from tornado.httpclient import AsyncHTTPClient
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from traitlets.config import Config
 
 from pyconfig.launch_source import LaunchedRepo
@@ -23,18 +20,6 @@ from .hub_setup import SHA
 from .standins import RawFileServer
 
 PATH = f"/owner/repo/{SHA}/.resources"
-CLIENTS = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}
-
-
-@pytest.fixture(params=sorted(CLIENTS))
-def http_client(request, monkeypatch):
-    """The hub's AsyncHTTPClient and the fetcher's client, both of one kind."""
-    chosen = CLIENTS[request.param]
-    saved = AsyncHTTPClient._save_configuration()
-    AsyncHTTPClient.configure(chosen)
-    monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
-    yield request.param
-    AsyncHTTPClient._restore_configuration(saved)
 
 
 @pytest.fixture

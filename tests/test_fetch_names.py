@@ -15,9 +15,6 @@ import subprocess
 import sys
 
 import pytest
-from tornado.curl_httpclient import CurlAsyncHTTPClient
-from tornado.httpclient import AsyncHTTPClient
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from traitlets.config import Config
 
 from pyconfig.launch_source import (
@@ -34,8 +31,6 @@ from .conftest import ROOT
 from .hub_setup import SHA, binder_options, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer
 
-CLIENTS = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}
-
 #: (binder_persistent_request spec, the part the refusal names)
 FORGED = [
     (f"a#/b/{SHA}", "GitHub owner 'a#'"),
@@ -51,17 +46,6 @@ FORGED = [
     ("o/x/..", "ref '..'"),
     ("o/x/a..b", "ref 'a..b'"),
 ]
-
-
-@pytest.fixture(params=sorted(CLIENTS))
-def http_client(request, monkeypatch):
-    """The hub's AsyncHTTPClient and the fetcher's client, both of one kind."""
-    chosen = CLIENTS[request.param]
-    saved = AsyncHTTPClient._save_configuration()
-    AsyncHTTPClient.configure(chosen)
-    monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
-    yield request.param
-    AsyncHTTPClient._restore_configuration(saved)
 
 
 def forged(provider: str, spec: str) -> dict:

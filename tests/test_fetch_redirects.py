@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tornado.curl_httpclient import CurlAsyncHTTPClient
-from tornado.httpclient import AsyncHTTPClient
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from traitlets.config import Config
 
 from pyconfig.launch_source import LaunchedRepo
@@ -26,18 +23,6 @@ from .standins import KubeAPIStandIn, RawFileServer
 
 TOKEN = "ghp_redirect_test_token_0123456789"
 PATH = f"/owner/private/{SHA}/.resources"
-CLIENTS = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}
-
-
-@pytest.fixture(params=sorted(CLIENTS))
-def http_client(request, monkeypatch):
-    """The hub's AsyncHTTPClient and the fetcher's client, both of one kind."""
-    chosen = CLIENTS[request.param]
-    saved = AsyncHTTPClient._save_configuration()
-    AsyncHTTPClient.configure(chosen)
-    monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
-    yield request.param
-    AsyncHTTPClient._restore_configuration(saved)
 
 
 @pytest.fixture
