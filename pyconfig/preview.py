@@ -17,6 +17,7 @@ import contextlib
 import copy
 import io
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -76,6 +77,14 @@ def hub_configuration(values: dict[str, Any], log: TextIO) -> tuple[Any, Any]:
     return config_for(values, Path(tempfile.mkdtemp(prefix="pyconfig-preview-")), log)
 
 
+def _read_file(path: Path) -> bytes:
+    """A regular file's bytes; anything else (a FIFO would block forever) is
+    refused before it is opened."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"{path}: not a regular file")
+    return path.read_bytes()
+
+
 # KubeSpawner loads a Kubernetes config when it is made; a preview never calls
 # the API, so it gets one that points nowhere rather than the admin's own.
 _NO_CLUSTER = """apiVersion: v1
@@ -115,7 +124,7 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log)
     try:
         values = chart.load_values(values_path)
-        resources = resources_path.read_bytes() if resources_path else None
+        resources = _read_file(resources_path) if resources_path else None
         options = user_options(spec)
         options["image"] = image or f"(the image BinderHub builds for {spec})"
         with quiet:

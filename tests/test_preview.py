@@ -7,6 +7,7 @@ real hub makes the same Pod.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -51,9 +52,11 @@ def test_prints_pod_then_pvc_with_the_files_resources(tmp_path):
     assert GPU_TOLERATION in pod["spec"]["tolerations"]
 
 
-def test_prints_only_the_objects_and_nothing_of_this_machine():
+def test_prints_only_the_objects_and_nothing_of_this_machine(tmp_path):
+    empty = tmp_path / ".resources"
+    empty.write_text("")
     result = preview("--values", "values/minimal.yaml", "--launch",
-                     "gh/owner/repo/main", "--resources", "/dev/null")  # fmt: skip
+                     "gh/owner/repo/main", "--resources", str(empty))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no alembic, traitlets or z2jh lines
     assert result.stdout.startswith("---\napiVersion: v1\nkind: Pod\n")
@@ -65,9 +68,11 @@ def test_prints_only_the_objects_and_nothing_of_this_machine():
     assert image == "(the image BinderHub builds for gh/owner/repo/main)"
 
 
-def test_verbose_shows_the_hubs_own_lines():
+def test_verbose_shows_the_hubs_own_lines(tmp_path):
+    empty = tmp_path / ".resources"
+    empty.write_text("")
     result = preview("--values", "values/minimal.yaml", "--launch",
-                     "gh/owner/repo/main", "--resources", "/dev/null", "--verbose",
+                     "gh/owner/repo/main", "--resources", str(empty), "--verbose",
                      "--image", "r.example/i:1")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Loading extra config: 10-persistent-binderhub" in result.stderr
@@ -128,3 +133,12 @@ def test_specs_become_binderhub_user_options(spec, request_path, ref_url):
 def test_unreadable_specs_say_which_forms_work(spec):
     with pytest.raises(SpecError, match="gh/OWNER/REPO/REF"):
         user_options(spec)
+
+
+def test_a_fifo_as_resources_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "resources"
+    os.mkfifo(fifo)
+    result = preview("--values", "values/minimal.yaml", "--launch",
+                     "gh/owner/repo/main", "--resources", str(fifo))  # fmt: skip
+    assert result.returncode == 2
+    assert "not a regular file" in result.stderr
