@@ -63,7 +63,7 @@ docs: setup
 # and the hub pod's checksum of pyconfig/ in chart/values.yaml.
 schema: setup
 	$(BIN)/python tools/render_schema.py
-	$(BIN)/python -m tools.pyconfig_checksum
+	$(BIN)/python -m tools.pyconfig_volume
 
 # The pinned binderhub chart (z2jh inside) into chart/charts/: from its chart
 # repository, or from a local copy of it (CHART_MIRROR=DIR, default

@@ -1,5 +1,5 @@
 """Run the command line: ``python -m pyconfig check``."""
 
-from .cli import main
+from .admin.cli import main
 
 raise SystemExit(main())

@@ -55,7 +55,7 @@ def http_client(request, monkeypatch):
     from tornado.httpclient import AsyncHTTPClient
     from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-    from pyconfig.repo_files import RepoFileFetcher
+    from pyconfig.hub.repo_files import RepoFileFetcher
 
     chosen = {"simple": SimpleAsyncHTTPClient, "curl": CurlAsyncHTTPClient}[
         request.param

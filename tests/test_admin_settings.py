@@ -1,6 +1,6 @@
 """Bad ResourcePolicy settings are refused by the hub's Python and the chart alike.
 
-Each bound is defined once (pyconfig/policy.py: the traits' ``schema`` tags,
+Each bound is defined once (pyconfig/resources/policy.py: the traits' ``schema`` tags,
 which tools/render_schema.py copies into chart/values.schema.json). The same
 bad settings go to ``ResourcePolicy`` as the hub builds it, to
 ``python -m pyconfig check --values``, and to the chart: its schema through
@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from traitlets import TraitError
 from traitlets.config import Config
 
-from pyconfig import cli
-from pyconfig.policy import CAPS, PolicyError, ResourcePolicy, bound_problem
-from pyconfig.values import policy_from_values
+from pyconfig.admin import cli
+from pyconfig.admin.chart_values import policy_from_values
+from pyconfig.resources.policy import CAPS, PolicyError, ResourcePolicy, bound_problem
 from tools import chart
 
 from .conftest import ROOT
@@ -287,7 +287,7 @@ def hub_config_schema(section: str) -> dict[str, Any]:
 
 
 def hub_refuses(section: str, trait: str, value: Any) -> str:
-    from pyconfig.hub_config import configure
+    from pyconfig.hub.configure import configure
 
     c = Config()
     c[section][trait] = value

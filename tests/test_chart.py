@@ -18,7 +18,8 @@ import helm_python
 import pytest
 import yaml
 
-from tools import chart, chart_checks, pyconfig_checksum
+from tools import chart, chart_checks, pyconfig_volume
+from tools.hub_pod import hub_pod
 
 from .conftest import ROOT
 
@@ -53,7 +54,7 @@ def test_schema_is_generated_from_its_source():
 
 def test_schema_sections_follow_the_hub_classes():
     """A new trait in a hub class appears in the chart schema: both are generated."""
-    from pyconfig.policy import ResourcePolicy
+    from pyconfig.resources.policy import ResourcePolicy
 
     schema = json.loads((ROOT / "chart" / "values.schema.json").read_text())
     section = schema["properties"]["binderhub"]["properties"]["jupyterhub"][
@@ -226,19 +227,65 @@ def test_minimal_values_render():
     assert chart.manifests(chart.render(MINIMAL))
 
 
+def pyconfig_configmaps(output: dict[str, str]) -> dict[str, dict[str, str]]:
+    """ConfigMap name -> data, for the ConfigMaps of our pyconfig component."""
+    return {
+        o["metadata"]["name"]: o["data"]
+        for o in chart.manifests(output)
+        if o["kind"] == "ConfigMap"
+        and o["metadata"]["labels"].get("app.kubernetes.io/component") == "pyconfig"
+    }
+
+
 def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
     _, output = rendered
-    [configmap] = [
-        o for o in chart.manifests(output)
-        if o["metadata"]["name"] == "persistent-binderhub-pyconfig"
-    ]  # fmt: skip
-    data = configmap["data"]
+    configmaps = pyconfig_configmaps(output)
     package = ROOT / "pyconfig"
-    expected = {p.name for p in package.glob("*.py")} | {"resources.schema.json"}
-    expected |= {p.name for p in package.glob("*.html")}
-    assert set(data) == expected
-    for name in expected:
-        assert data[name] == (package / name).read_text(encoding="utf-8"), name
+    expected = {
+        "persistent-binderhub-pyconfig": {"__init__.py": package / "__init__.py"},
+        "persistent-binderhub-pyconfig-resources": {
+            p.name: p for p in (package / "resources").glob("*.py")
+        }
+        | {"resources.schema.json": package / "resources" / "resources.schema.json"},
+        "persistent-binderhub-pyconfig-hub": {
+            p.name: p for p in (package / "hub").glob("*.py")
+        }
+        | {"home.html": package / "hub" / "home.html"},
+    }
+    assert {name: set(data) for name, data in configmaps.items()} == {
+        name: set(files) for name, files in expected.items()
+    }
+    for name, files in expected.items():
+        for key, path in files.items():
+            assert configmaps[name][key] == path.read_text(encoding="utf-8"), key
+    assert configmaps == pyconfig_volume.shipped_files()
+
+
+def test_the_hub_gets_the_package_at_its_paths_without_the_admin_tools(
+    rendered, tmp_path
+):
+    """Laid out as the kubelet projects the hub's volume: every hub-side
+    file at its path in the package, and no admin module anywhere."""
+    _, output = rendered
+    pod = hub_pod(chart.manifests(output), tmp_path)
+    mounted = pod.path("/usr/local/etc/persistent-binderhub/pyconfig")
+    got = sorted(str(p.relative_to(mounted)) for p in mounted.rglob("*") if p.is_file())
+    package = ROOT / "pyconfig"
+    wanted = sorted(
+        str(p.relative_to(package))
+        for p in package.rglob("*")
+        if p.is_file()
+        and p.suffix in (".py", ".json", ".html")
+        and p.parent.name in ("pyconfig", "resources", "hub")
+        and p.name != "__main__.py"
+    )
+    assert got == wanted
+    admin = {p.name for p in (package / "admin").glob("*.py")} - {"__init__.py"}
+    assert admin  # the admin tools exist, and
+    for data in pyconfig_configmaps(output).values():
+        assert not admin & set(data)  # none of them is shipped
+        assert "__main__.py" not in data
+    assert not (mounted / "admin").exists()
 
 
 def test_render_command_writes_the_stream_and_a_summary():
@@ -286,14 +333,13 @@ def hub_pod_template(rendered: dict[str, str]) -> dict:
 
 def test_the_hub_pod_carries_the_checksum_of_the_code_it_runs(rendered):
     _, output = rendered
-    data = chart.find(chart.manifests(output), "ConfigMap",
-                      "persistent-binderhub-pyconfig")["data"]  # fmt: skip
+    shipped = pyconfig_configmaps(output)
     annotations = hub_pod_template(output)["metadata"]["annotations"]
-    assert annotations[pyconfig_checksum.ANNOTATION] == pyconfig_checksum.checksum(data)
+    assert annotations[pyconfig_volume.ANNOTATION] == pyconfig_volume.checksum(shipped)
 
 
 def test_the_checksum_in_the_chart_is_current():
-    assert pyconfig_checksum.main(["--check"]) == 0
+    assert pyconfig_volume.main(["--check"]) == 0
 
 
 def test_an_upgrade_with_new_hook_code_replaces_the_hub_pod(tmp_path):
@@ -303,12 +349,12 @@ def test_an_upgrade_with_new_hook_code_replaces_the_hub_pod(tmp_path):
     copy = tmp_path / "chart"
     shutil.copytree(chart.CHART, copy, symlinks=False)  # pyconfig/ as real files
     before = hub_pod_template(chart.render(MINIMAL, chart_dir=copy))
-    hook = copy / "files" / "pyconfig" / "spawn_hook.py"
+    hook = copy / "files" / "pyconfig" / "hub" / "spawn_hook.py"
     hook.write_text(hook.read_text() + "\n# version 2\n")
-    assert pyconfig_checksum.rewrite(copy) is True
+    assert pyconfig_volume.rewrite(copy) is True
     after = hub_pod_template(chart.render(MINIMAL, chart_dir=copy))
     assert before != after
-    key = pyconfig_checksum.ANNOTATION
+    key = pyconfig_volume.ANNOTATION
     old, new = (t["metadata"]["annotations"][key] for t in (before, after))
     assert old != new
     # Offline, z2jh makes new random tokens in its Secret on every render

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pyconfig.resources_file import MAX_BYTES
+from pyconfig.resources.parser import MAX_BYTES
 
 from .conftest import ROOT
 from .standins import RawFileServer
@@ -82,7 +82,7 @@ def test_a_permission_error_is_a_usage_error_even_as_root(tmp_path, monkeypatch)
     """The code path of a folder that may not be read, whoever runs the tests."""
     from io import StringIO
 
-    from pyconfig import cli
+    from pyconfig.admin import cli
 
     def refuse(self: Path):
         raise PermissionError(13, "Permission denied", str(self))

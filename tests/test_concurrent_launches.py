@@ -12,8 +12,8 @@ import asyncio
 import pytest
 from jupyterhub import orm
 
-from pyconfig.launch_resources import LaunchRefused
-from pyconfig.spawn_hook import RECORD_KEY, hook_for
+from pyconfig.hub.repository_resources import LaunchRefused
+from pyconfig.hub.spawn_hook import RECORD_KEY, hook_for
 
 from .hub_setup import SHA, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pyconfig.problems import ProblemKind
-from pyconfig.schema import resource_keys
+from pyconfig.resources.problems import ProblemKind
+from pyconfig.resources.schema import resource_keys
 
 from .conftest import ROOT
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from traitlets.config import Config
 
-from pyconfig.effective import Source, evaluate
-from pyconfig.policy import PolicyError, ResourcePolicy
-from pyconfig.problems import ProblemKind, ResourcesError
+from pyconfig.resources.effective import Source, evaluate
+from pyconfig.resources.policy import PolicyError, ResourcePolicy
+from pyconfig.resources.problems import ProblemKind, ResourcesError
 
 
 def values(resources):

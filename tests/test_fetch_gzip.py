@@ -12,9 +12,9 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
-from pyconfig.launch_source import LaunchedRepo
-from pyconfig.repo_files import FetchError, RepoFileFetcher
-from pyconfig.resources_file import MAX_BYTES
+from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
+from pyconfig.hub.repo_spec import LaunchedRepo
+from pyconfig.resources.parser import MAX_BYTES
 
 from .hub_setup import SHA
 from .standins import RawFileServer

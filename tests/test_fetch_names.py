@@ -17,15 +17,15 @@ import sys
 import pytest
 from traitlets.config import Config
 
-from pyconfig.launch_source import (
+from pyconfig.admin.launch_request import SpecError, user_options
+from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
+from pyconfig.hub.repo_spec import (
     LaunchedRepo,
     NotFromRepository,
     launched_repo,
     spec_problem,
 )
-from pyconfig.launch_spec import SpecError, user_options
-from pyconfig.repo_files import FetchError, RepoFileFetcher
-from pyconfig.spawn_hook import SOURCE_VARIABLE
+from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
 from .conftest import ROOT
 from .hub_setup import SHA, binder_options, github, hub_config

@@ -14,9 +14,9 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
-from pyconfig.launch_source import LaunchedRepo
-from pyconfig.repo_files import FetchError, RepoFileFetcher, _next_hop
-from pyconfig.spawn_hook import SOURCE_VARIABLE
+from pyconfig.hub.repo_files import FetchError, RepoFileFetcher, _next_hop
+from pyconfig.hub.repo_spec import LaunchedRepo
+from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
 from .hub_setup import SHA, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer

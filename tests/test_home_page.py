@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from jupyterhub import orm
 from traitlets.config import Config
 
-from pyconfig.home_page import in_words, page_data, repository_of
+from pyconfig.hub.home_page import in_words, page_data, repository_of
 
 from .hub_setup import SHA, github
 
@@ -132,7 +132,7 @@ def test_the_home_template_renders_unknown_resources(make_spawner):
 
     import jinja2
 
-    import pyconfig
+    import pyconfig.hub
 
     async def run():
         first = make_spawner(Config(), username="mallory", server="g0")
@@ -144,7 +144,7 @@ def test_the_home_template_renders_unknown_resources(make_spawner):
         {
             "page.html": "{% block main %}{% endblock %}{% block script %}"
             "{% endblock %}",
-            "home.html": (Path(pyconfig.__file__).parent / "home.html").read_text(),
+            "home.html": (Path(pyconfig.hub.__file__).parent / "home.html").read_text(),
         }
     )
     html = jinja2.Environment(loader=loader, autoescape=True).get_template("home.html")

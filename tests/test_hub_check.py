@@ -1,10 +1,10 @@
-"""pyconfig.hub_check, the `helm test` probe, on its failure paths."""
+"""pyconfig.hub.helm_test, the `helm test` probe, on its failure paths."""
 
 from __future__ import annotations
 
 import socket
 
-from pyconfig.hub_check import check, main
+from pyconfig.hub.helm_test import check, main
 
 from .standins import RawFileServer
 

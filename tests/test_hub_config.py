@@ -9,8 +9,8 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 from traitlets.config import Config
 
-from pyconfig.hub_config import configure
-from pyconfig.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
+from pyconfig.hub.configure import configure
+from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
 
 from .standins import KubeAPIStandIn
 

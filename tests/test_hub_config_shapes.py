@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from traitlets.config import Config
 
-from pyconfig.hub_config import configure
-from pyconfig.ssh_keys import SSHKeys
-from pyconfig.storage import UserStorage
+from pyconfig.hub.configure import configure
+from pyconfig.hub.ssh_keys import SSHKeys
+from pyconfig.hub.storage import UserStorage
 
 from .test_hub_config import HOME, environment, pod_manifest
 

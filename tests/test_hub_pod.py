@@ -20,7 +20,7 @@ import io
 
 import pytest
 
-from pyconfig.preview import launch as preview_launch
+from pyconfig.admin.preview import launch as preview_launch
 from tools import chart, hub_pod
 
 from .conftest import ROOT

@@ -66,7 +66,7 @@ def test_good_resources_reach_the_spawner(hub):
 
 def test_hub_answers_with_the_header_helm_test_checks(hub):
     """What the chart's `helm test` pod runs, against the real hub."""
-    from pyconfig.hub_check import check
+    from pyconfig.hub.helm_test import check
 
     assert check(f"{hub.url}/hub/api/") is None
 

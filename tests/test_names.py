@@ -10,8 +10,8 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
-from pyconfig import ssh_keys, storage
-from pyconfig.hub_config import configure
+from pyconfig.hub import ssh_keys, storage
+from pyconfig.hub.configure import configure
 from tools import chart
 from tools.hub_pod import build_spawner, config_for
 

@@ -49,7 +49,7 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     )
     [wheel] = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = archive.read("pyconfig/resources.schema.json")
+        shipped = archive.read("pyconfig/resources/resources.schema.json")
     assert shipped == (ROOT / "schemas" / "resources.schema.json").read_bytes()
 
     venv = tmp_path / "venv"

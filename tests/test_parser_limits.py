@@ -19,10 +19,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconfig import resources_file
-from pyconfig.problems import ResourcesError
-from pyconfig.resources_file import MAX_BYTES, parse_collecting
-from pyconfig.schema import resource_keys
+from pyconfig.resources import parser as resources_file
+from pyconfig.resources.parser import MAX_BYTES, parse_collecting
+from pyconfig.resources.problems import ResourcesError
+from pyconfig.resources.schema import resource_keys
 
 from .conftest import ROOT
 
@@ -41,8 +41,8 @@ def test_long_numbers_at_the_size_cap_finish():
     """`cpur=` and 65,531 digits once took 36 s (a backtracking regex)."""
     result = _run(
         """
-        from pyconfig.resources_file import MAX_BYTES, parse_collecting
-        from pyconfig.schema import resource_keys
+        from pyconfig.resources.parser import MAX_BYTES, parse_collecting
+        from pyconfig.resources.schema import resource_keys
 
         for key in resource_keys():
             head = f"{key}=".encode()
@@ -61,7 +61,7 @@ def test_a_one_megabyte_line_finishes():
     """Past the size cap too: each step is linear, not just small enough."""
     result = _run(
         """
-        from pyconfig.resources_file import parse_collecting
+        from pyconfig.resources.parser import parse_collecting
 
         size = 1 << 20
         for line in ("cpur=" + "1" * size, "cpur=1e" + "1" * size + "x",

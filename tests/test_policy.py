@@ -8,8 +8,8 @@ import pytest
 from traitlets import TraitError
 from traitlets.config import Config
 
-from pyconfig.policy import ResourcePolicy
-from pyconfig.values import ValuesError, policy_from_values
+from pyconfig.admin.chart_values import ValuesError, policy_from_values
+from pyconfig.resources.policy import ResourcePolicy
 
 
 def test_every_setting_is_configurable_and_documented():

@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from pyconfig.launch_spec import SpecError, user_options
+from pyconfig.admin.launch_request import SpecError, user_options
 
 from .conftest import ROOT
 from .hub_setup import GPU_TOLERATION

@@ -14,10 +14,8 @@ from hypothesis import strategies as st
 from traitlets import TraitError
 from traitlets.config import Config
 
-from pyconfig.effective import evaluate
-from pyconfig.policy import ResourcePolicy
-from pyconfig.problems import ResourcesError
-from pyconfig.profile import (
+from pyconfig.resources.effective import evaluate
+from pyconfig.resources.kubespawner_settings import (
     BYTES_PER_GB,
     MIN_CPU_CORES,
     MIN_MEM_BYTES,
@@ -26,6 +24,8 @@ from pyconfig.profile import (
     kubespawner_settings,
     merged,
 )
+from pyconfig.resources.policy import ResourcePolicy
+from pyconfig.resources.problems import ResourcesError
 
 GPU = "nvidia.com/gpu"
 ADMIN_TOLERATION = {"key": "dedicated", "operator": "Equal", "value": "binder"}

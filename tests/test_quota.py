@@ -11,9 +11,9 @@ import asyncio
 import pytest
 from jupyterhub import orm
 
-from pyconfig.launch_resources import LaunchRefused
-from pyconfig.quota import active_servers
-from pyconfig.spawn_hook import RECORD_KEY
+from pyconfig.hub.quota import active_servers
+from pyconfig.hub.repository_resources import LaunchRefused
+from pyconfig.hub.spawn_hook import RECORD_KEY
 
 from .hub_setup import SHA, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer
@@ -129,7 +129,7 @@ def test_starting_servers_count_once_the_hook_has_let_them_through(make_spawner,
     """A server the hub is starting counts for the quota through the hook's
     reservation: before its own check it does not (it will count the others
     then), after it does until it runs."""
-    from pyconfig.quota import ServerQuota, settled_servers
+    from pyconfig.hub.quota import ServerQuota, settled_servers
 
     _, _, config = world
     quota = ServerQuota(limit=1)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconfig.problems import MAX_SHOWN, ProblemKind, ResourcesError
-from pyconfig.resources_file import MAX_BYTES, parse
-from pyconfig.schema import document_validator, resource_keys
+from pyconfig.resources.parser import MAX_BYTES, parse
+from pyconfig.resources.problems import MAX_SHOWN, ProblemKind, ResourcesError
+from pyconfig.resources.schema import document_validator, resource_keys
 
 # The example in the CERIT-SC user documentation (../shared/seed), verbatim.
 SEED_EXAMPLE = "# This file is for resource requests in CERIT-SC\n# Do not change\n"
@@ -257,8 +257,8 @@ def test_many_problems_are_counted_not_all_printed():
 @pytest.mark.parametrize("kind", list(ProblemKind))
 def test_every_problem_kind_has_an_example_that_makes_it(kind):
     """The docs show each kind's example and real message: keep them true."""
-    from pyconfig.effective import evaluate
-    from pyconfig.policy import ResourcePolicy
+    from pyconfig.resources.effective import evaluate
+    from pyconfig.resources.policy import ResourcePolicy
 
     example = kind.example
     if example is None:  # too large: built, not written out

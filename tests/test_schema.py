@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyconfig import schema as schema_module
-from pyconfig.problems import ResourcesError
-from pyconfig.resources_file import parse
-from pyconfig.schema import (
+from pyconfig.resources import schema as schema_module
+from pyconfig.resources.parser import parse
+from pyconfig.resources.problems import ResourcesError
+from pyconfig.resources.schema import (
     SCHEMA_PATH,
     document_validator,
     key_validator,
@@ -85,7 +85,11 @@ def test_parser_follows_the_schema_file(tmp_path, monkeypatch):
 def test_each_smallest_amount_is_one_kubernetes_keeps():
     """The schema's minimum is the one rule the parser, the docs and repo
     authors see; the profile mapper must turn it into a positive quantity."""
-    from pyconfig.profile import MIN_CPU_CORES, MIN_MEM_BYTES, gb_to_bytes
+    from pyconfig.resources.kubespawner_settings import (
+        MIN_CPU_CORES,
+        MIN_MEM_BYTES,
+        gb_to_bytes,
+    )
 
     properties = resources_schema()["properties"]
     for key, spec in properties.items():

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from jupyterhub import orm
 
-from pyconfig.launch_resources import LaunchRefused
-from pyconfig.ssh_keys import new_keypair
+from pyconfig.hub.repository_resources import LaunchRefused
+from pyconfig.hub.ssh_keys import new_keypair
 
 from .hub_setup import github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer

@@ -9,7 +9,7 @@ import pytest
 from traitlets import TraitError
 from traitlets.config import Config
 
-from pyconfig.storage import CAPACITY_MAX_LENGTH, CAPACITY_PATTERN, UserStorage
+from pyconfig.hub.storage import CAPACITY_MAX_LENGTH, CAPACITY_PATTERN, UserStorage
 
 from .conftest import ROOT
 

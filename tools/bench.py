@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contextlib
 
-from pyconfig.effective import evaluate
-from pyconfig.policy import ResourcePolicy
-from pyconfig.problems import ResourcesError
-from pyconfig.profile import kubespawner_settings
-from pyconfig.resources_cache import KEPT_PROBLEMS
-from pyconfig.resources_file import MAX_BYTES, parse_in_slices
-from pyconfig.schema import first_error
+from pyconfig.hub.resources_cache import KEPT_PROBLEMS
+from pyconfig.resources.effective import evaluate
+from pyconfig.resources.kubespawner_settings import kubespawner_settings
+from pyconfig.resources.parser import MAX_BYTES, parse_in_slices
+from pyconfig.resources.policy import ResourcePolicy
+from pyconfig.resources.problems import ResourcesError
+from pyconfig.resources.schema import first_error
 
 TARGET_PER_SECOND = 20_000
 #: --quick: a smoke run (tests use it); figures from it mean nothing.

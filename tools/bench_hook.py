@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["KUBECONFIG"] = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
 
-from pyconfig.launch_source import LaunchedRepo
-from pyconfig.resources_cache import ParsedFile, ResourcesCache
-from pyconfig.spawn_hook import hook_for
+from pyconfig.hub.repo_spec import LaunchedRepo
+from pyconfig.hub.resources_cache import ParsedFile, ResourcesCache
+from pyconfig.hub.spawn_hook import hook_for
 from tests.hub_setup import SHA, build_spawner, github, hub_config
 from tests.standins import KubeAPIStandIn, RawFileServer
 
@@ -88,7 +88,7 @@ def main() -> int:
         started = time.perf_counter()
         asyncio.run(launches(raw, kube))
         print(f"({time.perf_counter() - started:.1f} s for the launches)")
-    from pyconfig.launch_resources import RepositoryResources
+    from pyconfig.hub.repository_resources import RepositoryResources
 
     entries = RepositoryResources().cache_entries
     cache_memory(200 if "--quick" in sys.argv else entries)

@@ -69,18 +69,33 @@ def _secret_data(secret: dict[str, Any]) -> dict[str, bytes]:
 
 
 def _volume_files(volume: dict[str, Any], objects: list[dict]) -> dict[str, bytes]:
-    """key -> content of a configMap or secret volume (honouring ``items``)."""
+    """path -> content of a configMap, secret or projected volume.
+
+    As the kubelet does: ``items`` project only the listed keys, at their
+    paths (which may hold folders); a listed key the object lacks fails the
+    pod (here: KeyError), unless the source is ``optional``.
+    """
+    if "projected" in volume:
+        files: dict[str, bytes] = {}
+        for source in volume["projected"].get("sources") or []:
+            files.update(_volume_files(source, objects))
+        return files
     if "configMap" in volume:
         source = volume["configMap"]
         obj = find(objects, "ConfigMap", source["name"])
         data = {k: v.encode() for k, v in (obj.get("data") or {}).items()}
     elif "secret" in volume:
         source = volume["secret"]
-        data = _secret_data(find(objects, "Secret", source["secretName"]))
+        name = source.get("secretName") or source["name"]  # volume or projection
+        data = _secret_data(find(objects, "Secret", name))
     else:
         return {}
     if source.get("items"):
-        return {item["path"]: data[item["key"]] for item in source["items"]}
+        return {
+            item["path"]: data[item["key"]]
+            for item in source["items"]
+            if item["key"] in data or not source.get("optional")
+        }
     return data
 
 
@@ -127,8 +142,9 @@ def materialize(
             target.write_bytes(files[mount["subPath"]])
             continue
         target.mkdir(parents=True, exist_ok=True)
-        for key, content in files.items():
-            (target / key).write_bytes(content)
+        for path, content in files.items():
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            (target / path).write_bytes(content)
     env: dict[str, str] = {}
     for service in (o for o in objects if o["kind"] == "Service"):
         prefix = service["metadata"]["name"].upper().replace("-", "_")

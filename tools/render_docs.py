@@ -21,16 +21,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pyconfig.effective import evaluate
-from pyconfig.launch_resources import RepositoryResources
-from pyconfig.policy import ResourcePolicy
-from pyconfig.problems import ProblemKind, ResourcesError
-from pyconfig.quota import ServerQuota
-from pyconfig.repo_files import RepoFileFetcher
-from pyconfig.resources_file import MAX_BYTES
-from pyconfig.schema import resources_schema
-from pyconfig.ssh_keys import SSHKeys
-from pyconfig.storage import UserStorage
+from pyconfig.hub.quota import ServerQuota
+from pyconfig.hub.repo_files import RepoFileFetcher
+from pyconfig.hub.repository_resources import RepositoryResources
+from pyconfig.hub.ssh_keys import SSHKeys
+from pyconfig.hub.storage import UserStorage
+from pyconfig.resources.effective import evaluate
+from pyconfig.resources.parser import MAX_BYTES
+from pyconfig.resources.policy import ResourcePolicy
+from pyconfig.resources.problems import ProblemKind, ResourcesError
+from pyconfig.resources.schema import resources_schema
 
 TEMPLATES = ROOT / "docs" / "templates"
 #: The classes an admin configures, in the order the settings page lists them.

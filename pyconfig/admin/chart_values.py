@@ -17,7 +17,7 @@ import yaml
 from traitlets import TraitError
 from traitlets.config import Config, Configurable
 
-from .policy import ResourcePolicy
+from ..resources.policy import ResourcePolicy
 
 C = TypeVar("C", bound=Configurable)
 

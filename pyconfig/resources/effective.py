@@ -9,9 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
+from .parser import Number, ResourcesFile, parse_collecting
 from .policy import ResourcePolicy
 from .problems import Problem, ProblemKind, ResourcesError
-from .resources_file import Number, ResourcesFile, parse_collecting
 from .schema import key_schema
 
 

@@ -15,14 +15,14 @@ from tornado import web
 from traitlets import Enum, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from ..resources.effective import EffectiveResources, evaluate_parsed
+from ..resources.parser import ResourcesFile
+from ..resources.policy import Count, ResourcePolicy
+from ..resources.problems import ResourcesError
 from . import metrics
-from .effective import EffectiveResources, evaluate_parsed
-from .launch_source import LaunchedRepo, NotFromRepository, launched_repo
-from .policy import Count, ResourcePolicy
-from .problems import ResourcesError
 from .repo_files import FetchError, RepoFileFetcher
+from .repo_spec import LaunchedRepo, NotFromRepository, launched_repo
 from .resources_cache import ParsedFile, ResourcesCache
-from .resources_file import ResourcesFile
 
 #: Where each launch's resources (and the user's public SSH key) are recorded
 #: in its user_options, in the hub database: per-user totals and the home page

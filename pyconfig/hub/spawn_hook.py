@@ -21,16 +21,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import object_session
 from traitlets.config import Config
 
+from ..resources.kubespawner_settings import apply_settings, kubespawner_settings
+from ..resources.policy import ResourcePolicy
 from . import metrics
-from .launch_resources import (
+from .quota import ServerQuota, settled_servers
+from .repository_resources import (
     RECORD_KEY,
     LaunchRefused,
     LaunchResources,
     RepositoryResources,
 )
-from .policy import ResourcePolicy
-from .profile import apply_settings, kubespawner_settings
-from .quota import ServerQuota, settled_servers
 from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from .launch_source import LaunchedRepo
-from .problems import Problem
-from .resources_file import ResourcesFile, parse_collecting, parse_collecting_async
+from ..resources.parser import ResourcesFile, parse_collecting, parse_collecting_async
+from ..resources.problems import Problem
+from .repo_spec import LaunchedRepo
 
 #: Problems kept per cached file; a refused launch shows these and the count.
 KEPT_PROBLEMS = 20

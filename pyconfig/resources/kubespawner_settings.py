@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .effective import EffectiveResources
+from .parser import Number
 from .policy import ResourcePolicy
-from .resources_file import Number
 
 #: 1 GB in `.resources` is KubeSpawner's "1G": 1024**3 bytes (Kubernetes "1Gi").
 BYTES_PER_GB = 1024**3

@@ -1,4 +1,4 @@
-"""``python -m pyconfig.hub_check URL``: is the hub up, with this configuration loaded?
+"""``python -m pyconfig.hub.helm_test URL``: is the hub up, with our config loaded?
 
 Run by the chart's `helm test` pod. The hub answers every request with the
 header :data:`HEADER` only when ``configure(c)`` ran, so one request checks
@@ -11,7 +11,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import __version__
+from .. import __version__
 
 HEADER = "X-Persistent-BinderHub"
 
@@ -33,7 +33,7 @@ def check(url: str, timeout: float = 10.0) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m pyconfig.hub_check HUB_API_URL", file=sys.stderr)
+        print("usage: python -m pyconfig.hub.helm_test HUB_API_URL", file=sys.stderr)
         return 2
     problem = check(args[0])
     if problem:

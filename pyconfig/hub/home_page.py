@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from .launch_resources import RECORD_KEY
+from .repository_resources import RECORD_KEY
 from .spawn_hook import usable_record
 
 #: What the Resources column says when a server's record cannot be read.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .launch_source import spec_problem
+from ..hub.repo_spec import spec_problem
 
 
 class SpecError(ValueError):

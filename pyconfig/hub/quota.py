@@ -28,8 +28,8 @@ from typing import Any
 from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
-from .launch_resources import LaunchRefused
-from .policy import Count, Number
+from ..resources.policy import Count, Number
+from .repository_resources import LaunchRefused
 
 
 class ServerQuota(LoggingConfigurable):

@@ -24,7 +24,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
-from .policy import Count
+from ..resources.policy import Count
 
 #: Secret data keys, which are also the file names under the mount paths.
 PRIVATE_KEY = "ssh.priv"

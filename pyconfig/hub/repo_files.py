@@ -28,9 +28,9 @@ from tornado.simple_httpclient import HTTPStreamClosedError, SimpleAsyncHTTPClie
 from traitlets import Dict, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from .launch_source import LaunchedRepo, spec_problem
-from .policy import Count, Number
-from .resources_file import MAX_BYTES
+from ..resources.parser import MAX_BYTES
+from ..resources.policy import Count, Number
+from .repo_spec import LaunchedRepo, spec_problem
 
 
 class FetchError(Exception):

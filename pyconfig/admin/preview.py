@@ -25,9 +25,9 @@ from typing import Any, TextIO
 
 import yaml
 
-from .launch_resources import LaunchRefused
-from .launch_spec import SpecError, user_options
-from .repo_files import RepoFileFetcher
+from ..hub.repo_files import RepoFileFetcher
+from ..hub.repository_resources import LaunchRefused
+from .launch_request import SpecError, user_options
 
 
 def server_name(options: dict[str, Any]) -> str:

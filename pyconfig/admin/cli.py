@@ -23,12 +23,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .effective import EffectiveResources, evaluate
-from .policy import PolicyError, ResourcePolicy
-from .problems import Problem, ProblemKind, ResourcesError
-from .profile import kubespawner_settings
-from .resources_file import MAX_BYTES
-from .values import ValuesError, configurable_from_values, policy_from_values
+from ..resources.effective import EffectiveResources, evaluate
+from ..resources.kubespawner_settings import kubespawner_settings
+from ..resources.parser import MAX_BYTES
+from ..resources.policy import PolicyError, ResourcePolicy
+from ..resources.problems import Problem, ProblemKind, ResourcesError
+from .chart_values import ValuesError, configurable_from_values, policy_from_values
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 _NO_SUCH_PATH = (
@@ -183,7 +183,7 @@ def _check_one(
 def _check_remote(
     spec: str, policy: ResourcePolicy, as_json: bool, out: TextIO, values: Path | None
 ) -> int:
-    from .repo_files import FetchError
+    from ..hub.repo_files import FetchError
 
     try:
         data, found, source = asyncio.run(_fetch_remote(spec, values))
@@ -295,9 +295,9 @@ def _is_remote(spec: str) -> bool:
 
 async def _fetch_remote(spec: str, values: Path | None) -> tuple[bytes, bool, str]:
     """The repository's file, fetched as the hub fetches it at launch."""
-    from .launch_source import NotFromRepository, launched_repo
-    from .launch_spec import user_options
-    from .repo_files import RepoFileFetcher
+    from ..hub.repo_files import RepoFileFetcher
+    from ..hub.repo_spec import NotFromRepository, launched_repo
+    from .launch_request import user_options
 
     repo = launched_repo(user_options(spec))
     if isinstance(repo, NotFromRepository):

@@ -26,11 +26,11 @@ from traitlets import TraitError
 from traitlets.config import Config
 from traitlets.config.loader import LazyConfigValue
 
-from . import __version__
+from .. import __version__
+from ..resources.kubespawner_settings import BYTES_PER_GB
+from ..resources.policy import PolicyError
+from .helm_test import HEADER
 from .home_page import HomePage, page_data
-from .hub_check import HEADER
-from .policy import PolicyError
-from .profile import BYTES_PER_GB
 from .quota import ServerQuota
 from .spawn_hook import SpawnHook, post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
@@ -65,7 +65,7 @@ def configure(c: Config) -> None:
     _take_over_quota(c)
     _validate(c)
     _home_page(c)
-    # Tells `helm test` (pyconfig.hub_check) that this configuration loaded.
+    # Tells `helm test` (pyconfig.hub.helm_test) that this configuration loaded.
     settings = _get(c.JupyterHub, "tornado_settings") or {}
     headers = {**settings.get("headers", {}), HEADER: __version__}
     c.JupyterHub.tornado_settings = {**settings, "headers": headers}
@@ -127,7 +127,7 @@ _DERIVED = {
 
 
 def _home_page(c: Config) -> None:
-    """Our home page template, fed by pyconfig.home_page.page_data."""
+    """Our home page template, fed by pyconfig.hub.home_page.page_data."""
     here = str(Path(__file__).resolve().parent)
     paths = list(_get(c.JupyterHub, "template_paths") or [])
     c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
