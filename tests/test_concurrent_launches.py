@@ -12,8 +12,9 @@ import asyncio
 import pytest
 from jupyterhub import orm
 
-from pyconfig.hub.repository_resources import LaunchRefused
-from pyconfig.hub.spawn_hook import RECORD_KEY, hook_for
+from pyconfig.hub.launch_record import RECORD_KEY
+from pyconfig.hub.refusal import LaunchRefused
+from pyconfig.hub.spawn_hook import hook_for
 
 from .hub_setup import SHA, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer

@@ -11,9 +11,9 @@ import asyncio
 import pytest
 from jupyterhub import orm
 
+from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.quota import active_servers
-from pyconfig.hub.repository_resources import LaunchRefused
-from pyconfig.hub.spawn_hook import RECORD_KEY
+from pyconfig.hub.refusal import LaunchRefused
 
 from .hub_setup import SHA, github, hub_config
 from .standins import KubeAPIStandIn, RawFileServer

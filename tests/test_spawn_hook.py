@@ -14,7 +14,7 @@ import logging
 import pytest
 from kubernetes_asyncio.client import ApiClient
 
-from pyconfig.hub.repository_resources import LaunchRefused
+from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, hook_for
 
 from .hub_setup import OTHER_SHA, SHA, gist, github, gitlab, hub_config, zenodo
@@ -377,7 +377,7 @@ def as_the_hub_sends(spawner, options) -> None:
 def test_a_refused_relaunch_keeps_the_record_of_the_last_run(make_spawner, raw, config):
     from jupyterhub import orm
 
-    from pyconfig.hub.spawn_hook import RECORD_KEY
+    from pyconfig.hub.launch_record import RECORD_KEY
 
     raw.files[f"/owner/good/{SHA}/.resources"] = b"cpul=4\n"
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
@@ -404,7 +404,7 @@ def test_a_refused_relaunch_keeps_the_record_of_the_last_run(make_spawner, raw, 
 
 
 def test_a_refused_new_server_keeps_no_record_it_was_sent(make_spawner, raw, config):
-    from pyconfig.hub.spawn_hook import RECORD_KEY
+    from pyconfig.hub.launch_record import RECORD_KEY
 
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
 
@@ -434,7 +434,7 @@ def test_a_refused_start_without_new_options_keeps_the_stored_ones(
     refused, here for the quota, changes nothing stored."""
     from jupyterhub import orm
 
-    from pyconfig.hub.spawn_hook import RECORD_KEY
+    from pyconfig.hub.launch_record import RECORD_KEY
 
     config.ServerQuota.limit = 1
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from jupyterhub import orm
 
-from pyconfig.hub.repository_resources import LaunchRefused
+from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.ssh_keys import new_keypair
 
 from .hub_setup import github, hub_config

@@ -1,35 +1,42 @@
-"""BinderHub launch specs (``gh/OWNER/REPO/REF``, URLs) as BinderHub's user_options.
+"""A launch spec typed by an admin or author, as BinderHub's ``user_options``.
 
 Shared by ``check`` (read a repository's file the way the hub does) and
-``preview``; standard library only. Every part is checked against the
-provider's name rules (launch_source.RULES) before it is put in a URL.
+``preview``. Specs are read by the hub's own parser (pyconfig.hub.repo_spec),
+so both take exactly what the hub takes; this module adds the repository
+URL forms people paste, and the options BinderHub would send.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
-from ..hub.repo_spec import spec_problem
+from ..hub.repo_spec import PROVIDERS, InvalidName, SpecError, parse_spec, spec_problem
 
+__all__ = ["SPEC_FORMS", "SpecError", "user_options"]
 
-class SpecError(ValueError):
-    """A launch spec this command cannot read; says which forms it takes."""
-
-
+_URLS = [f"https://{p.host}" for p in PROVIDERS.values()]
 SPEC_FORMS = (
     "gh/OWNER/REPO/REF, gl/GROUP%2FPROJECT/REF, gist/USER/ID/REF, "
-    "or a https://github.com, https://gitlab.com or https://gist.github.com URL"
+    f"or a {', '.join(_URLS[:-1])} or {_URLS[-1]} URL"
 )
 
 
 def user_options(spec: str) -> dict[str, Any]:
     """BinderHub's ``user_options`` for a spec or repository URL."""
-    provider, path, ref = _parse(spec)
-    problem = spec_problem(provider, path, ref)
-    if problem:
-        raise SpecError(f"cannot read {spec!r}: {problem}")
-    host = {"gh": "github.com", "gl": "gitlab.com", "gist": "gist.github.com"}[provider]
+    try:
+        if spec.startswith(("https://", "http://")):
+            provider, path, ref = _from_url(spec)
+            problem = spec_problem(provider, path, ref)
+            if problem:
+                raise InvalidName(problem)
+        else:
+            provider, path, ref = parse_spec(spec)
+    except InvalidName as error:
+        raise SpecError(f"cannot read {spec!r}: {error}") from None
+    except SpecError:
+        raise SpecError(f"cannot read {spec!r}: use {SPEC_FORMS}") from None
+    host = PROVIDERS[provider].host
     escaped = quote(path, safe="") if provider == "gl" else path
     ref_url = (
         f"https://{host}/{path}/{ref}"
@@ -46,27 +53,19 @@ def user_options(spec: str) -> dict[str, Any]:
     }
 
 
-def _parse(spec: str) -> tuple[str, str, str]:
-    if spec.startswith(("https://", "http://")):
-        url = urlsplit(spec)
-        parts = [p for p in url.path.split("/") if p]
-        provider = {
-            "github.com": "gh", "gitlab.com": "gl", "gist.github.com": "gist"
-        }.get(url.hostname or "")  # fmt: skip
-        if provider is None or len(parts) < 2:
-            raise SpecError(f"cannot read {spec!r}: use {SPEC_FORMS}")
-        ref = "HEAD"
-        for marker in ("-", "tree"):
-            if marker in parts:
-                at = parts.index(marker)
-                tail = parts[at + 1 :]
-                ref = tail[-1] if tail else ref
-                parts = parts[:at]
-        return provider, "/".join(parts), ref
-    provider, _, rest = spec.partition("/")
-    pieces = rest.split("/")
-    if provider == "gl" and len(pieces) == 2:
-        return provider, unquote(pieces[0]), pieces[1]
-    if provider in ("gh", "gist") and len(pieces) == 3 and all(pieces):
-        return provider, f"{pieces[0]}/{pieces[1]}", pieces[2]
-    raise SpecError(f"cannot read {spec!r}: use {SPEC_FORMS}")
+def _from_url(spec: str) -> tuple[str, str, str]:
+    """(provider, repo, ref) of a repository URL of a known provider."""
+    url = urlsplit(spec)
+    parts = [p for p in url.path.split("/") if p]
+    hosts = {p.host: p.prefix for p in PROVIDERS.values()}
+    provider = hosts.get(url.hostname or "")
+    if provider is None or len(parts) < 2:
+        raise SpecError(spec)
+    ref = "HEAD"
+    for marker in ("-", "tree"):
+        if marker in parts:
+            at = parts.index(marker)
+            tail = parts[at + 1 :]
+            ref = tail[-1] if tail else ref
+            parts = parts[:at]
+    return provider, "/".join(parts), ref

@@ -25,8 +25,8 @@ from typing import Any, TextIO
 
 import yaml
 
+from ..hub.refusal import LaunchRefused
 from ..hub.repo_files import RepoFileFetcher
-from ..hub.repository_resources import LaunchRefused
 from .launch_request import SpecError, user_options
 
 

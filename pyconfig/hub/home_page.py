@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from .repository_resources import RECORD_KEY
-from .spawn_hook import usable_record
+from .launch_record import LaunchRecord, has_record
+from .repo_spec import resolved_ref
 
 #: What the Resources column says when a server's record cannot be read.
 UNKNOWN = "unknown"
@@ -82,31 +82,18 @@ def repository_of(options: dict[str, Any]) -> tuple[str, str, str]:
     path = parts.path.strip("/")
     if path.endswith(".git"):
         path = path[:-4]
-    commit = request.rsplit("/", 1)[-1] if request.count("/") >= 2 else ""
+    commit = resolved_ref(request)
     # Only web links: user_options could carry a javascript: URL.
     href = (ref_url or repo_url) if link.scheme in ("http", "https") else ""
     return path, href, commit
 
 
-def resources_text(recorded: dict[str, Any] | None) -> str:
-    """A usable record (see spawn_hook.usable_record) in words."""
-    if not recorded:
-        return ""
-    parts = [
-        f"{recorded['cpu_guarantee']:g} CPU (up to {recorded['cpu_limit']:g})",
-        f"{recorded['mem_guarantee_gb']:g} GB (up to {recorded['mem_limit_gb']:g})",
-    ]
-    if recorded.get("gpu"):
-        parts.append(f"{recorded['gpu']:g} GPU")
-    return ", ".join(parts)
-
-
-def _resources(options: dict[str, Any], recorded: dict[str, Any] | None) -> str:
+def _resources(options: dict[str, Any], recorded: LaunchRecord | None) -> str:
     """Empty when nothing was recorded (not launched yet); "unknown" when
     what is there is not a record the hook wrote."""
     if recorded is None:
-        return UNKNOWN if options.get(RECORD_KEY) is not None else ""
-    return resources_text(recorded)
+        return UNKNOWN if has_record(options) else ""
+    return recorded.in_words()
 
 
 def page_data(
@@ -124,7 +111,7 @@ def page_data(
             continue
         options = orm_spawner.user_options
         options = options if isinstance(options, dict) else {}
-        recorded = usable_record(options)
+        recorded = LaunchRecord.in_options(options)
         # dict.get: the hub's spawner dict would create a spawner on [name]
         spawner = dict.get(user.spawners, name)
         if spawner is not None and spawner.pending:
@@ -154,14 +141,12 @@ def page_data(
                 last_activity=last,
                 removal=removal,
                 resources=_resources(options, recorded),
-                origin=recorded["origin"] if recorded else "",
+                origin=recorded.origin if recorded else "",
                 url=user.server_url(name),
             )
         )
-        if recorded and recorded["ssh_public_key"]:
-            keys.append(
-                (orm_spawner.started or datetime.min, recorded["ssh_public_key"])
-            )
+        if recorded and recorded.ssh_public_key:
+            keys.append((orm_spawner.started or datetime.min, recorded.ssh_public_key))
     return HomePage(
         rows=rows,
         active=active,

@@ -29,7 +29,7 @@ from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..resources.policy import Count, Number
-from .repository_resources import LaunchRefused
+from .refusal import LaunchRefused
 
 
 class ServerQuota(LoggingConfigurable):

@@ -1,4 +1,8 @@
-"""Which repository, at which commit, a BinderHub launch came from.
+"""BinderHub's repository specs: the providers, their name rules, the parser.
+
+The one place that knows what ``gh/OWNER/REPO/REF`` means: the hub reads a
+launch's spec with it, the admin tools read one typed on the command line
+with it, and the home page takes the commit from it.
 
 BinderHub hands the hub its resolved spec in ``user_options``
 (``binder_persistent_request`` = ``v2/{provider}/{spec}``, plus
@@ -19,10 +23,25 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-#: BinderHub's provider prefixes whose raw files we know how to read.
-SUPPORTED = {"gh": "GitHub", "gl": "GitLab", "gist": "Gist"}
 
-_DEFAULT_HOSTS = {"gh": "github.com", "gl": "gitlab.com", "gist": "gist.github.com"}
+@dataclass(frozen=True)
+class Provider:
+    """A BinderHub provider whose raw files we know how to read."""
+
+    prefix: str  # in specs: gh/..., gl/..., gist/...
+    name: str  # in messages
+    host: str  # its public web host
+
+
+#: BinderHub's provider prefixes whose raw files we know how to read.
+PROVIDERS = {
+    p.prefix: p
+    for p in (
+        Provider("gh", "GitHub", "github.com"),
+        Provider("gl", "GitLab", "gitlab.com"),
+        Provider("gist", "Gist", "gist.github.com"),
+    )
+}
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
 
 #: Name rules: (pattern, the rule in words) for each kind of spec part.
@@ -67,7 +86,7 @@ def spec_problem(provider: str, repo: str, ref: str) -> str | None:
         if len(parts) < 2:
             return f"GitLab project {repo!r} is not valid: it is GROUP/PROJECT"
     elif len(parts) != 2:
-        return f"{SUPPORTED[provider]} repository {repo!r} is not valid: two parts"
+        return f"{PROVIDERS[provider].name} repository {repo!r} is not valid: two parts"
     elif provider == "gh":
         checks = [("GitHub owner", parts[0]), ("GitHub repository", parts[1])]
     else:
@@ -77,6 +96,49 @@ def spec_problem(provider: str, repo: str, ref: str) -> str | None:
         if problem:
             return problem
     return None
+
+
+class SpecError(ValueError):
+    """A spec that cannot be read; the message says why."""
+
+
+class UnknownProvider(SpecError):
+    """A provider prefix that is not in :data:`PROVIDERS`."""
+
+
+class MalformedSpec(SpecError):
+    """A spec without the parts its provider's specs have."""
+
+
+class InvalidName(SpecError):
+    """A part that breaks its provider's name rules (see :func:`spec_problem`)."""
+
+
+def parse_spec(spec: str) -> tuple[str, str, str]:
+    """(provider, repo, ref) of a spec ``PROVIDER/...`` as BinderHub writes
+    them (``v2/`` already taken off): ``gh/OWNER/REPO/REF``,
+    ``gl/GROUP%2FPROJECT/REF`` (``repo`` comes unescaped), ``gist/USER/ID/REF``.
+    Every part is held to its provider's name rules."""
+    provider, _, rest = spec.partition("/")
+    if provider not in PROVIDERS:
+        raise UnknownProvider(provider)
+    pieces = rest.split("/")
+    if provider == "gl" and len(pieces) == 2:
+        repo, ref = unquote(pieces[0]), pieces[1]
+    elif provider != "gl" and len(pieces) == 3 and all(pieces):
+        repo, ref = f"{pieces[0]}/{pieces[1]}", pieces[2]
+    else:
+        raise MalformedSpec(spec)
+    problem = spec_problem(provider, repo, ref)
+    if problem:
+        raise InvalidName(problem)
+    return provider, repo, ref
+
+
+def resolved_ref(request: str) -> str:
+    """The last part of a ``binder_persistent_request`` (``v2/PROVIDER/…/REF``):
+    the commit BinderHub resolved, for every provider; "" when it has none."""
+    return request.rsplit("/", 1)[-1] if request.count("/") >= 2 else ""
 
 
 @dataclass(frozen=True)
@@ -109,29 +171,20 @@ def launched_repo(user_options: dict[str, Any]) -> LaunchedRepo | NotFromReposit
     request = str(user_options.get("binder_persistent_request") or "")
     if not request:
         return NotFromRepository("not launched from a repository through BinderHub")
-    parts = request.split("/")
-    if parts[0] == "v2":
-        parts = parts[1:]
-    provider, spec = parts[0], parts[1:]
-    if provider not in SUPPORTED:
-        names = ", ".join(SUPPORTED.values())
+    spec = request[len("v2/") :] if request.startswith("v2/") else request
+    try:
+        provider, repo, commit = parse_spec(spec)
+    except UnknownProvider as error:
+        names = ", ".join(p.name for p in PROVIDERS.values())
         return NotFromRepository(
-            f"repositories from provider '{provider}' cannot carry a .resources "
+            f"repositories from provider '{error}' cannot carry a .resources "
             f"file yet (supported: {names})"
         )
-    host = _web_host(user_options, provider)
-    if provider == "gl":
-        if len(spec) != 2:
-            return _malformed(request)
-        repo, commit = unquote(spec[0]), spec[1]
-    elif len(spec) != 3 or not all(spec):
+    except MalformedSpec:
         return _malformed(request)
-    else:
-        repo, commit = f"{spec[0]}/{spec[1]}", spec[2]
-    problem = spec_problem(provider, repo, commit)
-    if problem:
-        return _malformed(request, problem)
-    return LaunchedRepo(provider, host, repo, commit)
+    except InvalidName as error:
+        return _malformed(request, str(error))
+    return LaunchedRepo(provider, _web_host(user_options, provider), repo, commit)
 
 
 def _web_host(user_options: dict[str, Any], provider: str) -> str:
@@ -139,7 +192,7 @@ def _web_host(user_options: dict[str, Any], provider: str) -> str:
         host = urlsplit(str(user_options.get(key) or "")).hostname
         if host:
             return host
-    return _DEFAULT_HOSTS[provider]
+    return PROVIDERS[provider].host
 
 
 def _malformed(request: str, why: str = "") -> NotFromRepository:

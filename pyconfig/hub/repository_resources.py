@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from tornado import web
 from traitlets import Enum, List, Unicode
 from traitlets.config import LoggingConfigurable
 
@@ -20,28 +19,10 @@ from ..resources.parser import ResourcesFile
 from ..resources.policy import Count, ResourcePolicy
 from ..resources.problems import ResourcesError
 from . import metrics
+from .refusal import LaunchRefused
 from .repo_files import FetchError, RepoFileFetcher
 from .repo_spec import LaunchedRepo, NotFromRepository, launched_repo
 from .resources_cache import ParsedFile, ResourcesCache
-
-#: Where each launch's resources (and the user's public SSH key) are recorded
-#: in its user_options, in the hub database: per-user totals and the home page
-#: read them back.
-RECORD_KEY = "persistent_binderhub"
-
-
-class LaunchRefused(web.HTTPError):
-    """A launch the hub will not start; its message reaches the BinderHub page.
-
-    JupyterHub's REST API answers with ``log_message``; its HTML pages show
-    ``jupyterhub_message``. Both carry the same text. ``why`` labels the
-    refusal in the metrics.
-    """
-
-    def __init__(self, message: str, why: str = "resources"):
-        super().__init__(400, "%s", message, reason="Launch refused")
-        self.jupyterhub_message = message
-        self.why = why
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,8 @@ API). Settings go on that one spawner, so a user's other servers keep theirs.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
 from jupyterhub import orm
@@ -24,28 +22,25 @@ from traitlets.config import Config
 from ..resources.kubespawner_settings import apply_settings, kubespawner_settings
 from ..resources.policy import ResourcePolicy
 from . import metrics
-from .quota import ServerQuota, settled_servers
-from .repository_resources import (
+from .launch_record import (
     RECORD_KEY,
-    LaunchRefused,
-    LaunchResources,
-    RepositoryResources,
+    LaunchRecord,
+    Usage,
+    no_usage,
+    usage_of,
 )
+from .quota import ServerQuota, settled_servers
+from .refusal import LaunchRefused
+from .repository_resources import LaunchResources, RepositoryResources
 from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
 #: Hook durations kept for `make bench` (the latest ones; older ones drop off).
 SECONDS_KEPT = 1000
-#: The record's amounts that per-user totals add up.
-TOTAL_KEYS = ("cpu_limit", "mem_limit_gb", "gpu")
-_NUMBERS = ("cpu_guarantee", "cpu_limit", "mem_guarantee_gb", "mem_limit_gb", "gpu")
-_TEXTS = ("origin", "explanation", "ssh_public_key")
 #: On an orm.Spawner: its user_options from before the hub replaced them with
 #: a launch request's (see _remember_previous_options).
 _PREVIOUS = "_persistent_binderhub_previous_options"
-
-Usage = dict[str, float]
 
 
 class SpawnHook:
@@ -81,7 +76,7 @@ class SpawnHook:
         mine: Usage | None = None
         try:
             self.quota.check(spawner, reserved=_others(reserved, spawner.name))
-            mine = reserved[spawner.name] = dict.fromkeys(TOTAL_KEYS, 0.0)
+            mine = reserved[spawner.name] = no_usage()
             groups = [group.name for group in getattr(spawner.user, "groups", [])]
             policy = self.policy.for_groups(groups)
             options = dict(spawner.user_options or {})
@@ -164,40 +159,6 @@ def _others(reserved: dict[str, Usage], name: str) -> dict[str, Usage]:
     return {other: usage for other, usage in reserved.items() if other != name}
 
 
-def usage_of(resources: Any) -> Usage:
-    """What a launch counts against the per-user totals."""
-    return {
-        "cpu_limit": float(resources.cpu_limit.value),
-        "mem_limit_gb": float(resources.mem_limit.value),
-        "gpu": float(resources.gpu.value),
-    }
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
-
-
-def usable_record(options: Any) -> dict[str, Any] | None:
-    """The hook's record in these user_options, or None if missing or not in
-    the shape the hook writes (user_options arrive from the REST API as the
-    caller sent them, so anything may be there)."""
-    recorded = options.get(RECORD_KEY) if isinstance(options, Mapping) else None
-    if not isinstance(recorded, Mapping):
-        return None
-    if not all(_is_number(recorded.get(key)) for key in _NUMBERS):
-        return None
-    if not all(isinstance(recorded.get(key), str) for key in _TEXTS):
-        return None
-    if recorded["origin"] not in ("file", "defaults"):
-        return None
-    return dict(recorded)
-
-
 def _requesting_service(spawner: Any) -> str | None:
     """The hub service that sent this launch: its name, "" when a user (not
     a service) sent it, None when no request did (the hub or a preview).
@@ -217,17 +178,9 @@ def record(
 ) -> None:
     """Keep this launch's resources, and the user's public SSH key, with its
     user_options (saved in the hub database; the hub pages read them)."""
-    resources = launch.resources
-    options[RECORD_KEY] = {
-        "cpu_guarantee": resources.cpu_guarantee.value,
-        "cpu_limit": resources.cpu_limit.value,
-        "mem_guarantee_gb": resources.mem_guarantee.value,
-        "mem_limit_gb": resources.mem_limit.value,
-        "gpu": resources.gpu.value,
-        "origin": launch.origin,
-        "explanation": launch.explanation,
-        "ssh_public_key": public_key,
-    }
+    LaunchRecord.of(
+        launch.resources, launch.origin, launch.explanation, public_key
+    ).store(options)
     _store_options(spawner, options)
 
 
@@ -248,7 +201,7 @@ def keep_record(spawner: Any, previous: dict[str, Any] | None) -> None:
     """
     if previous is None:
         return
-    if usable_record(previous) is not None:
+    if LaunchRecord.in_options(previous) is not None:
         _store_options(spawner, previous)
     else:
         options = dict(spawner.orm_spawner.user_options or {})
@@ -324,8 +277,8 @@ def _usages(spawner: Any, reserved: dict[str, Usage]) -> list[Usage]:
         if name in reserved:
             continue
         orm_spawner = spawner.user.orm_user.orm_spawners[name]
-        recorded = usable_record(orm_spawner.user_options) or {}
-        usages.append({key: float(recorded.get(key, 0)) for key in TOTAL_KEYS})
+        recorded = LaunchRecord.in_options(orm_spawner.user_options)
+        usages.append(recorded.usage() if recorded else no_usage())
     return usages
 
 
