@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 from jupyterhub import orm
+from prometheus_client import REGISTRY
 
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.refusal import LaunchRefused
@@ -142,15 +143,23 @@ def test_other_users_do_not_share_reservations(make_spawner, world):
     assert asyncio.run(run()) == [None, None]
 
 
-def test_the_hook_keeps_a_bounded_window_of_durations(make_spawner, world):
+def test_the_hook_times_each_launch_in_its_histogram(make_spawner, world):
+    """Durations go to a Prometheus histogram (fixed memory, like BinderHub's
+    launch time), by status; `make bench` reads it from there."""
     _, _, config = world
+
+    def count(status: str) -> float:
+        name = "persistent_binderhub_spawn_hook_seconds_count"
+        return REGISTRY.get_sample_value(name, {"status": status}) or 0.0
 
     async def run():
         first = make_spawner(config, server="t0")
         await hook(first, "plain")
-        hook_for(config).seconds.extend([0.0] * 5000)
         await hook(first.user.spawners["t1"], "plain")
-        return hook_for(config).seconds
+        with pytest.raises(LaunchRefused):
+            await hook(first.user.spawners["t2"], "broken")
 
-    seconds = asyncio.run(run())
-    assert 0 < len(seconds) <= 1000
+    before = {status: count(status) for status in ("success", "refused")}
+    asyncio.run(run())
+    assert count("success") - before["success"] == 2
+    assert count("refused") - before["refused"] == 1

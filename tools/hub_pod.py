@@ -35,6 +35,9 @@ from tools.chart import NAMESPACE, find
 HUB_CONFIG_DIR = "/usr/local/etc/jupyterhub"
 #: Files of z2jh that name fixed paths under HUB_CONFIG_DIR.
 Z2JH_FILES = ("jupyterhub_config.py", "z2jh.py")
+#: Modules a pod's copy of pyconfig shares with this process: Prometheus lets
+#: a process register a metric name once, as in the hub, which loads one copy.
+PROCESS_WIDE = ("pyconfig.hub.metrics",)
 #: Where our snippet imports pyconfig from (PERSISTENT_BINDERHUB_PATH's default).
 PYCONFIG_PARENT = "/usr/local/etc/persistent-binderhub"
 
@@ -186,7 +189,11 @@ def _as_in(pod: PodOnDisk, shared: tuple[str, ...] = ()) -> Iterator[None]:
     (but those named in ``shared``, which stay this process's own)."""
     saved_path = list(sys.path)
     ours = tuple(m for m in ("z2jh", "pyconfig") if m not in shared)
-    saved_modules = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ours}
+
+    def pods_own(name: str) -> bool:
+        return name.split(".")[0] in ours and name not in PROCESS_WIDE
+
+    saved_modules = {n: m for n, m in sys.modules.items() if pods_own(n)}
     for module in saved_modules:
         del sys.modules[module]
     from tornado.httpclient import AsyncHTTPClient
@@ -198,7 +205,7 @@ def _as_in(pod: PodOnDisk, shared: tuple[str, ...] = ()) -> Iterator[None]:
     finally:
         AsyncHTTPClient._restore_configuration(client)
         sys.path[:] = saved_path
-        for module in [n for n in sys.modules if n.split(".")[0] in ours]:
+        for module in [n for n in sys.modules if pods_own(n)]:
             del sys.modules[module]
         sys.modules.update(saved_modules)
 

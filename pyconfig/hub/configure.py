@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyterhub.traitlets import ByteSpecification
+from jupyterhub.utils import maybe_future
 from traitlets import TraitError
 from traitlets.config import Config
 from traitlets.config.loader import LazyConfigValue
@@ -242,9 +243,7 @@ def _chained(existing: Any, ours: Any = pre_spawn_hook) -> Any:
 
     async def both(spawner: Any) -> None:
         for hook in (existing, ours):
-            result = hook(spawner)
-            if hasattr(result, "__await__"):
-                await result
+            await maybe_future(hook(spawner))  # as JupyterHub awaits a hook
 
     both.runs_persistent_binderhub = True
     return both

@@ -1,53 +1,53 @@
 """Prometheus metrics, served on the hub's own /hub/metrics.
 
 They live in prometheus_client's default registry, which JupyterHub exports;
-names start with ``persistent_binderhub_``.
+names start with ``persistent_binderhub_``. Like every Prometheus metric they
+are made once per process: a process that loads a second copy of pyconfig
+(tools/hub_pod.py does, for a rendered hub pod) shares this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from prometheus_client import Counter, Gauge, Histogram
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-
-
-def _metric(kind: type, name: str, documentation: str, **kwargs: Any) -> Any:
-    """The metric, made once per process even if this module is loaded twice
-    (the chart tests load the shipped copy beside the repository's)."""
-    try:
-        return kind(name, documentation, **kwargs)
-    except ValueError:  # already registered
-        return REGISTRY._names_to_collectors[name]
-
-
-LAUNCHES = _metric(
-    Counter,
+LAUNCHES = Counter(
     "persistent_binderhub_launches",
     "Launches by how their resources were decided: from the repository's "
     ".resources file, the defaults, or refused.",
     labelnames=["outcome"],
 )
-REFUSALS = _metric(
-    Counter,
+REFUSALS = Counter(
     "persistent_binderhub_refusals",
     "Refused launches by reason: resources (the file or a cap), quota, total, "
     "fetch, ssh_key.",
     labelnames=["reason"],
 )
-FETCH_SECONDS = _metric(
-    Histogram,
+FETCH_SECONDS = Histogram(
     "persistent_binderhub_resources_fetch_seconds",
     "Time to read a repository's .resources from its provider.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-CACHE_LOOKUPS = _metric(
-    Counter,
+CACHE_LOOKUPS = Counter(
     "persistent_binderhub_resources_cache_lookups",
     "Lookups of parsed .resources files by repository and commit.",
     labelnames=["result"],
 )
-CACHE_ENTRIES = _metric(
-    Gauge,
+CACHE_ENTRIES = Gauge(
     "persistent_binderhub_resources_cache_entries",
     "Parsed .resources files held in the cache.",
+)
+HOOK_SECONDS = Histogram(
+    "persistent_binderhub_spawn_hook_seconds",
+    "Time the pre-spawn hook takes per launch (file, policy, quota, SSH key), "
+    "by status: success, refused, failure.",
+    labelnames=["status"],
+    buckets=(
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+        0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ),
+)  # fmt: skip
+KUBERNETES_CALLS = Counter(
+    "persistent_binderhub_ssh_key_api_calls",
+    "Kubernetes API calls made for users' SSH key Secrets, by call: read, create.",
+    labelnames=["call"],
 )

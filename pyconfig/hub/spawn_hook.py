@@ -8,8 +8,6 @@ API). Settings go on that one spawner, so a user's other servers keep theirs.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from typing import Any
 
 from jupyterhub import orm
@@ -36,8 +34,6 @@ from .ssh_keys import SSHKeyError, SSHKeys
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
-#: Hook durations kept for `make bench` (the latest ones; older ones drop off).
-SECONDS_KEPT = 1000
 #: On an orm.Spawner: its user_options from before the hub replaced them with
 #: a launch request's (see _remember_previous_options).
 _PREVIOUS = "_persistent_binderhub_previous_options"
@@ -51,7 +47,6 @@ class SpawnHook:
         self.resources = RepositoryResources(config=config)
         self.ssh_keys = SSHKeys(config=config)
         self.quota = ServerQuota(config=config)
-        self.seconds: deque[float] = deque(maxlen=SECONDS_KEPT)
         #: user name -> server name -> what its launch holds, from its
         #: checks until it is refused or the hub has started the server.
         self.reserved: dict[str, dict[str, Usage]] = {}
@@ -70,7 +65,7 @@ class SpawnHook:
         A refused launch frees its reservation at once; a started one keeps
         it until the hub has started the server, when its record counts.
         """
-        started = time.perf_counter()
+        started = asyncio.get_running_loop().time()
         previous = vars(spawner.orm_spawner).pop(_PREVIOUS, None)
         reserved = self.reserved.setdefault(spawner.user.name, {})
         mine: Usage | None = None
@@ -99,13 +94,15 @@ class SpawnHook:
         except BaseException as error:
             self._release(spawner, mine)
             keep_record(spawner, previous)
-            if isinstance(error, LaunchRefused):
+            refused = isinstance(error, LaunchRefused)
+            if refused:
                 metrics.LAUNCHES.labels("refused").inc()
                 metrics.REFUSALS.labels(error.why).inc()
+            _observe(started, "refused" if refused else "failure")
             raise  # the hub stops the server; post_stop_hook removes it if new
         metrics.LAUNCHES.labels(launch.origin).inc()
         self._hold_while_starting(spawner, mine)
-        self.seconds.append(time.perf_counter() - started)
+        _observe(started, "success")
 
     def _hold_while_starting(self, spawner: Any, usage: Usage) -> None:
         """Keep a started launch's reservation until the hub has started the
@@ -153,6 +150,11 @@ class SpawnHook:
                 "Nothing was lost; try again in a moment.",
                 "ssh_key",
             ) from None
+
+
+def _observe(started: float, status: str) -> None:
+    elapsed = asyncio.get_running_loop().time() - started
+    metrics.HOOK_SECONDS.labels(status).observe(elapsed)
 
 
 def _others(reserved: dict[str, Usage], name: str) -> dict[str, Usage]:

@@ -25,6 +25,7 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..resources.policy import Count
+from . import metrics
 
 #: Secret data keys, which are also the file names under the mount paths.
 PRIVATE_KEY = "ssh.priv"
@@ -93,9 +94,6 @@ class SSHKeys(LoggingConfigurable):
         help="GIT_SSH_COMMAND in notebooks, so git uses the mounted key; empty "
         "to leave it unset.",
     ).tag(config=True)
-
-    #: Kubernetes API calls made so far (a figure for `make bench`).
-    api_calls = 0
 
     def kubespawner_config(self) -> dict[str, Any]:
         """Volumes, mounts and environment for KubeSpawner (dicts keyed by name)."""
@@ -187,7 +185,7 @@ class SSHKeys(LoggingConfigurable):
         body = self.secret_body(name, username, user_label, private, public)
         del private
         try:
-            self.api_calls += 1
+            metrics.KUBERNETES_CALLS.labels("create").inc()
             await _unlogged(
                 api.create_namespaced_secret(namespace, body, _preload_content=False)
             )
@@ -208,7 +206,7 @@ class SSHKeys(LoggingConfigurable):
             raise SSHKeyError(_describe("read", name, error)) from None
 
     async def _read_public_key(self, api: Any, namespace: str, name: str) -> str:
-        self.api_calls += 1
+        metrics.KUBERNETES_CALLS.labels("read").inc()
         secret = json.loads(
             await _unlogged(
                 api.read_namespaced_secret(name, namespace, _preload_content=False)
