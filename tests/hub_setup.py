@@ -25,10 +25,10 @@ def _chart_config() -> Config:
     (tools/hub_pod.py), rendered once per test run."""
     objects = chart.manifests(chart.render(chart.load_values(CERIT)))
     pod = hub_pod.hub_pod(objects, Path(tempfile.mkdtemp(prefix="hub-setup-")))
-    return hub_pod.hub_config(pod, own_pyconfig=True)
+    return hub_pod.z2jh_config(pod, own_pyconfig=True)
 
 
-def hub_config(raw_url: str, kube_url: str | None = None) -> Config:
+def cerit_config(raw_url: str, kube_url: str | None = None) -> Config:
     """The production example's hub configuration, pointed at loopback stand-ins.
 
     A fresh copy each time (each gets its own hook and cache). The URL

@@ -388,7 +388,7 @@ def test_registry_credentials_come_from_existing_secrets_and_are_never_printed(
 def test_user_pods_pull_with_the_pull_secret(binder, tmp_path):
     """z2jh's own jupyterhub_config.py gives KubeSpawner the pull secret."""
     name, run = binder
-    config = hub_pod.hub_config(hub_pod.hub_pod(run.objects, tmp_path))
+    config = hub_pod.z2jh_config(hub_pod.hub_pod(run.objects, tmp_path))
     assert config.KubeSpawner.image_pull_secrets == [EXPECTED[name]["pull_secret"]]
 
 

@@ -17,7 +17,7 @@ from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import hook_for
 
-from .hub_setup import SHA, github, hub_config
+from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 
@@ -26,7 +26,7 @@ def world():
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
         raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
-        yield raw, kube, hub_config(raw.url, kube.url)
+        yield raw, kube, cerit_config(raw.url, kube.url)
 
 
 async def hook(spawner, repo: str) -> None:

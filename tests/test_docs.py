@@ -39,10 +39,38 @@ def test_settings_page_lists_every_setting_of_every_class_with_its_help():
     sys.path.insert(0, str(ROOT / "tools"))
     from render_docs import CONFIGURABLES
 
+    from tools.render_schema import help_parts
+
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for cls in CONFIGURABLES:
         assert f"## `{cls.__name__}`" in text
         for name, trait in cls.class_traits(config=True).items():
             assert f"| `{name}` |" in text, (cls.__name__, name)
             assert len(trait.help) > 20, f"{cls.__name__}.{name} needs help text"
-            assert " ".join(trait.help.split()).replace("|", "\\|") in text
+            prose, example = help_parts(trait)
+            assert prose.replace("|", "\\|") in text
+            assert example is None or f"```yaml\n{example}```" in text
+
+
+def test_the_group_caps_example_in_its_help_does_what_the_help_says(tmp_path):
+    """The example is chart values: merged into a values file it renders,
+    the hub's configuration takes it, and the caps come out as described."""
+    import yaml
+
+    from pyconfig.resources.policy import ResourcePolicy
+    from tools import chart
+    from tools.hub_pod import config_for
+    from tools.render_schema import help_parts
+
+    prose, example = help_parts(ResourcePolicy.class_traits()["group_caps"])
+    assert example and "only members of gpu may ask for GPUs" in prose
+    values = chart.merge_values(
+        chart.load_values(ROOT / "values" / "minimal.yaml"), yaml.safe_load(example)
+    )
+    config, _ = config_for(values, tmp_path)
+    policy = ResourcePolicy(config=config)
+    assert policy.max_gpu == 0
+    assert policy.for_groups(["gpu"]).max_gpu == 2
+    assert policy.for_groups(["teachers"]).max_gpu == 0
+    assert policy.for_groups(["teachers"]).max_mem == 256
+    assert policy.for_groups(["gpu"]).max_mem == policy.max_mem

@@ -28,7 +28,7 @@ from pyconfig.hub.repo_spec import (
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
 from .conftest import ROOT
-from .hub_setup import SHA, binder_options, github, hub_config
+from .hub_setup import SHA, binder_options, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 #: (binder_persistent_request spec, the part the refusal names)
@@ -127,7 +127,7 @@ def test_a_forged_launch_fetches_nothing_and_says_why(
 ):
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.any_path = b"gpu=1\n"  # whatever path it would reach
-        config = hub_config(raw.url, kube.url)
+        config = cerit_config(raw.url, kube.url)
 
         async def run():
             spawner = make_spawner(config)
@@ -144,7 +144,7 @@ def test_a_forged_launch_fetches_nothing_and_says_why(
 def test_a_real_launch_still_reads_its_file(http_client, make_spawner):
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files[f"/owner/re.po-1/{SHA}/.resources"] = b"cpul=2\n"
-        config = hub_config(raw.url, kube.url)
+        config = cerit_config(raw.url, kube.url)
 
         async def run():
             spawner = make_spawner(config)

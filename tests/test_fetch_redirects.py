@@ -18,7 +18,7 @@ from pyconfig.hub.repo_files import FetchError, RepoFileFetcher, _next_hop
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
-from .hub_setup import SHA, github, hub_config
+from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 TOKEN = "ghp_redirect_test_token_0123456789"
@@ -131,7 +131,7 @@ def test_a_launch_never_sends_the_token_to_another_host(
     raw.redirects[PATH] = other.url + PATH
     other.files[PATH] = b"cpul=2\n"
     with KubeAPIStandIn() as kube:
-        config = hub_config(raw.url, kube.url)
+        config = cerit_config(raw.url, kube.url)
         config.RepoFileFetcher.token_env = {"github.com": "TEST_GITHUB_TOKEN"}
 
         async def run():

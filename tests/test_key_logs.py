@@ -16,7 +16,7 @@ import logging
 
 import pytest
 
-from .hub_setup import github, hub_config
+from .hub_setup import cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 SECRET = ("binderhub", "alice-ssh-key")
@@ -85,7 +85,7 @@ def forms_of(private: bytes) -> list[str]:
 
 def test_private_key_is_in_no_log_record_when_created_or_read(make_spawner, all_logs):
     with KubeAPIStandIn() as kube, RawFileServer() as raw:
-        config = hub_config(raw.url, kube.url)
+        config = cerit_config(raw.url, kube.url)
 
         async def launch(server: str) -> None:
             spawner = make_spawner(config, server=server)

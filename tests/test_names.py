@@ -61,5 +61,5 @@ def test_no_values_file_moves_them(path, tmp_path):
     c, _ = config_for(chart.load_values(path), tmp_path)
     assert c.KubeSpawner.pvc_name_template == "{username}-nfs-pvc"
     assert c.KubeSpawner.delete_pvc is False
-    volume = c.KubeSpawner.volumes[ssh_keys.VOLUME]
+    volume = c.KubeSpawner.volumes[ssh_keys.KEY_VOLUME]
     assert volume["secret"]["secretName"] == "{username}-ssh-key"

@@ -15,7 +15,7 @@ from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.quota import active_servers
 from pyconfig.hub.refusal import LaunchRefused
 
-from .hub_setup import SHA, github, hub_config
+from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 
@@ -24,7 +24,7 @@ def world():
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
         raw.files[f"/owner/big/{SHA}/.resources"] = b"cpul=12\nmeml=20\n"
-        yield raw, kube, hub_config(raw.url, kube.url)
+        yield raw, kube, cerit_config(raw.url, kube.url)
 
 
 async def start(spawner, repo: str) -> None:

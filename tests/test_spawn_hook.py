@@ -17,7 +17,7 @@ from kubernetes_asyncio.client import ApiClient
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, hook_for
 
-from .hub_setup import OTHER_SHA, SHA, gist, github, gitlab, hub_config, zenodo
+from .hub_setup import OTHER_SHA, SHA, cerit_config, gist, github, gitlab, zenodo
 from .standins import KubeAPIStandIn, RawFileServer
 
 GPU_FILE = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
@@ -38,7 +38,7 @@ def kube():
 
 @pytest.fixture
 def config(raw, kube):
-    return hub_config(raw.url, kube.url)
+    return cerit_config(raw.url, kube.url)
 
 
 async def launch(make_spawner, config, options, username="alice", server="proj"):

@@ -21,7 +21,7 @@ from jupyterhub import orm
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.ssh_keys import new_keypair
 
-from .hub_setup import github, hub_config
+from .hub_setup import cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 SECRET = ("binderhub", "alice-ssh-key")  # the hub pod's namespace (z2jh)
@@ -36,7 +36,7 @@ def kube():
 @pytest.fixture
 def config(kube):
     with RawFileServer() as raw:
-        yield hub_config(raw.url, kube.url)
+        yield cerit_config(raw.url, kube.url)
 
 
 async def start(make_spawner, config, server="one", username="alice"):

@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.resources_cache import ParsedFile, ResourcesCache
 from pyconfig.hub.spawn_hook import hook_for
-from tests.hub_setup import SHA, build_spawner, github, hub_config
+from tests.hub_setup import SHA, build_spawner, cerit_config, github
 from tests.standins import KubeAPIStandIn, RawFileServer
 
 LAUNCHES = 30 if "--quick" in sys.argv else 300
@@ -36,7 +36,7 @@ TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
 
 
 async def launches(raw: RawFileServer, kube: KubeAPIStandIn) -> None:
-    config = hub_config(raw.url, kube.url)
+    config = cerit_config(raw.url, kube.url)
     first = build_spawner(config, "alice", "first")
     first.user_options = github("owner", "repo")
     await first.run_pre_spawn_hook()  # first launch: fetch, create the key

@@ -210,7 +210,7 @@ def _as_in(pod: PodOnDisk, shared: tuple[str, ...] = ()) -> Iterator[None]:
         sys.modules.update(saved_modules)
 
 
-def hub_config(
+def z2jh_config(
     pod: PodOnDisk, log: TextIO | None = None, own_pyconfig: bool = False
 ) -> Config:
     """What z2jh's jupyterhub_config.py makes of the pod, as JupyterHub loads it.
@@ -341,4 +341,4 @@ def config_for(
     from tools import chart
 
     pod = hub_pod(chart.manifests(chart.render(values)), root)
-    return hub_config(pod, log), pod
+    return z2jh_config(pod, log), pod

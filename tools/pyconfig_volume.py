@@ -36,7 +36,7 @@ SHIPPED: dict[str, tuple[str, ...]] = {
     "hub": ("*.py", "*.html"),
 }
 #: The hub's volume of them (hub.extraVolumes, hub.extraVolumeMounts).
-VOLUME = "persistent-binderhub-pyconfig"
+PYCONFIG_VOLUME = "persistent-binderhub-pyconfig"
 _LINE = re.compile(rf'^(\s*{re.escape(ANNOTATION)}:\s*)"?[0-9a-f]*"?\s*$', re.M)
 #: The generated list: the marker comment, then every line below it that is
 #: indented at least as deeply (the sources), up to the next key.
@@ -47,7 +47,7 @@ _SOURCES = re.compile(
 
 
 def configmap_name(folder: str) -> str:
-    return f"{VOLUME}-{folder}" if folder else VOLUME
+    return f"{PYCONFIG_VOLUME}-{folder}" if folder else PYCONFIG_VOLUME
 
 
 def shipped_files(chart_dir: Path = CHART) -> dict[str, dict[str, str]]:

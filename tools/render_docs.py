@@ -31,6 +31,7 @@ from pyconfig.resources.parser import MAX_BYTES
 from pyconfig.resources.policy import ResourcePolicy
 from pyconfig.resources.problems import ProblemKind, ResourcesError
 from pyconfig.resources.schema import resources_schema
+from tools.render_schema import help_parts
 
 TEMPLATES = ROOT / "docs" / "templates"
 #: The classes an admin configures, in the order the settings page lists them.
@@ -89,7 +90,8 @@ def settings_sections() -> list[dict[str, object]]:
                 "name": name,
                 "type": type(trait).__name__,
                 "default": json.dumps(getattr(instance, name)),
-                "help": " ".join(trait.help.split()).replace("|", "\\|"),
+                "help": help_parts(trait)[0].replace("|", "\\|"),
+                "example": help_parts(trait)[1],
             }
             for name, trait in sorted(instance.traits(config=True).items())
             if name not in {"config", "log", "parent"}

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,25 @@ sys.path.insert(0, str(ROOT))
 
 SOURCE = ROOT / "schemas" / "values.schema.yaml"
 TARGET = ROOT / "chart" / "values.schema.json"
+
+
+def help_parts(trait: TraitType) -> tuple[str, str | None]:
+    """A trait's help as (prose on one line, its example or None).
+
+    An example is a literal block after ``::``, as KubeSpawner's help
+    writes them: chart values in YAML, from the top of the values file.
+    """
+    prose, marker, example = (trait.help or "").partition("::")
+    prose = " ".join(prose.split()) + ("." if marker else "")
+    return prose, textwrap.dedent(example).strip() + "\n" if marker else None
+
+
+def example_value(trait: TraitType, example: str) -> Any:
+    """The trait's value in its help's example (values YAML)."""
+    node = YAML(typ="safe").load(example)
+    while isinstance(node, dict) and trait.name not in node:
+        [node] = node.values()  # one path down to the trait's class
+    return node[trait.name]
 
 
 def trait_schema(trait: TraitType, default: Any) -> dict[str, Any]:
@@ -50,8 +70,11 @@ def trait_schema(trait: TraitType, default: Any) -> dict[str, Any]:
     else:
         raise TypeError(f"no JSON Schema type for {type(trait).__name__}")
     schema.update(trait.metadata.get("schema", {}))
-    if trait.help:
-        schema["description"] = " ".join(trait.help.split())
+    prose, example = help_parts(trait)
+    if prose:
+        schema["description"] = prose
+    if example:
+        schema["examples"] = [example_value(trait, example)]
     if default is not None:
         schema["default"] = default
     return schema

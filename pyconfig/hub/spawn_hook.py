@@ -248,7 +248,7 @@ def check_totals(
     are not written yet, or are what the request sent.
     """
     reserved = reserved or {}
-    limits = policy.checked()
+    limits = policy.snapshot()
     totals = {
         "cpu_limit": (limits.max_total_cpu, "CPU cores", "max_total_cpu"),
         "mem_limit_gb": (limits.max_total_mem, "GB of memory", "max_total_mem"),

@@ -30,7 +30,8 @@ from . import metrics
 #: Secret data keys, which are also the file names under the mount paths.
 PRIVATE_KEY = "ssh.priv"
 PUBLIC_KEY = "ssh.pub"
-VOLUME = "persistent-binderhub-ssh-key"
+#: The volume of the user's SSH key Secret, mounted file by file.
+KEY_VOLUME = "persistent-binderhub-ssh-key"
 KNOWN_HOSTS_VOLUME = "persistent-binderhub-known-hosts"
 MANAGED_BY = "persistent-binderhub"
 
@@ -98,8 +99,8 @@ class SSHKeys(LoggingConfigurable):
     def kubespawner_config(self) -> dict[str, Any]:
         """Volumes, mounts and environment for KubeSpawner (dicts keyed by name)."""
         volumes = {
-            VOLUME: {
-                "name": VOLUME,
+            KEY_VOLUME: {
+                "name": KEY_VOLUME,
                 "secret": {
                     "secretName": self.secret_name_template,
                     "defaultMode": self.file_mode,
@@ -107,14 +108,14 @@ class SSHKeys(LoggingConfigurable):
             }
         }
         mounts = {
-            f"{VOLUME}-private": {
-                "name": VOLUME,
+            f"{KEY_VOLUME}-private": {
+                "name": KEY_VOLUME,
                 "mountPath": self.private_key_path,
                 "subPath": PRIVATE_KEY,
                 "readOnly": True,
             },
-            f"{VOLUME}-public": {
-                "name": VOLUME,
+            f"{KEY_VOLUME}-public": {
+                "name": KEY_VOLUME,
                 "mountPath": self.public_key_path,
                 "subPath": PUBLIC_KEY,
                 "readOnly": True,

@@ -14,7 +14,8 @@ from typing import Any
 from traitlets import Dict, List, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-VOLUME = "persistent-binderhub-home"
+#: The volume (and mount) of the user's persistent home, in KubeSpawner.volumes.
+HOME_VOLUME = "persistent-binderhub-home"
 
 #: A positive Kubernetes quantity (resource.Quantity's grammar, without the
 #: minus sign or zero a storage request cannot have). One definition for the
@@ -99,12 +100,14 @@ class UserStorage(LoggingConfigurable):
             "storage_extra_labels": dict(self.extra_labels),
             "delete_pvc": False,
             "volumes": {
-                VOLUME: {
-                    "name": VOLUME,
+                HOME_VOLUME: {
+                    "name": HOME_VOLUME,
                     "persistentVolumeClaim": {"claimName": "{pvc_name}"},
                 }
             },
-            "volume_mounts": {VOLUME: {"name": VOLUME, "mountPath": self.mount_path}},
+            "volume_mounts": {
+                HOME_VOLUME: {"name": HOME_VOLUME, "mountPath": self.mount_path}
+            },
             "environment": {
                 self.home_variable: self.mount_path,
                 self.server_dir_variable: f"{self.mount_path}/{{servername}}",

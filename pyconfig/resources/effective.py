@@ -98,7 +98,7 @@ def evaluate_parsed(
 def _overlay(
     parsed: ResourcesFile, policy: ResourcePolicy
 ) -> tuple[EffectiveResources, list[Problem]]:
-    settings = policy.checked()
+    settings = policy.snapshot()
     problems: list[Problem] = []
     cpu = _pair(
         parsed,

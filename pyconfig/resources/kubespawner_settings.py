@@ -70,7 +70,7 @@ def kubespawner_settings(
         "mem_guarantee": _bytes("mem_guarantee", resources.mem_guarantee.value),
         "mem_limit": _bytes("mem_limit", resources.mem_limit.value),
     }
-    placement = policy.checked()
+    placement = policy.snapshot()
     gpus = int(resources.gpu.value)
     name = placement.gpu_resource_name
     if gpus > 0:

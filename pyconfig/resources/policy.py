@@ -218,12 +218,26 @@ class ResourcePolicy(LoggingConfigurable):
 
     group_caps = Dict(
         {},
-        help="JupyterHub group -> caps for its members, e.g. {gpu: {max_gpu: 2}} "
-        "with max_gpu 0 lets only members of gpu ask for GPUs. Keys are max_cpu, "
-        "max_mem, max_gpu, each bounded as the cap of that name and not below "
-        "its default. A user's cap is the largest that one of their groups "
-        "sets, else the cap above. Groups come from the authenticator (e.g. "
-        "GenericOAuthenticator.manage_groups with claim_groups_key).",
+        help="""JupyterHub group -> caps for its members. Keys are max_cpu,
+        max_mem and max_gpu, each bounded as the cap of that name and not
+        below its default. A user's cap is the largest that one of their
+        groups sets, else the cap above. Groups come from the authenticator
+        (e.g. GenericOAuthenticator.manage_groups with claim_groups_key).
+        For example, only members of gpu may ask for GPUs (two at most), and
+        members of teachers for up to 256 GB of memory::
+
+            binderhub:
+              jupyterhub:
+                hub:
+                  config:
+                    ResourcePolicy:
+                      max_gpu: 0
+                      group_caps:
+                        gpu:
+                          max_gpu: 2
+                        teachers:
+                          max_mem: 256
+        """,
     ).tag(config=True, schema=GROUP_CAPS_SCHEMA)
     max_total_cpu = Number(
         0.0,
@@ -301,7 +315,7 @@ class ResourcePolicy(LoggingConfigurable):
             )
         return proposal.value
 
-    _checked: SimpleNamespace | None = None
+    _snapshot: SimpleNamespace | None = None
 
     def __init__(self, **kwargs):
         self._by_groups: dict[frozenset[str], ResourcePolicy] = {}
@@ -310,21 +324,22 @@ class ResourcePolicy(LoggingConfigurable):
         super().__init__(**kwargs)
 
     @observe(All)
-    def _forget_checked(self, change) -> None:
-        self._checked = None
+    def _forget_snapshot(self, change) -> None:
+        self._snapshot = None
         self._by_groups = {}
 
-    def checked(self) -> SimpleNamespace:
-        """The settings as plain attributes, after :meth:`check`.
+    def snapshot(self) -> SimpleNamespace:
+        """The settings as plain attributes; raises :class:`PolicyError` (see
+        :meth:`check`) when they contradict each other.
 
         Cached until a setting changes: traitlets attribute access is slow
         enough to matter when thousands of files are checked.
         """
-        if self._checked is None:
+        if self._snapshot is None:
             self.check()
             names = self.class_trait_names(config=True)
-            self._checked = SimpleNamespace(**{n: getattr(self, n) for n in names})
-        return self._checked
+            self._snapshot = SimpleNamespace(**{n: getattr(self, n) for n in names})
+        return self._snapshot
 
     def contradictions(self) -> list[str]:
         """Settings that cannot hold together (checked when the policy is used)."""

@@ -26,7 +26,7 @@ from pyconfig.hub.configure import configure
 from pyconfig.hub.ssh_keys import SSHKeys
 from pyconfig.hub.storage import UserStorage
 
-from .test_hub_config import HOME, environment, pod_manifest
+from .test_configure import HOME, environment, pod_manifest
 
 #: What each operation may be applied to: the trait's shape so far.
 VOLUME_OPS = {
