@@ -1,0 +1,84 @@
+"""The three folders of pyconfig/ depend one way: admin -> hub -> resources.
+
+The `.resources` contract (resources/) needs no hub and no admin tool, so
+authors run it alone; the hub integration (hub/) never needs an admin tool,
+which the chart does not ship; and neither reaches past the hub image's
+packages. Read from the source, so a new import anywhere is held to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+PACKAGE = ROOT / "pyconfig"
+#: Folder -> the other folders it may import from.
+ALLOWED = {"resources": set(), "hub": {"resources"}, "admin": {"resources", "hub"}}
+#: The hub image's packages (requirements/hub.txt, with the dependencies
+#: the hub code imports directly) by import name.
+HUB_IMAGE = {
+    "jupyterhub", "kubespawner", "oauthenticator", "kubernetes_asyncio",
+    "jsonschema", "ruamel", "jinja2", "cryptography", "yaml", "tornado",
+    "traitlets", "sqlalchemy", "prometheus_client", "pycurl",
+}  # fmt: skip
+
+
+def imported(path: Path, root: Path = ROOT) -> set[str]:
+    """Dotted names of the modules a file imports, relative ones resolved."""
+    module = ".".join(path.relative_to(root).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                name = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                name = node.module or ""
+            names.add(name)
+            names.update(f"{name}.{alias.name}" for alias in node.names)
+    return names
+
+
+def folder_of(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if parts[0] == "pyconfig" and len(parts) > 1 else None
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_each_folder_imports_only_the_folders_below_it(folder):
+    files = sorted((PACKAGE / folder).glob("*.py"))
+    assert files
+    for path in files:
+        reached = {folder_of(n) for n in imported(path)} & set(ALLOWED)
+        assert reached <= ALLOWED[folder] | {folder}, path
+
+
+@pytest.mark.parametrize("folder", ["resources", "hub"])
+def test_what_the_hub_runs_imports_the_standard_library_and_its_image(folder):
+    for path in [PACKAGE / "__init__.py", *sorted((PACKAGE / folder).glob("*.py"))]:
+        for name in imported(path):
+            top = name.split(".")[0]
+            assert (
+                top in sys.stdlib_module_names
+                or top in HUB_IMAGE
+                or top in ("pyconfig", "__future__")
+            ), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_a_forbidden_import_is_seen(tmp_path):
+    """The check reads relative imports too (so it can fail)."""
+    probe = tmp_path / "pyconfig" / "hub" / "probe.py"
+    probe.parent.mkdir(parents=True)
+    probe.write_text("from ..admin.cli import main\nfrom . import quota\n")
+    names = imported(probe, root=tmp_path)
+    assert {"pyconfig.admin.cli", "pyconfig.hub.quota"} <= names
+    assert {folder_of(n) for n in names} == {"admin", "hub"}
