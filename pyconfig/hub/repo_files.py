@@ -30,7 +30,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..resources.parser import MAX_BYTES
 from ..resources.policy import Count, Number
-from .repo_spec import LaunchedRepo, spec_problem
+from .repo_spec import PROVIDERS, LaunchedRepo, spec_problem
 
 
 class FetchError(Exception):
@@ -48,25 +48,19 @@ class RepoFileFetcher(LoggingConfigurable):
     """Where and how raw files of GitHub, GitLab and Gist repositories are read."""
 
     github_raw_urls = Dict(
-        {"github.com": "https://raw.githubusercontent.com/{repo}/{commit}/{path}"},
+        PROVIDERS["gh"].raw_urls(),
         help="GitHub web host -> raw file URL template ({repo} is owner/name). "
         "Add GitHub Enterprise hosts, e.g. "
         '"github.example.org": "https://github.example.org/raw/{repo}/{commit}/{path}".',
     ).tag(config=True)
     gitlab_raw_urls = Dict(
-        {
-            "gitlab.com": "https://gitlab.com/api/v4/projects/{repo_quoted}"
-            "/repository/files/{path_quoted}/raw?ref={commit}"
-        },
+        PROVIDERS["gl"].raw_urls(),
         help="GitLab web host -> raw file URL template; {repo_quoted} is the "
         "URL-escaped project path (nested groups allowed). Add self-hosted "
         "GitLab hosts here.",
     ).tag(config=True)
     gist_raw_urls = Dict(
-        {
-            "gist.github.com": "https://gist.githubusercontent.com/{repo}/raw/"
-            "{commit}/{path}"
-        },
+        PROVIDERS["gist"].raw_urls(),
         help="Gist web host -> raw file URL template ({repo} is user/gist-id).",
     ).tag(config=True)
     token_env = Dict(

@@ -31,15 +31,36 @@ class Provider:
     prefix: str  # in specs: gh/..., gl/..., gist/...
     name: str  # in messages
     host: str  # its public web host
+    raw_url: str  # its public raw-file URL template (see RepoFileFetcher)
+
+    def raw_urls(self) -> dict[str, str]:
+        """The default of RepoFileFetcher's table for this provider."""
+        return {self.host: self.raw_url}
 
 
 #: BinderHub's provider prefixes whose raw files we know how to read.
 PROVIDERS = {
     p.prefix: p
     for p in (
-        Provider("gh", "GitHub", "github.com"),
-        Provider("gl", "GitLab", "gitlab.com"),
-        Provider("gist", "Gist", "gist.github.com"),
+        Provider(
+            "gh",
+            "GitHub",
+            "github.com",
+            "https://raw.githubusercontent.com/{repo}/{commit}/{path}",
+        ),
+        Provider(
+            "gl",
+            "GitLab",
+            "gitlab.com",
+            "https://gitlab.com/api/v4/projects/{repo_quoted}"
+            "/repository/files/{path_quoted}/raw?ref={commit}",
+        ),
+        Provider(
+            "gist",
+            "Gist",
+            "gist.github.com",
+            "https://gist.githubusercontent.com/{repo}/raw/{commit}/{path}",
+        ),
     )
 }
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
