@@ -10,6 +10,7 @@ that `make lint` runs.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,10 @@ import helm_python
 import pytest
 import yaml
 
+from pyconfig.admin.chart_values import policy_from_values
+from pyconfig.resources.policy import ResourcePolicy
 from tools import chart, chart_checks, pyconfig_volume
-from tools.hub_pod import hub_pod
+from tools.hub_pod import config_for, hub_pod
 
 from .conftest import ROOT
 
@@ -158,15 +161,21 @@ MINIMAL = chart.load_values(ROOT / "values" / "minimal.yaml")
 
 def with_change(dotted: str, value) -> dict:
     """minimal.yaml with one key set (None removes it)."""
+    return with_changes({dotted: value})
+
+
+def with_changes(changes: dict) -> dict:
+    """minimal.yaml with these dotted keys set (None removes one)."""
     values = json.loads(json.dumps(MINIMAL))
-    *parents, last = dotted.split(".")
-    node = values
-    for part in parents:
-        node = node.setdefault(part, {})
-    if value is None:
-        node.pop(last, None)
-    else:
-        node[last] = value
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = values
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
     return values
 
 
@@ -186,13 +195,6 @@ BAD_VALUES = [
      "additional properties 'namedServerLimitPerUsr' not allowed"),
     ("binderhub.imageBuilderTyp", "dind",
      "additional properties 'imageBuilderTyp' not allowed"),
-    ("binderhub.jupyterhub.singleuser.cpu", {"guarantee": 4, "limit": 2},
-     "singleuser.cpu.limit (2) is below cpu.guarantee (4)"),
-    ("binderhub.jupyterhub.singleuser.memory", {"guarantee": "8G", "limit": "2G"},
-     "singleuser.memory.limit (2G) is below memory.guarantee (8G)"),
-    (f"{HUB_CONFIG}.ResourcePolicy",
-     {"default_mem_guarantee": 4, "default_mem_limit": 2},
-     "ResourcePolicy.default_mem_limit (2) is below default_mem_guarantee (4)"),
     (f"{HUB_CONFIG}.GenericOAuthenticator.client_id", None,
      "GenericOAuthenticator.client_id is required"),
     (f"{HUB_CONFIG}.GenericOAuthenticator.client_secret", "s3cret",
@@ -205,10 +207,6 @@ BAD_VALUES = [
     ("binderhub.jupyterhub.singleuser.storage", {"type": "dynamic"},
      'singleuser.storage.type is "dynamic" but must be none'),
     (f"{HUB_CONFIG}.BinderSpawner.auth_enabled", False, "must be equal"),
-    (f"{HUB_CONFIG}.ResourcePolicy.max_cpu", 4,
-     "singleuser.cpu.limit (8) is above binderhub.jupyterhub.hub.config"),
-    (f"{HUB_CONFIG}.ResourcePolicy.max_mem", 8,
-     "singleuser.memory.limit (16G) is above"),
     ("persistentBinderhub.storageClass.create", True,
      "nfs.server and .share are required"),
 ]  # fmt: skip
@@ -221,6 +219,170 @@ def test_bad_values_fail_at_template_time_naming_the_key(key, value, fragment):
     with pytest.raises(helm_python.HelmError) as caught:
         chart.render(with_change(key, value))
     assert fragment in str(caught.value)
+    if not isinstance(caught.value, helm_python.HelmValuesError):  # not the schema
+        assert "the values have 1 problem;" in str(caught.value)
+
+
+def test_every_problem_of_the_values_is_listed_in_one_failure():
+    """Two mistakes, one render: both reported, one line each, and counted."""
+    values = with_changes({
+        "binderhub.jupyterhub.cull.users": True,
+        "binderhub.jupyterhub.singleuser.storage": {"type": "dynamic"},
+        f"{HUB_CONFIG}.GenericOAuthenticator.token_url": None,
+    })  # fmt: skip
+    with pytest.raises(helm_python.HelmError) as caught:
+        chart.render(values)
+    message = str(caught.value)
+    assert "the values have 3 problems;" in message
+    lines = message.splitlines()
+    assert [line for line in lines if line.startswith("- ")] == [
+        "- binderhub.jupyterhub.cull.users must be false when authentication is "
+        "on: culling would delete logged-in users; idle servers are removed by "
+        "cull.removeNamedServers",
+        "- binderhub.jupyterhub.hub.config.GenericOAuthenticator.token_url is "
+        "required for the OIDC login (authenticator_class generic-oauth)",
+        '- binderhub.jupyterhub.singleuser.storage.type is "dynamic" but must be '
+        "none: the per-user volume comes from "
+        "binderhub.jupyterhub.hub.config.UserStorage",
+    ]
+
+
+#: Resource amounts that contradict each other. The chart does not check
+#: them: the hub's Python does (ResourcePolicy.contradictions, on the defaults
+#: pyconfig.hub.configure derives from singleuser.cpu and .memory), at hub
+#: start and in `python -m pyconfig check --values`. Each: the changes to
+#: minimal.yaml, what the check says (naming the values key to fix), what
+#: the hub says when it refuses to start.
+RESOURCE_CONTRADICTIONS = [
+    ("singleuser-cpu-guarantee-above-limit",
+     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 4, "limit": 2}},
+     "binderhub.jupyterhub.singleuser.cpu.guarantee (4, taken as "
+     "ResourcePolicy.default_cpu_guarantee) is above "
+     "binderhub.jupyterhub.singleuser.cpu.limit (2, taken as "
+     "ResourcePolicy.default_cpu_limit)",
+     "ResourcePolicy.default_cpu_guarantee (4.0) is above "
+     "ResourcePolicy.default_cpu_limit (2.0)"),
+    ("singleuser-memory-guarantee-above-limit",
+     {"binderhub.jupyterhub.singleuser.memory": {"guarantee": "8G", "limit": "2G"}},
+     "binderhub.jupyterhub.singleuser.memory.guarantee (8G, taken as "
+     "ResourcePolicy.default_mem_guarantee) is above "
+     "binderhub.jupyterhub.singleuser.memory.limit (2G, taken as "
+     "ResourcePolicy.default_mem_limit)",
+     "ResourcePolicy.default_mem_guarantee (8.0) is above "
+     "ResourcePolicy.default_mem_limit (2.0)"),
+    ("policy-guarantee-above-limit",
+     {f"{HUB_CONFIG}.ResourcePolicy":
+      {"default_mem_guarantee": 4, "default_mem_limit": 2}},
+     f"{HUB_CONFIG}.ResourcePolicy.default_mem_guarantee (4.0) is above "
+     f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit (2.0)",
+     "ResourcePolicy.default_mem_guarantee (4.0) is above "
+     "ResourcePolicy.default_mem_limit (2.0)"),
+    ("policy-limit-above-cap",
+     {f"{HUB_CONFIG}.ResourcePolicy": {"default_cpu_limit": 6, "max_cpu": 4}},
+     f"{HUB_CONFIG}.ResourcePolicy.default_cpu_limit (6.0) is above "
+     f"{HUB_CONFIG}.ResourcePolicy.max_cpu (4.0)",
+     "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)"),
+    ("singleuser-cpu-limit-above-cap",
+     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 1, "limit": 6},
+      f"{HUB_CONFIG}.ResourcePolicy.max_cpu": 4},
+     "binderhub.jupyterhub.singleuser.cpu.limit (6, taken as "
+     f"ResourcePolicy.default_cpu_limit) is above {HUB_CONFIG}.ResourcePolicy"
+     ".max_cpu (4.0)",
+     "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)"),
+    ("singleuser-memory-limit-above-cap",
+     {"binderhub.jupyterhub.singleuser.memory": {"guarantee": "1G", "limit": "12G"},
+      f"{HUB_CONFIG}.ResourcePolicy.max_mem": 8},
+     "binderhub.jupyterhub.singleuser.memory.limit (12G, taken as "
+     f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
+     ".max_mem (8.0)",
+     "ResourcePolicy.default_mem_limit (12.0) is above ResourcePolicy.max_mem (8.0)"),
+    ("kubespawner-memory-limit-above-cap",  # hub.config wins over singleuser
+     {f"{HUB_CONFIG}.KubeSpawner.mem_limit": "32G",
+      f"{HUB_CONFIG}.ResourcePolicy.max_mem": 24},
+     f"{HUB_CONFIG}.KubeSpawner.mem_limit (32G, taken as "
+     f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
+     ".max_mem (24.0)",
+     "ResourcePolicy.default_mem_limit (32.0) is above ResourcePolicy.max_mem (24.0)"),
+]  # fmt: skip
+
+
+def check_values(values: dict, tmp_path) -> subprocess.CompletedProcess:
+    """`python -m pyconfig check --values` on these values, as an admin runs it."""
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return subprocess.run(
+        [sys.executable, "-m", "pyconfig", "check", "--values", str(path),
+         str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "checked", "at_start"),
+    [c[1:] for c in RESOURCE_CONTRADICTIONS],
+    ids=[c[0] for c in RESOURCE_CONTRADICTIONS],
+)
+def test_resource_contradictions_are_refused_by_the_check_and_the_hub(
+    tmp_path, changes, checked, at_start
+):
+    """One rule, in Python: the chart renders, the check and the hub refuse."""
+    values = with_changes(changes)
+    assert chart.manifests(chart.render(values))
+    result = check_values(values, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ")
+    assert checked in result.stderr
+    with pytest.raises(ValueError, match="Persistent BinderHub configuration") as err:
+        config_for(values, tmp_path / "hub")
+    assert at_start in str(err.value)
+    taken = re.search(
+        r"\.(singleuser\.\w+\.\w+|KubeSpawner\.\w+) \(\S+, taken", checked
+    )
+    if taken:  # a derived default: the hub names where it came from too
+        where = taken.group(1)
+        trait = where.split(".", 1)[1] if where.startswith("KubeSpawner") else None
+        assert (f"comes from KubeSpawner.{trait}," if trait else
+                f"the chart's {where} unless") in str(err.value)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{},
+     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 0.5, "limit": 3},
+      "binderhub.jupyterhub.singleuser.memory": {"guarantee": "512M", "limit": "3G"}},
+     {f"{HUB_CONFIG}.KubeSpawner.cpu_limit": 12,
+      f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit": 6}],
+    ids=["minimal", "singleuser", "hub-config"],
+)  # fmt: skip
+def test_the_check_reads_the_policy_the_hub_builds(tmp_path, changes):
+    """Defaults derived from singleuser (or hub.config.KubeSpawner) included;
+    with none set, the chart's singleuser defaults are the traits' defaults."""
+    values = with_changes(changes)
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    config, _ = config_for(values, tmp_path / "hub")
+    names = ResourcePolicy.class_trait_names(config=True)
+    hub = ResourcePolicy(config=config)
+    checked = policy_from_values(path)
+    assert {n: getattr(checked, n) for n in names} == {
+        n: getattr(hub, n) for n in names
+    }
+    result = check_values(values, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", VALUES, ids=ids)
+def test_make_lint_checks_the_hub_policy_of_every_values_file(path):
+    assert chart_checks.hub_policy_problems(path) == []
+
+
+def test_make_lint_reports_what_the_hub_would_refuse(tmp_path):
+    path = tmp_path / "values.yaml"
+    changes = {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 4, "limit": 2}}
+    path.write_text(yaml.safe_dump(with_changes(changes)))
+    [problem] = chart_checks.hub_policy_problems(path)
+    assert problem.startswith(f"{path}: binderhub.jupyterhub.singleuser.cpu.")
+    assert "is above binderhub.jupyterhub.singleuser.cpu.limit (2," in problem
 
 
 def test_minimal_values_render():

@@ -153,6 +153,49 @@ def test_contradictory_values_are_a_usage_error(tmp_path):
     assert "ResourcePolicy.default_cpu_limit (8.0) is above" in result.stderr
 
 
+def test_values_file_singleuser_amounts_give_the_defaults_as_in_the_hub(tmp_path):
+    """The hub takes singleuser.cpu/.memory as ResourcePolicy's defaults."""
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "jupyterhub:\n  singleuser:\n    cpu: {limit: 3}\n"
+        "    memory: {guarantee: 512M}\n"
+    )
+    result = run("check", "--values", str(values), str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "CPU limit       3 cores" in result.stdout
+    assert "memory request  0.5 GB" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            "singleuser:\n  memory: {limit: lots}\n",
+            "values.yaml: singleuser.memory.limit: lots is not a valid memory "
+            "specification",
+        ),
+        (
+            "singleuser:\n  memory: {limit: 1024}\n",  # bytes: 1 KiB
+            "ResourcePolicy.default_mem_limit must be at least 0.001, not "
+            "9.5367431640625e-07; ResourcePolicy.default_mem_limit is "
+            "singleuser.memory.limit (1024)",
+        ),
+        (
+            "singleuser:\n  cpu: {guarantee: 2, limit: 1}\n",
+            "values.yaml: singleuser.cpu.guarantee (2, taken as "
+            "ResourcePolicy.default_cpu_guarantee) is above singleuser.cpu.limit "
+            "(1, taken as ResourcePolicy.default_cpu_limit)",
+        ),
+    ],
+)
+def test_bad_singleuser_amounts_name_the_key(tmp_path, text, fragment):
+    values = tmp_path / "values.yaml"
+    values.write_text(text)
+    result = run("check", "--values", str(values), str(tmp_path))
+    assert result.returncode == 2
+    assert fragment in result.stderr
+
+
 def test_unreadable_path_is_a_usage_error(tmp_path):
     path = tmp_path / ".resources"
     path.mkdir()

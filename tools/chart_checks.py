@@ -5,7 +5,10 @@
 For each values file and for Kubernetes 1.28 (the oldest supported) and the
 newest release kubernetes-validate knows: `helm lint --strict` with the
 subcharts, `kubernetes-validate --strict` on every object, yamllint on the
-`helm template` stream, and checkov. checkov findings must be reviewed in
+`helm template` stream, and checkov; and for each values file what `python
+-m pyconfig check --values` finds (resource amounts that contradict each
+other: the hub's Python refuses them at start, the chart leaves them to
+it). checkov findings must be reviewed in
 tools/checkov-reviewed.yaml, ours and upstream's apart, each with a reason;
 a reviewed finding that no longer occurs is reported too, so the list stays
 true.
@@ -25,6 +28,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
+from pyconfig.admin.chart_values import ValuesError, checked_policy_from_values
 from tools import chart
 
 ROOT = chart.ROOT
@@ -92,6 +96,17 @@ def kubernetes_problems(one: Render) -> list[str]:
 
 def lint_problems(one: Render) -> list[str]:
     return chart.lint(chart.load_values(one.values_path), one.kube_version)
+
+
+def hub_policy_problems(values_path: Path) -> list[str]:
+    """What `python -m pyconfig check --values` refuses: the ResourcePolicy
+    the hub would build (defaults derived from singleuser.cpu/.memory
+    included) and would not start with."""
+    try:
+        checked_policy_from_values(values_path)
+    except ValuesError as error:
+        return [str(error)]
+    return []
 
 
 def yamllint_problems(one: Render) -> list[str]:
@@ -200,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     renders = []
     failures = 0
     for path in paths:
+        problems = hub_policy_problems(path)
+        failures += bool(problems)
+        status = "ok  " if not problems else "FAIL"
+        print(f"{status} {path.name}: python -m pyconfig check --values")
+        for problem in problems:
+            print(f"       {problem}")
         for version in VERSIONS:
             try:
                 one = render(path, version)

@@ -1,7 +1,8 @@
 """Read the admin's ``hub.config`` from a chart values file, as the hub would.
 
 Used by the command line (``check --values``) so a repository author can see
-the defaults and caps of a real deployment without a cluster.
+the defaults and caps of a real deployment without a cluster, and an admin
+can see before an upgrade whether the hub would refuse to start.
 """
 
 from __future__ import annotations
@@ -11,23 +12,26 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 from traitlets import TraitError
 from traitlets.config import Config, Configurable
 
 from ..resources.policy import ResourcePolicy
+from ..resources.policy_defaults import DERIVED, SINGLEUSER_KEYS, derived_defaults
 
 C = TypeVar("C", bound=Configurable)
 
-#: Where ``hub.config`` sits in our umbrella chart, a binderhub chart's values
+#: Where z2jh's values sit in our umbrella chart, a binderhub chart's values
 #: and a z2jh chart's values, tried in this order.
-HUB_CONFIG_PATHS = (
-    ("binderhub", "jupyterhub", "hub", "config"),
-    ("jupyterhub", "hub", "config"),
-    ("hub", "config"),
+JUPYTERHUB_ROOTS: tuple[tuple[str, ...], ...] = (
+    ("binderhub", "jupyterhub"),
+    ("jupyterhub",),
+    (),
 )
+#: Where ``hub.config`` sits in each.
+HUB_CONFIG_PATHS = tuple((*root, "hub", "config") for root in JUPYTERHUB_ROOTS)
 
 
 class HelmLoader(yaml.SafeLoader):
@@ -49,20 +53,152 @@ class ValuesError(ValueError):
     """A values file that cannot configure the policy; names the file and key."""
 
 
-def hub_config(values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def find_hub_config(values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The dotted location and content of ``hub.config`` in a values tree."""
-    for path in HUB_CONFIG_PATHS:
+    return _found(values, ("hub", "config"))
+
+
+def _found(values: dict[str, Any], tail: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The dotted location and content of a z2jh mapping (``hub.config``,
+    ``singleuser``) in whichever chart's layout the values file has."""
+    for root in JUPYTERHUB_ROOTS:
         node: Any = values
-        for part in path:
+        where = (*root, *tail)
+        for part in where:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
-            return ".".join(path), node
+            return ".".join(where), node
     return "", {}
 
 
 def policy_from_values(path: Path) -> ResourcePolicy:
-    """The :class:`ResourcePolicy` a values file configures."""
-    return configurable_from_values(ResourcePolicy, path)
+    """The :class:`ResourcePolicy` the hub builds from a values file.
+
+    ``hub.config.ResourcePolicy``, and the defaults the hub derives from
+    KubeSpawner's resources (``singleuser.cpu``/``.memory`` in the chart, or
+    ``hub.config.KubeSpawner``) where it sets none itself.
+    """
+    return _policy_from_values(path).policy
+
+
+def checked_policy_from_values(path: Path) -> ResourcePolicy:
+    """As :func:`policy_from_values`; a :class:`ValuesError` on every
+    contradiction the hub refuses to start on, each named by the values key
+    to fix (``singleuser.cpu.limit`` where the hub derived the default)."""
+    read = _policy_from_values(path)
+    found = read.policy.contradictions()
+    if found:
+        named = "; ".join(_named(problem, read) for problem in found)
+        raise ValuesError(f"{path}: {named}")
+    return read.policy
+
+
+class _Source(NamedTuple):
+    """A values key that sets one of KubeSpawner's resources, as written."""
+
+    key: str
+    written: Any
+
+
+class _ReadPolicy(NamedTuple):
+    policy: ResourcePolicy
+    #: The dotted location of hub.config (where ResourcePolicy is set).
+    where: str
+    #: ResourcePolicy defaults the hub derives, by trait, from these keys.
+    derived: dict[str, _Source]
+
+
+def _named(problem: str, read: _ReadPolicy) -> str:
+    """A contradiction as ResourcePolicy words it, each setting named by the
+    values key that sets it."""
+    prefix = f"{read.where}." if read.where else ""
+    problem = re.sub(r"(?<![\w.])ResourcePolicy\.", f"{prefix}ResourcePolicy.", problem)
+    for name, source in read.derived.items():
+        said = f"{prefix}ResourcePolicy.{name} ({getattr(read.policy, name)})"
+        named = f"{source.key} ({source.written}, taken as ResourcePolicy.{name})"
+        problem = problem.replace(said, named)
+    return problem
+
+
+def _policy_from_values(path: Path) -> _ReadPolicy:
+    """The hub's policy, where it is set, and where its derived defaults
+    come from."""
+    values = _values_mapping(path)
+    where, config = find_hub_config(values)
+    users_at, singleuser = _found(values, ("singleuser",))
+    if not where and users_at:
+        where = users_at.removesuffix("singleuser") + "hub.config"
+    section = _section(path, ResourcePolicy, where, config)
+    hub = Config()
+    hub.ResourcePolicy.update(section)
+    given = _kubespawner_resources(path, where, config, users_at, singleuser)
+    for trait, source in given.items():
+        hub.KubeSpawner[trait] = source.written
+    derived = {}
+    if any(source.written is not None for source in given.values()):
+        derived = _derived_defaults(path, hub, given)
+    try:
+        return _ReadPolicy(ResourcePolicy(config=hub), where, derived)
+    except TraitError as error:
+        origins = "".join(
+            f"; ResourcePolicy.{name} is {source.key} ({source.written})"
+            for name, source in derived.items()
+            if f"ResourcePolicy.{name} " in str(error)
+        )
+        raise ValuesError(
+            f"{path}: {where}.ResourcePolicy: {error}{origins}"
+        ) from error
+    except RecursionError:  # a value nested deeper than any setting takes
+        raise ValuesError(
+            f"{path}: {where}.ResourcePolicy: nested too deeply"
+        ) from None
+
+
+def _kubespawner_resources(
+    path: Path,
+    where: str,
+    config: dict[str, Any],
+    users_at: str,
+    singleuser: dict[str, Any],
+) -> dict[str, _Source]:
+    """KubeSpawner's resource traits as z2jh sets them: from singleuser,
+    then hub.config.KubeSpawner over them (null included, as z2jh does)."""
+    given: dict[str, _Source] = {}
+    for trait, (part, bound) in SINGLEUSER_KEYS.items():
+        amounts = singleuser.get(part)
+        if isinstance(amounts, dict) and amounts.get(bound) is not None:
+            given[trait] = _Source(f"{users_at}.{part}.{bound}", amounts[bound])
+    kubespawner = config.get("KubeSpawner") or {}
+    if not isinstance(kubespawner, dict):
+        raise ValuesError(f"{path}: {where}.KubeSpawner must be a mapping")
+    for trait in SINGLEUSER_KEYS:
+        if trait in kubespawner:
+            key = f"{where}.KubeSpawner.{trait}"
+            given[trait] = _Source(key, kubespawner[trait])
+    return given
+
+
+def _derived_defaults(
+    path: Path, hub: Config, given: dict[str, _Source]
+) -> dict[str, _Source]:
+    """Derive ``hub``'s ResourcePolicy defaults as the hub does
+    (pyconfig.resources.policy_defaults); those set, with the values key
+    each came from."""
+    kubespawner = {trait: source.written for trait, source in given.items()}
+    try:
+        derived = derived_defaults(kubespawner, set(hub.ResourcePolicy))
+    except ImportError as error:
+        keys = ", ".join(source.key for source in given.values())
+        raise ValuesError(
+            f"{path}: {keys} set the hub's default resources; reading memory "
+            f"amounts as the hub does needs JupyterHub ({error.name} is "
+            "missing): run the check in this project's environment (make setup)"
+        ) from None
+    except (TraitError, ValueError, TypeError) as error:
+        keys = ", ".join(source.key for source in given.values())
+        raise ValuesError(f"{path}: {keys}: {_one_line(error)}") from None
+    hub.ResourcePolicy.update(derived)
+    return {name: given[DERIVED[name]] for name in derived}
 
 
 def load_values_file(path: Path) -> Any:
@@ -92,12 +228,17 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def configurable_from_values(cls: type[C], path: Path) -> C:
-    """An instance of a hub class configured by a values file's hub.config."""
+def _values_mapping(path: Path) -> dict[str, Any]:
     values = load_values_file(path)
     if not isinstance(values, dict):
         raise ValuesError(f"{path}: a values file must be a mapping at the top")
-    where, config = hub_config(values)
+    return values
+
+
+def _section(
+    path: Path, cls: type[Configurable], where: str, config: dict[str, Any]
+) -> dict[str, Any]:
+    """hub.config's section for ``cls``; unknown settings refused by name."""
     section = config.get(cls.__name__) or {}
     key = f"{where}.{cls.__name__}"
     if not isinstance(section, dict):
@@ -108,6 +249,14 @@ def configurable_from_values(cls: type[C], path: Path) -> C:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ValuesError(f"{path}: {key}.{name} is not a setting{hint}")
+    return section
+
+
+def configurable_from_values(cls: type[C], path: Path) -> C:
+    """An instance of a hub class configured by a values file's hub.config."""
+    where, config = find_hub_config(_values_mapping(path))
+    section = _section(path, cls, where, config)
+    key = f"{where}.{cls.__name__}"
     try:
         return cls(config=Config({cls.__name__: section}))
     except TraitError as error:

@@ -28,7 +28,11 @@ from ..resources.kubespawner_settings import kubespawner_settings
 from ..resources.parser import MAX_BYTES
 from ..resources.policy import PolicyError, ResourcePolicy
 from ..resources.problems import Problem, ProblemKind, ResourcesError
-from .chart_values import ValuesError, configurable_from_values, policy_from_values
+from .chart_values import (
+    ValuesError,
+    checked_policy_from_values,
+    configurable_from_values,
+)
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 _NO_SUCH_PATH = (
@@ -72,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--values",
         type=Path,
         metavar="FILE",
-        help="a chart values file whose hub.config.ResourcePolicy gives the "
-        "defaults and caps (default: the built-in ones)",
+        help="a chart values file whose hub.config.ResourcePolicy, and "
+        "singleuser.cpu and .memory as the hub derives defaults from them, give "
+        "the defaults and caps (default: the built-in ones); settings the hub "
+        "would refuse to start with are an error (exit 2)",
     )
     check.add_argument(
         "--json", action="store_true", help="print JSON, one object per file"
@@ -129,8 +135,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             args.image,
         )
     try:
-        policy = policy_from_values(args.values) if args.values else ResourcePolicy()
-        policy.check()
+        if args.values:
+            policy = checked_policy_from_values(args.values)
+        else:
+            policy = ResourcePolicy()
+            policy.check()
     except (ValuesError, PolicyError) as error:
         print(f"error: {_shown(str(error), 1000)}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,15 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.traitlets import ByteSpecification
 from jupyterhub.utils import maybe_future
 from traitlets import TraitError
 from traitlets.config import Config
 from traitlets.config.loader import LazyConfigValue
 
 from .. import __version__
-from ..resources.kubespawner_settings import BYTES_PER_GB
 from ..resources.policy import PolicyError
+from ..resources.policy_defaults import DERIVED, chart_key, derived_defaults
 from .helm_test import HEADER
 from .home_page import HomePage, page_data
 from .quota import ServerQuota
@@ -62,9 +61,9 @@ def configure(c: Config) -> None:
         spawner.fs_gid = DEFAULT_FS_GID
     spawner.pre_spawn_hook = _chained(_get(spawner, "pre_spawn_hook"))
     spawner.post_stop_hook = _chained(_get(spawner, "post_stop_hook"), post_stop_hook)
-    _derive_policy_defaults(c)
+    derived = _derive_policy_defaults(c)
     _take_over_quota(c)
-    _validate(c)
+    _validate(c, derived)
     _home_page(c)
     # Tells `helm test` (pyconfig.hub.helm_test) that this configuration loaded.
     settings = _get(c.JupyterHub, "tornado_settings") or {}
@@ -117,16 +116,6 @@ class NamedEntries(dict[str, Any]):
         return self
 
 
-#: ResourcePolicy defaults that follow KubeSpawner's (singleuser.cpu/memory in
-#: the chart) unless the admin sets them on ResourcePolicy itself.
-_DERIVED = {
-    "default_cpu_guarantee": "cpu_guarantee",
-    "default_cpu_limit": "cpu_limit",
-    "default_mem_guarantee": "mem_guarantee",
-    "default_mem_limit": "mem_limit",
-}
-
-
 def _home_page(c: Config) -> None:
     """Our home page template, fed by pyconfig.hub.home_page.page_data."""
     here = str(Path(__file__).resolve().parent)
@@ -157,12 +146,22 @@ def _cull_timeout(c: Config) -> int:
     return 0
 
 
-def _validate(c: Config) -> None:
-    """Fail when the hub starts, not at a user's first launch, on bad settings."""
+def _validate(c: Config, derived: dict[str, str]) -> None:
+    """Fail when the hub starts, not at a user's first launch, on bad
+    settings; a default taken from KubeSpawner is named by where it came
+    from (``derived``: ours -> KubeSpawner's trait)."""
     try:
         SpawnHook(c).policy.check()
     except (TraitError, PolicyError) as error:
-        raise ValueError(f"Persistent BinderHub configuration: {error}") from error
+        origins = "".join(
+            f"; ResourcePolicy.{ours} comes from KubeSpawner.{theirs}, the "
+            f"chart's {chart_key(theirs)} unless hub.config.KubeSpawner sets it"
+            for ours, theirs in derived.items()
+            if f"ResourcePolicy.{ours} " in str(error)
+        )
+        raise ValueError(
+            f"Persistent BinderHub configuration: {error}{origins}"
+        ) from error
 
 
 def _take_over_quota(c: Config) -> None:
@@ -174,15 +173,16 @@ def _take_over_quota(c: Config) -> None:
     c.JupyterHub.named_server_limit_per_user = 0
 
 
-def _derive_policy_defaults(c: Config) -> None:
-    """One place for the defaults: the chart's singleuser.cpu and .memory."""
-    for ours, theirs in _DERIVED.items():
-        value = _get(c.KubeSpawner, theirs)
-        if _get(c.ResourcePolicy, ours) is not None or value is None:
-            continue
-        if theirs.startswith("mem"):
-            value = ByteSpecification().validate(None, value) / BYTES_PER_GB
-        c.ResourcePolicy[ours] = float(value)
+def _derive_policy_defaults(c: Config) -> dict[str, str]:
+    """One place for the defaults: the chart's singleuser.cpu and .memory
+    (see pyconfig.resources.policy_defaults). Returns ours -> KubeSpawner's
+    trait, for each default it set."""
+    kubespawner = {theirs: _get(c.KubeSpawner, theirs) for theirs in DERIVED.values()}
+    set_already = {ours for ours in DERIVED if _get(c.ResourcePolicy, ours) is not None}
+    derived = derived_defaults(kubespawner, set_already)
+    for ours, value in derived.items():
+        c.ResourcePolicy[ours] = value
+    return {ours: DERIVED[ours] for ours in derived}
 
 
 def _get(section: Config, trait: str, initial: Any = None) -> Any:
