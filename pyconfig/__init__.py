@@ -1,7 +1,13 @@
-"""Persistent BinderHub: configuration that runs inside the JupyterHub hub.
+"""Persistent BinderHub: the `.resources` contract, the hub integration, the tools.
 
-Imports only the standard library and the hub image's packages, so the chart
-can ship these files as they are and the hub can load them.
+- :mod:`pyconfig.resources`: what a repository may ask for and what it gets
+  (schema, parser, policy, effective resources, KubeSpawner settings);
+- :mod:`pyconfig.hub`: what runs inside JupyterHub (``configure(c)``, the
+  spawn hook, quota, storage, SSH keys, the home page);
+- :mod:`pyconfig.admin`: the command line (``python -m pyconfig``).
+
+The first two import only the standard library and the hub image's
+packages; the chart ships them, and not the third, into the hub.
 """
 
 __version__ = "0.1.0"
