@@ -133,8 +133,10 @@ def materialize(
     root: Path,
     namespace: str = NAMESPACE,
 ) -> PodOnDisk:
-    """Write what ``container`` of workload ``kind/name`` sees into ``root``."""
-    spec = find(objects, kind, name)["spec"]["template"]["spec"]
+    """Write what ``container`` of ``kind/name`` (a Pod, or a workload with
+    a pod template) sees into ``root``."""
+    spec = find(objects, kind, name)["spec"]
+    spec = spec if kind == "Pod" else spec["template"]["spec"]
     volumes = {v["name"]: v for v in spec.get("volumes") or []}
     [box] = [c for c in spec["containers"] if c["name"] == container]
     for mount in box.get("volumeMounts") or []:

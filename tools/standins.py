@@ -43,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in getattr(self.server.owner, "headers", {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -109,6 +111,8 @@ class RawFileServer(LoopbackServer):
         self.any_path: bytes | None = None
         self.faults: dict[str, str] = {}
         self.required_headers: dict[str, str] = {}
+        #: Sent with every answer, e.g. the header a loaded hub adds.
+        self.headers: dict[str, str] = {}
 
     def respond(self, request: _Handler, method: str) -> None:
         path = request.path
