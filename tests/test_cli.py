@@ -177,7 +177,7 @@ def test_values_file_singleuser_amounts_give_the_defaults_as_in_the_hub(tmp_path
         (
             "singleuser:\n  memory: {limit: 1024}\n",  # bytes: 1 KiB
             "ResourcePolicy.default_mem_limit must be at least 0.001, not "
-            "9.5367431640625e-07; ResourcePolicy.default_mem_limit is "
+            "9.5367431640625e-07; ResourcePolicy.default_mem_limit comes from "
             "singleuser.memory.limit (1024)",
         ),
         (

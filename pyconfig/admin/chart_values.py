@@ -19,7 +19,12 @@ from traitlets import TraitError
 from traitlets.config import Config, Configurable
 
 from ..resources.policy import ResourcePolicy
-from ..resources.policy_defaults import DERIVED, SINGLEUSER_KEYS, derived_defaults
+from ..resources.policy_defaults import (
+    DERIVED,
+    SINGLEUSER_KEYS,
+    derived_defaults,
+    origins,
+)
 
 C = TypeVar("C", bound=Configurable)
 
@@ -140,13 +145,11 @@ def _policy_from_values(path: Path) -> _ReadPolicy:
     try:
         return _ReadPolicy(ResourcePolicy(config=hub), where, derived)
     except TraitError as error:
-        origins = "".join(
-            f"; ResourcePolicy.{name} is {source.key} ({source.written})"
-            for name, source in derived.items()
-            if f"ResourcePolicy.{name} " in str(error)
-        )
+        sources = {
+            name: f"{source.key} ({source.written})" for name, source in derived.items()
+        }
         raise ValuesError(
-            f"{path}: {where}.ResourcePolicy: {error}{origins}"
+            f"{path}: {where}.ResourcePolicy: {error}{origins(str(error), sources)}"
         ) from error
     except RecursionError:  # a value nested deeper than any setting takes
         raise ValuesError(

@@ -28,7 +28,12 @@ from traitlets.config.loader import LazyConfigValue
 
 from .. import __version__
 from ..resources.policy import PolicyError
-from ..resources.policy_defaults import DERIVED, chart_key, derived_defaults
+from ..resources.policy_defaults import (
+    DERIVED,
+    chart_key,
+    derived_defaults,
+    origins,
+)
 from .helm_test import HEADER
 from .home_page import HomePage, page_data
 from .quota import ServerQuota
@@ -153,14 +158,13 @@ def _validate(c: Config, derived: dict[str, str]) -> None:
     try:
         SpawnHook(c).policy.check()
     except (TraitError, PolicyError) as error:
-        origins = "".join(
-            f"; ResourcePolicy.{ours} comes from KubeSpawner.{theirs}, the "
-            f"chart's {chart_key(theirs)} unless hub.config.KubeSpawner sets it"
+        sources = {
+            ours: f"KubeSpawner.{theirs}, the chart's {chart_key(theirs)} "
+            "unless hub.config.KubeSpawner sets it"
             for ours, theirs in derived.items()
-            if f"ResourcePolicy.{ours} " in str(error)
-        )
+        }
         raise ValueError(
-            f"Persistent BinderHub configuration: {error}{origins}"
+            f"Persistent BinderHub configuration: {error}{origins(str(error), sources)}"
         ) from error
 
 

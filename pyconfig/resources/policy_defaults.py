@@ -60,3 +60,13 @@ def chart_key(trait: str) -> str:
     """The chart values key (below the z2jh values) that sets a KubeSpawner
     amount, e.g. ``singleuser.cpu.limit`` for ``cpu_limit``."""
     return ".".join(("singleuser", *SINGLEUSER_KEYS[trait]))
+
+
+def origins(message: str, sources: Mapping[str, str]) -> str:
+    """Where each derived default that ``message`` names came from, as
+    "; ResourcePolicy.X comes from ..." (``sources``: default -> where)."""
+    return "".join(
+        f"; ResourcePolicy.{ours} comes from {where}"
+        for ours, where in sources.items()
+        if f"ResourcePolicy.{ours} " in message
+    )
