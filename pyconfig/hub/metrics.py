@@ -42,8 +42,8 @@ HOOK_SECONDS = Histogram(
     "by status: success, refused, failure.",
     labelnames=["status"],
     buckets=(
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-        0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+        0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025,
+        0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ),
 )  # fmt: skip
 KUBERNETES_CALLS = Counter(
