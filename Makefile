@@ -60,7 +60,7 @@ docs: setup
 	$(BIN)/python tools/render_docs.py
 
 # The chart's values.schema.json, generated from schemas/values.schema.yaml,
-# and the hub pod's checksum of pyconfig/ in chart/values.yaml.
+# and in chart/values.yaml the hub's pyconfig volume (its items) and checksum.
 schema: setup
 	$(BIN)/python tools/render_schema.py
 	$(BIN)/python -m tools.pyconfig_volume
