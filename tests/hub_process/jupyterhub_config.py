@@ -6,7 +6,9 @@ fixed paths point there), then changes what a machine without a cluster
 forces, and nothing else:
 
 - the spawner: the configured class (BinderSpawner) with KubeSpawner's
-  cluster calls replaced (recording_spawner.py);
+  cluster calls replaced (recording_spawner.py), unless the hub runs
+  against the loopback cluster (LOOPBACK_CLUSTER: tools/kube_api.py and
+  tools/kubelet.py), where KubeSpawner's own start() and stop() run;
 - the network the cluster's Services give the hub pod: the hub, the proxy
   API and the public proxy listen on free loopback ports, the culler service
   is told the hub's port, and the hub starts configurable-http-proxy itself
@@ -22,9 +24,10 @@ c = get_config()  # noqa: F821 - provided by JupyterHub
 
 load_subconfig(os.environ["RENDERED_HUB_CONFIG"])  # noqa: F821 - as above
 
-from tests.hub_process.recording_spawner import recording  # noqa: E402
+if not os.environ.get("LOOPBACK_CLUSTER"):
+    from tests.hub_process.recording_spawner import recording
 
-c.JupyterHub.spawner_class = recording(c.JupyterHub.spawner_class)
+    c.JupyterHub.spawner_class = recording(c.JupyterHub.spawner_class)
 
 hub = f"http://127.0.0.1:{os.environ['HUB_PORT']}"
 c.JupyterHub.hub_bind_url = hub

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from tools import chart, hub_pod
+from tools.kube_api import KubeAPI
+from tools.kubelet import node
 
 from ..standins import KubeAPIStandIn, RawFileServer
 
@@ -72,8 +74,14 @@ class Hub:
         """Call the hub API as a service (default: the tests' admin service;
         "binder" is BinderHub's own token and role), or with any token given
         as ``service="token:..."``."""
+        return self.call(method, f"/hub/api{path}", body, service)
+
+    def call(self, method: str, path: str, body: dict | None = None,
+             service: str = "tests"):  # fmt: skip
+        """Any path of the hub's public URL (the hub, or a user's server
+        through the proxy), with a service's or a given token."""
         request = urllib.request.Request(
-            f"{self.url}/hub/api{path}",
+            f"{self.url}{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"token {self._token(service)}"},
@@ -146,22 +154,57 @@ def service_tokens(objects: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+#: The hub's Kubernetes token (tests/data/kubeconfig.yaml), as the hub pod's
+#: service account token: the loopback cluster grants it the hub Role.
+HUB_TOKEN = "not-a-secret"
+
+
+@contextmanager
+def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
+    """The Kubernetes API the hub talks to, and the node running its pods
+    (None without ``cluster``: the Secrets stand-in, and no pods run)."""
+    if not cluster:
+        with KubeAPIStandIn() as kube:
+            yield kube, None
+        return
+    # The Roles and ConfigMaps do not depend on the API's address: render
+    # once to read them, and install what pods mount, as `helm install` does.
+    release = chart.manifests(chart.render(pointed_at(values, "http://x", "http://x")))
+    with (
+        KubeAPI.for_release(release, {"hub": HUB_TOKEN}) as kube,
+        node(kube, state / "node") as kubelet,
+    ):
+        for obj in release:
+            if obj["kind"] in ("ConfigMap", "Secret", "Service"):
+                kube.create(f"{obj['kind'].lower()}s", chart.NAMESPACE, obj)
+        yield kube, kubelet
+
+
 @contextmanager
 def local_hub(
     state: Path,
     files: dict[str, bytes],
     values_files: tuple[Path, ...] = TEST_VALUES,
+    cluster: bool = False,
 ) -> Iterator[Hub]:
     """Start the hub for ``values_files`` with ``files`` served as raw
-    repository files; stop it after."""
+    repository files; stop it after. With ``cluster``, KubeSpawner's own
+    start() runs against the loopback cluster (tools/kube_api.py) and the
+    pods run as notebook processes (tools/kubelet.py)."""
     if not CHP.exists():
         raise RuntimeError("run `make setup` (npm ci) for configurable-http-proxy")
     pods = state / "pods"
     pods.mkdir(parents=True, exist_ok=True)
     log = state / "hub.log"
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    values = chart.merge_values(*(chart.load_values(p) for p in values_files))
+    with (
+        RawFileServer() as raw,
+        _kubernetes(values, state, cluster) as (
+            kube,
+            kubelet,
+        ),
+    ):
         raw.files.update(files)
-        values = chart.merge_values(*(chart.load_values(p) for p in values_files))
         objects = chart.manifests(chart.render(pointed_at(values, raw.url, kube.url)))
         pod = hub_pod.hub_pod(objects, state / "pod")
         proxy_port = free_port()
@@ -180,6 +223,7 @@ def local_hub(
             "PROXY_API_PORT": str(free_port()),
             "CHP_COMMAND": str(CHP),
             "RECORDED_PODS": str(pods),
+            **({"LOOPBACK_CLUSTER": "1"} if cluster else {}),
         }
         config = ROOT / "tests" / "hub_process" / "jupyterhub_config.py"
         args = [a for a in pod.args[1:] if a.startswith("--") and a != "--config"]
@@ -191,6 +235,7 @@ def local_hub(
         running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log,
                       service_tokens(objects))  # fmt: skip
         running.stand_in_urls = (raw.url, kube.url)
+        running.kube, running.kubelet = kube, kubelet
         try:
             deadline = time.monotonic() + 60
             while True:

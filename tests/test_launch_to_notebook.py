@@ -1,0 +1,121 @@
+"""A launch that finishes: KubeSpawner's own start() to a notebook that answers.
+
+The hub is the real one with the rendered release's configuration, as in
+test_hub_process.py, but nothing of KubeSpawner is replaced: it creates the
+claim and the pod through a Kubernetes API, watches the pod with its
+reflectors, and the hub's proxy routes to the pod's address. A Kubernetes
+API server cannot run here, so the smallest honest stand-ins do: the API on
+loopback with the rendered hub Role's permissions (tools/kube_api.py), and a
+node that runs each pod as a local `jupyterhub-singleuser` process with the
+pod's environment and volumes (tools/kubelet.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import pytest
+
+from tools.chart import NAMESPACE
+
+from .hub_process.local_hub import local_hub
+from .hub_setup import SHA, github
+
+pytestmark = pytest.mark.slow
+
+FILES = {f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n"}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with local_hub(tmp_path_factory.mktemp("cluster"), FILES, cluster=True) as hub:
+        hub.api("POST", "/users/alice")
+        status, token = hub.api("POST", "/users/alice/tokens", {"note": "tests"})
+        assert status == 201, token
+        hub.alice = token["token"]
+        yield hub
+
+
+def pod_of(hub, user: str, server: str) -> dict[str, Any] | None:
+    for pod in hub.kube.list("pods", NAMESPACE):
+        annotations = pod["metadata"].get("annotations") or {}
+        if (
+            annotations.get("hub.jupyter.org/username") == user
+            and annotations.get("hub.jupyter.org/servername") == server
+        ):
+            return pod
+    return None
+
+
+def notebook(hub, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """Call a server of alice's through the hub's proxy, with her token."""
+    return hub.call(method, path, body, service=f"token:{hub.alice}")
+
+
+def launched(hub, server: str) -> dict[str, Any]:
+    result = hub.launch("alice", server, github("owner", "repo"))
+    assert result.outcome == "ready", (result, hub.log.read_text()[-4000:])
+    pod = pod_of(hub, "alice", server)
+    assert pod is not None
+    return pod
+
+
+def running(hub, server: str) -> dict[str, Any]:
+    """alice's server's pod, launched now unless an earlier test did."""
+    return pod_of(hub, "alice", server) or launched(hub, server)
+
+
+def test_a_launch_runs_a_notebook_with_the_files_resources(hub):
+    pod = launched(hub, "first")
+    assert pod["status"]["phase"] == "Running"
+    [container] = pod["spec"]["containers"]
+    resources = container["resources"]
+    assert float(resources["requests"]["cpu"]) == 0.5
+    assert float(resources["limits"]["cpu"]) == 3
+    assert int(resources["limits"]["memory"]) == 3 * 1024**3
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (
+        "from .resources of github.com/owner/repo" in env["BINDERHUB_RESOURCES_SOURCE"]
+    )
+    # The notebook process answers through the hub's proxy.
+    status, body = notebook(hub, "GET", "/user/alice/first/api/status")
+    assert status == 200, body
+    # The user's key pair, from the Secret the hook made, at the paths ssh uses.
+    ssh = hub.kubelet.pod_root(NAMESPACE, pod["metadata"]["name"]) / "home/jovyan/.ssh"
+    secret = hub.kube.get("secrets", NAMESPACE, "alice-ssh-key")
+    assert secret is not None
+    assert (ssh / "ssh.pub").read_bytes() == base64.b64decode(secret["data"]["ssh.pub"])
+    assert (ssh / "ssh.priv").read_bytes().startswith(b"-----BEGIN OPENSSH PRIVATE KEY")
+    assert (ssh / "ssh.priv").stat().st_mode & 0o777 == 0o440
+
+
+def test_a_file_written_by_one_server_is_read_by_another(hub):
+    for server in ("first", "second"):
+        running(hub, server)
+    path = "api/contents/home/alice-nfs-pvc/results.txt"
+    status, body = notebook(
+        hub, "PUT", f"/user/alice/first/{path}",
+        {"type": "file", "format": "text", "content": "written by first"},
+    )  # fmt: skip
+    assert status in (200, 201), body
+    status, body = notebook(hub, "GET", f"/user/alice/second/{path}")
+    assert status == 200, body
+    assert body["content"] == "written by first"
+
+
+def test_stop_ends_the_pod_and_keeps_the_claim_and_the_key(hub):
+    pod = running(hub, "second")
+    name = pod["metadata"]["name"]
+    status, body = hub.api("DELETE", "/users/alice/servers/second")
+    assert status in (202, 204), body
+    deadline = time.monotonic() + 60
+    while pod_of(hub, "alice", "second") is not None:
+        assert time.monotonic() < deadline, "the pod was not deleted"
+        time.sleep(0.2)
+    assert (NAMESPACE, name) not in hub.kubelet.pods
+    assert hub.kube.get("persistentvolumeclaims", NAMESPACE, "alice-nfs-pvc")
+    assert hub.kube.get("secrets", NAMESPACE, "alice-ssh-key")
+    status, _ = notebook(hub, "GET", "/user/alice/second/api/status")
+    assert status != 200
