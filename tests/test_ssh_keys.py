@@ -183,3 +183,28 @@ def test_ssh_accepts_the_key_as_kubernetes_mounts_it_for_uid_1000():
     shutil.rmtree(folder)
     assert refused.returncode != 0
     assert "UNPROTECTED PRIVATE KEY FILE" in refused.stderr
+
+
+def test_a_hung_api_refuses_the_launch_in_time_and_the_next_one_works(make_spawner):
+    """The API server hangs on the Secret read: the hook gives up after
+    SSHKeys.request_timeout with a message to retry, instead of holding the
+    launch for ever (JupyterHub's start timeout does not cover the hook)."""
+    from tools.kube_api import Fault, KubeAPI
+
+    with RawFileServer() as raw, KubeAPI() as api:
+        config = cerit_config(raw.url, api.url)
+        config.SSHKeys.request_timeout = 0.5
+        # It answers after 30 s: a launch that waited for it would succeed.
+        api.faults.append(Fault("get", "secrets", status=0, hang=30))
+
+        async def run():
+            with pytest.raises(LaunchRefused) as caught:
+                await start(make_spawner, config, "one")
+            await start(make_spawner, config, "two")  # the API answers again
+            return caught.value
+
+        refused = asyncio.run(run())
+        message = refused.log_message % refused.args
+        assert "did not answer in 0.5 s" in message
+        assert "try again" in message
+        assert api.get("secrets", *SECRET) is not None

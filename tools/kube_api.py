@@ -470,6 +470,17 @@ def served() -> list[str]:
 # -- the server -----------------------------------------------------------------
 
 
+@dataclass
+class Fault:
+    """One call that goes wrong: ``verb`` on ``resource`` waits ``hang``
+    seconds (at most 60), then answers ``status`` (0: then behaves normally)."""
+
+    verb: str
+    resource: str
+    status: int = 500
+    hang: float = 0.0
+
+
 class KubeAPI(LoopbackServer):
     """core/v1 of one cluster, in memory; use as a context manager.
 
@@ -493,6 +504,8 @@ class KubeAPI(LoopbackServer):
         self._named: dict[str, set[tuple[str, str, str]]] = {}
         #: Statuses to answer, in order, before behaving normally (fault cases).
         self.fail_next: list[int] = []
+        #: Faults aimed at one verb on one resource, each used once, in order.
+        self.faults: list[Fault] = []
         #: Seconds each HTTP create waits before it is applied (to overlap them).
         self.create_delay = 0.0
         self._store: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -939,8 +952,18 @@ class KubeAPI(LoopbackServer):
             self._authorize(token, namespace, resource, sub, verb, name)
         with self._changed:
             fault = self.fail_next.pop(0) if self.fail_next else None
+            aimed = next(
+                (f for f in self.faults if (f.verb, f.resource) == (verb, resource)),
+                None,
+            )
+            if aimed is not None:
+                self.faults.remove(aimed)
         if fault is not None:
             raise ApiError(fault, f"injected fault ({fault})")
+        if aimed is not None:
+            time.sleep(min(aimed.hang, 60.0))  # a call that hangs, then answers
+            if aimed.status:
+                raise ApiError(aimed.status, f"injected fault ({aimed.status})")
         if discovery is not None:
             self._send_json(request, 200, discovery)
             return

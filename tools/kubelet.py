@@ -71,6 +71,9 @@ class Kubelet:
         self.api = api
         self.root = root
         self.pods: dict[tuple[str, str], RunningPod] = {}
+        #: False: new pods stay Pending, as on a node that cannot start them
+        #: (no capacity, an image that never pulls); for the fault tests.
+        self.start_pods = True
         self._lock = threading.Lock()
         self._addresses = (
             f"127.0.{block}.{host}"
@@ -84,7 +87,9 @@ class Kubelet:
         if resource != "pods":
             return
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-        if kind == "ADDED":
+        if kind == "ADDED" and not self.start_pods:
+            self._event_for(obj, "FailedScheduling", "this node holds new pods")
+        elif kind == "ADDED":
             threading.Thread(target=self._start, args=(obj,), daemon=True).start()
         elif kind == "DELETED":
             with self._lock:

@@ -14,6 +14,7 @@ user_options or the hub database.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any, NamedTuple
@@ -24,7 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..resources.policy import Count
+from ..resources.policy import Count, Number
 from . import metrics
 
 #: Secret data keys, which are also the file names under the mount paths.
@@ -95,6 +96,13 @@ class SSHKeys(LoggingConfigurable):
         help="GIT_SSH_COMMAND in notebooks, so git uses the mounted key; empty "
         "to leave it unset.",
     ).tag(config=True)
+
+    request_timeout = Number(
+        10.0,
+        help="Seconds each Kubernetes API call for the user's key Secret may "
+        "take; past that the launch is refused with a message to try again "
+        "(nothing is lost), instead of waiting on a hung API server.",
+    ).tag(config=True, schema={"exclusiveMinimum": 0})
 
     def kubespawner_config(self) -> dict[str, Any]:
         """Volumes, mounts and environment for KubeSpawner (dicts keyed by name)."""
@@ -187,8 +195,10 @@ class SSHKeys(LoggingConfigurable):
         del private
         try:
             metrics.KUBERNETES_CALLS.labels("create").inc()
-            await _unlogged(
-                api.create_namespaced_secret(namespace, body, _preload_content=False)
+            await self._within_timeout(
+                "create",
+                name,
+                api.create_namespaced_secret(namespace, body, _preload_content=False),
             )
             self.log.info("Created SSH key Secret %s for %s", name, username)
             return KeyOutcome("created", public.decode().strip())
@@ -209,12 +219,24 @@ class SSHKeys(LoggingConfigurable):
     async def _read_public_key(self, api: Any, namespace: str, name: str) -> str:
         metrics.KUBERNETES_CALLS.labels("read").inc()
         secret = json.loads(
-            await _unlogged(
-                api.read_namespaced_secret(name, namespace, _preload_content=False)
+            await self._within_timeout(
+                "read",
+                name,
+                api.read_namespaced_secret(name, namespace, _preload_content=False),
             )
         )
         encoded = (secret.get("data") or {}).get(PUBLIC_KEY, "")
         return base64.b64decode(encoded).decode().strip()
+
+    async def _within_timeout(self, verb: str, name: str, call: Any) -> bytes:
+        """:func:`_unlogged`, given up after ``request_timeout`` seconds."""
+        try:
+            return await asyncio.wait_for(_unlogged(call), self.request_timeout)
+        except TimeoutError:
+            raise SSHKeyError(
+                f"could not {verb} Secret {name}: the Kubernetes API did not "
+                f"answer in {self.request_timeout:g} s"
+            ) from None
 
 
 async def _unlogged(call: Any) -> bytes:

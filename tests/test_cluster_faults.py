@@ -1,0 +1,86 @@
+"""Faults on the loopback cluster: the API fails or hangs, a pod never starts.
+
+The real hub with KubeSpawner's own start() and stop(), against the
+Kubernetes API stand-in and the node of tools/kubelet.py (see
+test_launch_to_notebook.py); each fault is aimed at one call
+(tools/kube_api.Fault) or at the node. In each case the launch fails with a
+message that says what happened, nothing of the failed server is left in
+the hub or the API, and the next launch works.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tools.chart import NAMESPACE
+from tools.kube_api import Fault
+
+from .hub_process.local_hub import TEST_VALUES, local_hub
+from .hub_setup import SHA, github
+
+pytestmark = pytest.mark.slow
+
+FILES = {f"/owner/repo/{SHA}/.resources": b"cpul=2\n"}
+FAULT_VALUES = (*TEST_VALUES, TEST_VALUES[-1].with_name("cluster-faults-values.yaml"))
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    state = tmp_path_factory.mktemp("faults")
+    with local_hub(state, FILES, FAULT_VALUES, cluster=True) as hub:
+        hub.api("POST", "/users/alice")
+        yield hub
+
+
+def launch(hub, server: str):
+    return hub.launch("alice", server, github("owner", "repo"))
+
+
+def gone(hub, server: str, seconds: float = 30) -> bool:
+    """The server is no longer in the hub, and no pod of it in the API."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, user = hub.api("GET", "/users/alice?include_stopped_servers=1")
+        pods = [
+            p for p in hub.kube.list("pods", NAMESPACE)
+            if (p["metadata"].get("annotations") or {}).get(
+                "hub.jupyter.org/servername") == server
+        ]  # fmt: skip
+        if server not in user["servers"] and not pods:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_pod_that_never_starts_fails_in_time_and_leaves_nothing(hub):
+    hub.kubelet.start_pods = False
+    try:
+        result = launch(hub, "held")
+    finally:
+        hub.kubelet.start_pods = True
+    assert result.outcome == "failed", result
+    assert "did not start in 8" in result.message, result
+    assert gone(hub, "held"), hub.log.read_text()[-3000:]
+    assert launch(hub, "after-held").outcome == "ready"
+
+
+def test_an_api_error_on_the_pod_create_fails_the_launch_and_the_next_works(hub):
+    hub.kube.faults.append(Fault("create", "pods", status=500))
+    result = launch(hub, "broken-api")
+    assert result.outcome == "failed", result
+    assert "500" in result.message, result
+    assert gone(hub, "broken-api"), hub.log.read_text()[-3000:]
+    assert launch(hub, "after-500").outcome == "ready"
+
+
+def test_a_hung_secret_read_refuses_the_launch_and_the_next_works(hub):
+    # It answers after 30 s: a launch that waited for it would start.
+    hub.kube.faults.append(Fault("get", "secrets", status=0, hang=30))
+    result = launch(hub, "hung-api")
+    assert result.outcome == "failed", result
+    assert "did not answer in 2 s" in result.message, result
+    assert "try again" in result.message
+    assert gone(hub, "hung-api"), hub.log.read_text()[-3000:]
+    assert launch(hub, "after-hang").outcome == "ready"
