@@ -1,18 +1,48 @@
-"""`make demo` starts, serves the login page, and stops cleanly on Ctrl-C."""
+"""`make demo` starts, serves the login page and real notebooks, and stops
+cleanly on Ctrl-C or SIGTERM: no process and no temporary folder left."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from pathlib import Path
+
+import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow
 
-def test_demo_serves_the_hub_and_stops_on_ctrl_c():
+
+def demo_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("persistent-binderhub-demo-*"))
+
+
+def processes_under(folder: Path) -> list[int]:
+    """Processes whose command line names ``folder`` (the demo's notebooks)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(folder).encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"]
+)
+def test_demo_serves_the_hub_and_stops_leaving_nothing(stop):
+    before = demo_folders()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.demo", "--seconds", "120"],
+        [sys.executable, "-m", "tools.demo", "--seconds", "180"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -22,10 +52,14 @@ def test_demo_serves_the_hub_and_stops_on_ctrl_c():
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200
             assert "Sign in" in response.read().decode()
-        process.send_signal(signal.SIGINT)
+        [folder] = demo_folders() - before
+        assert len(processes_under(folder)) == 2  # the two example notebooks
+        process.send_signal(stop)
         out, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0
     assert "Stopping the demo hub." in out
+    assert not folder.exists()
+    assert processes_under(folder) == []
