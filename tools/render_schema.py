@@ -140,8 +140,12 @@ def hub_classes() -> dict[str, str]:
         cls = stack.pop()
         for sub in cls.__subclasses__():
             stack.append(sub)
-            if sub.__module__.startswith(HUB_MODULES) and not sub.__name__.startswith(
-                "_"
+            # jupyterhub.singleuser runs in notebooks, not in the hub (it is
+            # imported here only where jupyter_server is installed).
+            if (
+                sub.__module__.startswith(HUB_MODULES)
+                and ".singleuser" not in sub.__module__
+                and not sub.__name__.startswith("_")
             ):
                 found.setdefault(sub.__name__, sub.__module__)
     return found
