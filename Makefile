@@ -91,6 +91,7 @@ bench: setup
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_hook.py
 	$(BIN)/python tools/bench_chart.py
+	$(BIN)/python tools/bench_cluster.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -17,6 +17,7 @@ from .conftest import ROOT
         ("bench.py", "files/s"),
         ("bench_hook.py", "Kubernetes API calls"),
         ("bench_chart.py", "all values files:"),
+        ("bench_cluster.py", "hub CPU per launch"),
     ],
 )
 def test_benchmark_runs(script, expected):

@@ -32,8 +32,10 @@ import contextlib
 import datetime
 import itertools
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -75,10 +77,14 @@ class Kubelet:
         #: (no capacity, an image that never pulls); for the fault tests.
         self.start_pods = True
         self._lock = threading.Lock()
-        self._addresses = (
+        # Each node starts at its own place, so nodes of processes that run
+        # at once (a test and `make demo`) rarely try the same address.
+        start = random.randrange(MAX_PODS)
+        every = [
             f"127.0.{block}.{host}"
             for block, host in itertools.product(range(1, 9), range(1, 251))
-        )
+        ]
+        self._addresses = iter(every[start:] + every[:start])
         api.subscribe(self._on_event)
 
     # -- the API's events -------------------------------------------------
@@ -157,10 +163,8 @@ class Kubelet:
         [container] = spec["containers"][:1] or [None]
         if container is None:
             raise PodError("no container")
-        try:
-            ip = next(self._addresses)
-        except StopIteration:
-            raise PodError(f"this node runs at most {MAX_PODS} pods") from None
+        ports = [p["containerPort"] for p in container.get("ports") or []]
+        ip = self._free_address(ports)
         root = self.root / "pods" / f"{namespace}-{name}"
         if root.exists():
             shutil.rmtree(root)
@@ -185,6 +189,14 @@ class Kubelet:
                 start_new_session=True,  # its own group: stop ends all of it
             )
         return RunningPod(namespace, name, ip, root, process, log)
+
+    def _free_address(self, ports: list[int]) -> str:
+        """The next loopback address on which the pod's ports are free (another
+        node on this machine may hold some)."""
+        for ip in self._addresses:
+            if all(_bindable(ip, port) for port in ports):
+                return ip
+        raise PodError(f"this node runs at most {MAX_PODS} pods")
 
     def _command(self, container: dict[str, Any], ip: str, root: Path) -> list[str]:
         """The container's command and args, its programs from this Python's
@@ -311,6 +323,15 @@ class Kubelet:
 
 class PodError(Exception):
     """Why a pod cannot start here; it stays Pending with this message."""
+
+
+def _bindable(ip: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((ip, port))
+        except OSError:
+            return False
+    return True
 
 
 def _inside(root: Path, path: str) -> Path:

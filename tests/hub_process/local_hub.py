@@ -235,7 +235,7 @@ def local_hub(
         running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log,
                       service_tokens(objects))  # fmt: skip
         running.stand_in_urls = (raw.url, kube.url)
-        running.kube, running.kubelet = kube, kubelet
+        running.kube, running.kubelet, running.process = kube, kubelet, process
         try:
             deadline = time.monotonic() + 60
             while True:

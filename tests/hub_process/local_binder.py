@@ -1,0 +1,253 @@
+"""The real BinderHub app on loopback, in front of the hub of
+``local_hub(..., cluster=True)``, as that hub's ``binder`` service.
+
+BinderHub is ``python -m binderhub`` from .venv-binderhub (the wheel in
+../shared/wheels), started with the binder pod's own arguments and
+environment and the chart's own binderhub_config.py, laid out by
+tools/hub_pod.materialize as tests/test_binder_pod.py lays them out
+(``--config`` and ``DOCKER_CONFIG`` point into the folder that stands for
+``/``, ``HOME`` is its /root, the one fixed path in binderhub_config.py points
+there too). Auth is on and the named-server limit (5) comes from the pod's
+environment, as the chart sets them.
+
+What a machine without a cluster, a registry, Docker and the internet forces,
+and nothing else, each a chart value in one values layer (``loopback_values``)
+that the hub's render and the binder pod's render both get:
+
+- ``BinderHub.port``: a free port instead of the container's 8585. BinderHub
+  has no listen address setting, so it listens on every interface at that
+  port (in the cluster, on the pod's address).
+- ``hub.services.binder.oauth_redirect_uri``: BinderHub's own OAuth callback
+  on that port, so the hub's OAuth client for the service and the binder
+  pod's ``JUPYTERHUB_OAUTH_CALLBACK_URL`` (rendered from this value) name
+  where BinderHub listens. The chart gives the service no ``url`` (BinderHub
+  is not behind the hub's proxy), and neither does this.
+- ``BinderHub.build_class``: BinderHub's own ``binderhub.build.FakeBuild``
+  (streams its build log lines, builds nothing), instead of build pods.
+- ``BinderHub.registry_class``: BinderHub's own
+  ``binderhub.registry.FakeRegistry`` (holds no image, so every request
+  builds), with ``use_registry`` left on as the chart has it.
+- ``GitHubRepoProvider.api_base_path``: a GitHub API stand-in on loopback
+  (``github_api``: a RawFileServer answering
+  ``/repos/{owner}/{repo}/commits/{ref}`` with the commit's JSON). The
+  provider's ``hostname`` stays github.com, so the repository URL, the
+  ``binder_ref_url`` and the ``binder_persistent_request`` BinderHub sends
+  the hub are GitHub's, and the hub's fetcher reads ``.resources`` from the
+  raw-file stand-in local_hub already runs for github.com.
+
+And one value only the binder pod's render gets, because it is known only
+once the hub runs: ``BinderHub.hub_url``, the hub's loopback URL (the chart
+renders the pod's ``JUPYTERHUB_API_URL`` from it). That second render makes
+new random Secrets, so the binder pod's ``hub`` Secret key
+``hub.services.binder.apiToken`` is set to the running hub's (in a cluster
+both pods read the one Secret). Secrets the admin creates (the registry pull
+Secret the pod mounts) are stand-ins of the same name and type with
+placeholder credentials; FakeRegistry never reads them.
+
+``initialize()`` loads a Kubernetes config (``builder_required``):
+``KUBECONFIG`` is tests/data/kubeconfig.yaml, where nothing listens, so
+BinderHub's periodic build-pod cleanup logs a failure; FakeBuild, the launch
+path and the launch quota (no ``pod_quota`` set) make no Kubernetes calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools import chart, hub_pod
+
+from ..standins import RawFileServer
+from .local_hub import DATA, ROOT, TEST_VALUES, Hub, free_port, local_hub
+
+BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
+CONFIG_DIR = "/etc/binderhub/config"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@contextmanager
+def github_api(commits: dict[tuple[str, str, str], str]) -> Iterator[RawFileServer]:
+    """The GitHub API paths GitHubRepoProvider reads to resolve a ref:
+    ``commits`` maps (owner, repo, ref) to the commit SHA."""
+    with RawFileServer() as api:
+        for (owner, repo, ref), sha in commits.items():
+            api.files[f"/repos/{owner}/{repo}/commits/{ref}"] = json.dumps(
+                {"sha": sha}
+            ).encode()
+        yield api
+
+
+def loopback_values(port: int, github_api_url: str) -> dict[str, Any]:
+    """The values layer of this module's docstring, for both renders."""
+    binder_url = f"http://127.0.0.1:{port}"
+    return {"binderhub": {
+        "config": {
+            "BinderHub": {
+                "port": port,
+                "build_class": "binderhub.build.FakeBuild",
+                "registry_class": "binderhub.registry.FakeRegistry",
+            },
+            "GitHubRepoProvider": {"api_base_path": github_api_url},
+        },
+        "jupyterhub": {"hub": {"services": {"binder": {
+            "oauth_redirect_uri": f"{binder_url}/oauth_callback",
+        }}}},
+    }}  # fmt: skip
+
+
+@dataclass
+class Binder:
+    """A running BinderHub: its URL, log, and the GitHub API stand-in."""
+
+    url: str
+    log: Path
+    github: RawFileServer
+    process: subprocess.Popen = field(repr=False)
+
+    def build(self, spec: str, token: str, timeout: float = 120) -> list[dict]:
+        """``GET /build/{spec}`` as BinderHub's page does it (an EventSource
+        request), with a hub API token; the events up to ``ready`` or
+        ``failed`` (or the end of the stream)."""
+        request = urllib.request.Request(
+            f"{self.url}/build/{spec}",
+            headers={"Accept": "text/event-stream",
+                     "Authorization": f"token {token}"},
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        events: list[dict] = []
+        with urllib.request.urlopen(request, timeout=40) as stream:
+            for raw in stream:
+                line = raw.decode().strip()
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+                    if events[-1].get("phase") in ("ready", "failed"):
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no ready or failed event: {events}")
+        return events
+
+
+def _hub_secret_with(objects: list[dict], key: str, value: str) -> list[dict]:
+    """The release with one key of the hub Secret set to ``value``."""
+    objects = copy.deepcopy(objects)
+    secret = chart.find(objects, "Secret", "hub")
+    secret["data"][key] = b64(value)
+    return objects
+
+
+def _admin_secrets(objects: list[dict]) -> list[dict]:
+    """Stand-ins for the Secrets the binder pod mounts that the release does
+    not hold (the admin creates them with kubectl before installing)."""
+    rendered = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+    spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
+    config = {"auths": {"registry.invalid": {"auth": b64("placeholder:placeholder")}}}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": volume["secret"]["secretName"]},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": b64(json.dumps(config))},
+        }
+        for volume in spec.get("volumes") or []
+        if "secret" in volume and volume["secret"]["secretName"] not in rendered
+    ]
+
+
+@contextmanager
+def local_binder(
+    hub: Hub, values: dict[str, Any], github: RawFileServer, state: Path
+) -> Iterator[Binder]:
+    """Start BinderHub for ``values`` (the hub's values and this module's
+    layer) in front of ``hub``; stop it after."""
+    values = chart.merge_values(
+        values, {"binderhub": {"config": {"BinderHub": {"hub_url": hub.url}}}}
+    )
+    objects = chart.manifests(chart.render(values))
+    objects = _hub_secret_with(
+        objects, "hub.services.binder.apiToken", hub.tokens["binder"]
+    )
+    pod = hub_pod.materialize(
+        [*objects, *_admin_secrets(objects)], "Deployment", "binder", "binder",
+        state / "pod",
+    )  # fmt: skip
+    pod.redirect(["binderhub_config.py"], CONFIG_DIR)
+    spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
+    [container] = [c for c in spec["containers"] if c["name"] == "binder"]
+    mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts") or []]
+
+    def in_pod(value: str) -> str:
+        under = any(value == m or value.startswith(m + "/") for m in mounts)
+        return str(pod.path(value)) if under else value
+
+    env = {name: in_pod(value) for name, value in pod.env.items()}
+    env["HOME"] = str(pod.path("/root"))
+    env["KUBECONFIG"] = str(DATA / "kubeconfig.yaml")
+    port = values["binderhub"]["config"]["BinderHub"]["port"]
+    url = f"http://127.0.0.1:{port}"
+    log = state / "binderhub.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(BINDERHUB_PYTHON), "-m", "binderhub",
+             *(in_pod(arg) for arg in pod.args)],
+            cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the chart's readiness probe
+            try:
+                with urllib.request.urlopen(f"{url}/versions", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"BinderHub did not start:\n{log.read_text()[-3000:]}"
+                )
+            time.sleep(0.3)
+        yield Binder(url, log, github, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+
+
+@contextmanager
+def hub_and_binder(
+    state: Path,
+    files: dict[str, bytes],
+    commits: dict[tuple[str, str, str], str],
+    values_files: tuple[Path, ...] = TEST_VALUES,
+) -> Iterator[tuple[Hub, Binder]]:
+    """``local_hub(..., cluster=True)`` with ``files`` as raw repository
+    files, and BinderHub in front of it resolving ``commits``."""
+    state.mkdir(parents=True, exist_ok=True)
+    with github_api(commits) as github:
+        layer = state / "binder-loopback.yaml"
+        layer.write_text(yaml.safe_dump(loopback_values(free_port(), github.url)))
+        layers = (*values_files, layer)
+        values = chart.merge_values(*(chart.load_values(p) for p in layers))
+        with (
+            local_hub(state / "hub", files, values_files=layers, cluster=True) as hub,
+            local_binder(hub, values, github, state / "binder") as binder,
+        ):
+            yield hub, binder

@@ -1,0 +1,192 @@
+"""BinderHub's build API to a running notebook, and the 5-server limit.
+
+The real BinderHub app (tests/hub_process/local_binder.py: the chart's
+binderhub_config.py from the rendered binder pod, auth on, the named-server
+limit from the pod's environment) in front of the real hub of
+``local_hub(..., cluster=True)``, where KubeSpawner's own start() creates
+pods that run as notebook processes. A user asks BinderHub for
+``/build/gh/owner/repo/main`` with her hub API token, as BinderHub's page
+does with her login: BinderHub resolves ``main`` through the GitHub API
+stand-in, streams its FakeBuild's log, launches through the hub API as the
+hub's ``binder`` service, and the hub's spawn hook reads ``.resources`` at
+the resolved commit. What had to change for a machine without a cluster,
+registry, Docker or network is listed in local_binder.py.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tools.chart import NAMESPACE
+
+from .hub_process.local_binder import hub_and_binder
+from .hub_setup import SHA, github
+
+pytestmark = pytest.mark.slow
+
+FILES = {f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n"}
+COMMITS = {("owner", "repo", "main"): SHA}
+SPEC = "gh/owner/repo/main"
+LIMIT = 5  # hub.namedServerLimitPerUser in values/minimal.yaml (the chart default)
+QUOTA_MESSAGE = (
+    f"User alice already has the maximum of {LIMIT} named servers."
+    "  One must be deleted before a new server can be created\n"
+)
+
+
+@pytest.fixture(scope="module")
+def binderhub(tmp_path_factory):
+    state = tmp_path_factory.mktemp("binderhub")
+    with hub_and_binder(state, FILES, COMMITS) as (hub, binder):
+        hub.api("POST", "/users/alice")
+        status, token = hub.api("POST", "/users/alice/tokens", {"note": "tests"})
+        assert status == 201, token
+        hub.alice = token["token"]
+        yield hub, binder
+
+
+def pods_of(hub, user: str) -> dict[str, dict[str, Any]]:
+    """The user's pods in the cluster, by server name."""
+    found = {}
+    for pod in hub.kube.list("pods", NAMESPACE):
+        annotations = pod["metadata"].get("annotations") or {}
+        if annotations.get("hub.jupyter.org/username") == user:
+            found[annotations["hub.jupyter.org/servername"]] = pod
+    return found
+
+
+def servers_of(hub, user: str, include_stopped: bool = False) -> dict[str, Any]:
+    """The user's named servers in the hub API: active ones, or all it holds
+    (the stopped default server "" every user has is left out)."""
+    query = "?include_stopped_servers=1" if include_stopped else ""
+    status, model = hub.api("GET", f"/users/{user}{query}")
+    assert status == 200, model
+    return {name: s for name, s in model["servers"].items() if name}
+
+
+def ready(hub, binder, events: list[dict]) -> dict:
+    assert events and events[-1]["phase"] == "ready", (
+        events,
+        binder.log.read_text()[-4000:],
+        hub.log.read_text()[-4000:],
+    )
+    return events[-1]
+
+
+def server_of(hub, event: dict) -> str:
+    """The server name in a ready event's URL (hub_url/user/alice/NAME/)."""
+    assert event["url"].startswith(f"{hub.url}/user/alice/"), event
+    return event["url"].rstrip("/").rsplit("/", 1)[1]
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_a_build_request_launches_a_notebook_with_the_files_resources(binderhub):
+    hub, binder = binderhub
+    events = binder.build(SPEC, hub.alice)
+    event = ready(hub, binder, events)
+
+    # main resolved through the GitHub API stand-in, to the commit launched.
+    assert any(
+        path == "/repos/owner/repo/commits/main"
+        for _, path, _ in binder.github.requests
+    )
+    assert event["binder_request"] == "v2/gh/owner/repo/main"
+    assert event["binder_persistent_request"] == f"v2/gh/owner/repo/{SHA}"
+    assert event["binder_ref_url"] == f"https://github.com/owner/repo/tree/{SHA}"
+    # FakeBuild's log streamed, then the launch's phases.
+    messages = [e["message"] for e in events]
+    assert messages[0] == "Waiting for build to start...\n"
+    built = next(i for i, e in enumerate(events) if e["phase"] == "built")
+    assert [m for m in dict.fromkeys(messages[1:built])] == [
+        "Pending...\n", "Running...\n", "Succeed...\n", "Building...\n",
+    ]  # fmt: skip
+    assert {e["phase"] for e in events[built + 1 : -1]} == {"launching"}
+    assert "Launching server...\n" in messages
+    image = events[built]["imageName"]
+    assert image == event["image"]
+    assert image.endswith(f":{SHA}")
+
+    # The notebook answers at the URL the ready event gives, with her token.
+    server = server_of(hub, event)
+    assert server.startswith("owner-repo-")
+    path = urlparse(event["url"]).path
+    status, body = hub.call("GET", f"{path}api/status", service=f"token:{hub.alice}")
+    assert status == 200, body
+
+    # Its pod has the limits of the .resources at that commit.
+    pod = pods_of(hub, "alice")[server]
+    assert pod["status"]["phase"] == "Running"
+    [container] = pod["spec"]["containers"]
+    assert container["image"] == image
+    resources = container["resources"]
+    assert float(resources["requests"]["cpu"]) == 0.5
+    assert float(resources["limits"]["cpu"]) == 3
+    assert int(resources["requests"]["memory"]) == 1 * 1024**3
+    assert int(resources["limits"]["memory"]) == 3 * 1024**3
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (
+        "from .resources of github.com/owner/repo" in env["BINDERHUB_RESOURCES_SOURCE"]
+    )
+
+
+def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
+    hub, binder = binderhub
+    # Five servers running for alice: what earlier tests left, and the rest
+    # launched through the hub API as BinderHub's launcher does.
+    missing = [f"filler-{i}" for i in range(LIMIT - len(servers_of(hub, "alice")))]
+    with ThreadPoolExecutor(max(len(missing), 1)) as pool:
+        results = list(pool.map(
+            lambda name: hub.launch("alice", name, github("owner", "repo")), missing
+        ))  # fmt: skip
+    assert all(r.outcome == "ready" for r in results), (
+        results, hub.log.read_text()[-4000:],
+    )  # fmt: skip
+    five = set(servers_of(hub, "alice"))
+    assert len(five) == LIMIT
+    assert set(pods_of(hub, "alice")) == five
+
+    events = binder.build(SPEC, hub.alice)
+    # BinderHub's own check (its launcher, before it asks the hub) refused.
+    assert events[-1] == {
+        "phase": "failed", "status_code": 409, "message": QUOTA_MESSAGE,
+    }, events  # fmt: skip
+    # BinderHub's launcher retried before giving up (Launcher.retries, 4).
+    assert [e["message"] for e in events if e["message"].startswith("Launch")] == [
+        "Launching server...\n",
+        *(f"Launch attempt {n} failed, retrying...\n" for n in (1, 2, 3)),
+    ]
+    # No sixth server or pod, in the hub or the cluster.
+    assert set(servers_of(hub, "alice", include_stopped=True)) == five
+    assert set(pods_of(hub, "alice")) == five
+
+    # Stop one through the hub API: the next build launches.
+    stopped = sorted(five)[0]
+    status, body = hub.api("DELETE", f"/users/alice/servers/{stopped}")
+    assert status in (202, 204), body
+    wait_until(
+        lambda: (
+            stopped not in servers_of(hub, "alice")
+            and stopped not in pods_of(hub, "alice")
+        ),
+        60,
+        f"{stopped} did not stop",
+    )
+    event = ready(hub, binder, binder.build(SPEC, hub.alice))
+    new = server_of(hub, event)
+    assert new not in five
+    assert set(servers_of(hub, "alice")) == five - {stopped} | {new}
+    assert set(pods_of(hub, "alice")) == five - {stopped} | {new}
+    path = urlparse(event["url"]).path
+    status, body = hub.call("GET", f"{path}api/status", service=f"token:{hub.alice}")
+    assert status == 200, body
