@@ -131,28 +131,6 @@ def registry_host(values: dict[str, Any]) -> str:
     return values["binderhub"]["config"]["BinderHub"]["image_prefix"].split("/")[0]
 
 
-def admin_secrets(
-    objects: list[dict[str, Any]], host: str, username: str, password: str
-) -> list[dict[str, Any]]:
-    """Stand-ins for the Secrets the binder pod mounts that the release does
-    not hold, as `kubectl create secret docker-registry NAME
-    --docker-server=HOST ...` makes them."""
-    rendered = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
-    spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
-    config = {"auths": {host: {"auth": b64(f"{username}:{password}")}}}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": volume["secret"]["secretName"]},
-            "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": b64(json.dumps(config))},
-        }
-        for volume in spec.get("volumes") or []
-        if "secret" in volume and volume["secret"]["secretName"] not in rendered
-    ]
-
-
 def binder_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
     spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
     [container] = [c for c in spec["containers"] if c["name"] == "binder"]
@@ -164,7 +142,9 @@ def start_binder(values: dict[str, Any], root: Path) -> BinderRun:
     objects = chart.manifests(chart.render(values))
     username = "placeholder-robot"
     password = f"placeholder-{secrets.token_hex(12)}"
-    standins = admin_secrets(objects, registry_host(values), username, password)
+    standins = hub_pod.registry_secret_standins(
+        objects, registry_host(values), username, password
+    )
     pod = hub_pod.materialize(
         [*objects, *standins], "Deployment", "binder", "binder", root
     )

@@ -20,6 +20,7 @@ import base64
 import contextlib
 import copy
 import io
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -344,3 +345,30 @@ def config_for(
 
     pod = hub_pod(chart.manifests(chart.render(values)), root)
     return z2jh_config(pod, log), pod
+
+
+def registry_secret_standins(
+    objects: list[dict[str, Any]], host: str, username: str, password: str
+) -> list[dict[str, Any]]:
+    """Stand-ins for the Secrets the binder pod mounts that the release does
+    not hold, as `kubectl create secret docker-registry NAME
+    --docker-server=HOST ...` makes them."""
+    rendered = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+    spec = find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    config = {"auths": {host: {"auth": auth}}}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": volume["secret"]["secretName"]},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {
+                ".dockerconfigjson": base64.b64encode(
+                    json.dumps(config).encode()
+                ).decode()
+            },
+        }
+        for volume in spec.get("volumes") or []
+        if "secret" in volume and volume["secret"]["secretName"] not in rendered
+    ]

@@ -70,7 +70,15 @@ import yaml
 from tools import chart, hub_pod
 
 from ..standins import RawFileServer
-from .local_hub import DATA, ROOT, TEST_VALUES, Hub, free_port, local_hub
+from .local_hub import (
+    DATA,
+    ROOT,
+    TEST_VALUES,
+    Hub,
+    free_port,
+    local_hub,
+    serving,
+)
 
 BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 CONFIG_DIR = "/etc/binderhub/config"
@@ -150,25 +158,6 @@ def _hub_secret_with(objects: list[dict], key: str, value: str) -> list[dict]:
     return objects
 
 
-def _admin_secrets(objects: list[dict]) -> list[dict]:
-    """Stand-ins for the Secrets the binder pod mounts that the release does
-    not hold (the admin creates them with kubectl before installing)."""
-    rendered = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
-    spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
-    config = {"auths": {"registry.invalid": {"auth": b64("placeholder:placeholder")}}}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": volume["secret"]["secretName"]},
-            "type": "kubernetes.io/dockerconfigjson",
-            "data": {".dockerconfigjson": b64(json.dumps(config))},
-        }
-        for volume in spec.get("volumes") or []
-        if "secret" in volume and volume["secret"]["secretName"] not in rendered
-    ]
-
-
 @contextmanager
 def local_binder(
     hub: Hub, values: dict[str, Any], github: RawFileServer, state: Path
@@ -182,10 +171,13 @@ def local_binder(
     objects = _hub_secret_with(
         objects, "hub.services.binder.apiToken", hub.tokens["binder"]
     )
+    # The registry Secrets the admin creates: placeholders (FakeRegistry).
+    standins = hub_pod.registry_secret_standins(
+        objects, "registry.invalid", "placeholder", "placeholder"
+    )
     pod = hub_pod.materialize(
-        [*objects, *_admin_secrets(objects)], "Deployment", "binder", "binder",
-        state / "pod",
-    )  # fmt: skip
+        [*objects, *standins], "Deployment", "binder", "binder", state / "pod"
+    )
     pod.redirect(["binderhub_config.py"], CONFIG_DIR)
     spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
     [container] = [c for c in spec["containers"] if c["name"] == "binder"]
@@ -207,28 +199,13 @@ def local_binder(
              *(in_pod(arg) for arg in pod.args)],
             cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # the chart's readiness probe
-            try:
-                with urllib.request.urlopen(f"{url}/versions", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"BinderHub did not start:\n{log.read_text()[-3000:]}"
-                )
-            time.sleep(0.3)
+
+    def answers() -> bool:  # the chart's readiness probe
+        with urllib.request.urlopen(f"{url}/versions", timeout=5) as answer:
+            return answer.status == 200
+
+    with serving(process, log, answers, "BinderHub"):
         yield Binder(url, log, github, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
 
 
 @contextmanager

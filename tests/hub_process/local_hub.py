@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,21 +236,35 @@ def local_hub(
                       service_tokens(objects))  # fmt: skip
         running.stand_in_urls = (raw.url, kube.url)
         running.kube, running.kubelet, running.process = kube, kubelet, process
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if running.api("GET", "/", service="binder")[0] == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"hub did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
+        with serving(
+            process, log, lambda: running.api("GET", "/", service="binder")[0] == 200,
+            "hub",
+        ):  # fmt: skip
             yield running
-        finally:
-            process.terminate()
+
+
+@contextmanager
+def serving(
+    process: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str
+) -> Iterator[None]:
+    """Wait (at most a minute) until ``ready()``, then hand over; stop the
+    process after, however the block ends."""
+    try:
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                if ready():
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
