@@ -29,8 +29,11 @@ from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
 
-FILES = {f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n"}
-COMMITS = {("owner", "repo", "main"): SHA}
+FILES = {
+    f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n",
+    f"/owner/broken/{SHA}/.resources": b"cpur=2\ncpu=2\n",
+}
+COMMITS = {("owner", "repo", "main"): SHA, ("owner", "broken", "main"): SHA}
 SPEC = "gh/owner/repo/main"
 LIMIT = 5  # hub.namedServerLimitPerUser in values/minimal.yaml (the chart default)
 QUOTA_MESSAGE = (
@@ -161,11 +164,11 @@ def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
     assert events[-1] == {
         "phase": "failed", "status_code": 409, "message": QUOTA_MESSAGE,
     }, events  # fmt: skip
-    # BinderHub's launcher retried before giving up (Launcher.retries, 4).
-    assert [e["message"] for e in events if e["message"].startswith("Launch")] == [
-        "Launching server...\n",
-        *(f"Launch attempt {n} failed, retrying...\n" for n in (1, 2, 3)),
-    ]
+    # One message: the chart makes one launch attempt (Launcher.retries: 1),
+    # so no "Launch attempt N failed, retrying..." lines come before it.
+    launching = [e["message"] for e in events if e.get("phase") == "launching"]
+    assert launching == ["Launching server...\n"], events
+    assert [e for e in events if e.get("phase") == "failed"] == [events[-1]]
     # No sixth server or pod, in the hub or the cluster.
     assert set(servers_of(hub, "alice", include_stopped=True)) == five
     assert set(pods_of(hub, "alice")) == five
@@ -190,3 +193,25 @@ def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
     path = urlparse(event["url"]).path
     status, body = hub.call("GET", f"{path}api/status", service=f"token:{hub.alice}")
     assert status == 200, body
+
+
+def test_a_refused_resources_file_shows_its_message_under_the_loading_bar(binderhub):
+    """The hub's spawn hook refuses a broken `.resources`; BinderHub streams
+    that message, once, as the launch's failure, and no server remains."""
+    hub, binder = binderhub
+    for name in servers_of(hub, "alice"):  # room under the quota
+        hub.api("DELETE", f"/users/alice/servers/{name}", {"remove": True})
+    deadline = time.monotonic() + 60
+    while servers_of(hub, "alice"):
+        assert time.monotonic() < deadline, servers_of(hub, "alice")
+        time.sleep(0.3)
+    before = set(servers_of(hub, "alice", include_stopped=True))
+    events = binder.build("gh/owner/broken/main", hub.alice)
+    failed = events[-1]
+    assert failed["phase"] == "failed", events
+    assert ".resources:2: `cpu=2`: unknown key 'cpu'" in failed["message"], failed
+    assert not any("retrying" in e.get("message", "") for e in events), events
+    deadline = time.monotonic() + 30  # the failed server goes after a second
+    while set(servers_of(hub, "alice", include_stopped=True)) != before:
+        assert time.monotonic() < deadline, servers_of(hub, "alice", True)
+        time.sleep(0.3)
