@@ -65,3 +65,25 @@ def http_client(request, monkeypatch):
     monkeypatch.setattr(RepoFileFetcher, "client_class", chosen)
     yield request.param
     AsyncHTTPClient._restore_configuration(saved)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium from Debian, driven through chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(executable_path="/usr/bin/chromedriver"), options=options
+    )
+    yield driver
+    driver.quit()

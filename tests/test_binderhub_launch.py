@@ -24,6 +24,7 @@ import pytest
 
 from tools.chart import NAMESPACE
 
+from .conftest import ROOT
 from .hub_process.local_binder import hub_and_binder
 from .hub_setup import SHA, github
 
@@ -70,6 +71,16 @@ def servers_of(hub, user: str, include_stopped: bool = False) -> dict[str, Any]:
     status, model = hub.api("GET", f"/users/{user}{query}")
     assert status == 200, model
     return {name: s for name, s in model["servers"].items() if name}
+
+
+def remove_all(hub, user: str) -> None:
+    """Delete every named server of ``user`` and wait until they are gone."""
+    for name in servers_of(hub, user):
+        hub.api("DELETE", f"/users/{user}/servers/{name}", {"remove": True})
+    deadline = time.monotonic() + 60
+    while servers_of(hub, user):
+        assert time.monotonic() < deadline, servers_of(hub, user)
+        time.sleep(0.3)
 
 
 def ready(hub, binder, events: list[dict]) -> dict:
@@ -199,12 +210,7 @@ def test_a_refused_resources_file_shows_its_message_under_the_loading_bar(binder
     """The hub's spawn hook refuses a broken `.resources`; BinderHub streams
     that message, once, as the launch's failure, and no server remains."""
     hub, binder = binderhub
-    for name in servers_of(hub, "alice"):  # room under the quota
-        hub.api("DELETE", f"/users/alice/servers/{name}", {"remove": True})
-    deadline = time.monotonic() + 60
-    while servers_of(hub, "alice"):
-        assert time.monotonic() < deadline, servers_of(hub, "alice")
-        time.sleep(0.3)
+    remove_all(hub, "alice")  # room under the quota
     before = set(servers_of(hub, "alice", include_stopped=True))
     events = binder.build("gh/owner/broken/main", hub.alice)
     failed = events[-1]
@@ -215,3 +221,62 @@ def test_a_refused_resources_file_shows_its_message_under_the_loading_bar(binder
     while set(servers_of(hub, "alice", include_stopped=True)) != before:
         assert time.monotonic() < deadline, servers_of(hub, "alice", True)
         time.sleep(0.3)
+
+
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+
+def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
+    binderhub, browser
+):
+    """As a person does it: log in through the hub from BinderHub's page, type
+    the repository and the ref, launch, land in the notebook; with 5 servers
+    running, the loading page shows BinderHub's quota message once."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    hub, binder = binderhub
+    remove_all(hub, "alice")
+    browser.get(f"{binder.url}/")
+    browser.find_element(By.ID, "username_input").send_keys("alice")
+    browser.find_element(By.ID, "password_input").send_keys("x")
+    browser.find_element(By.ID, "login_submit").click()
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "btn-launch"))
+    )
+    browser.find_element(By.NAME, "repository").send_keys("owner/repo")
+    browser.find_element(By.ID, "ref").send_keys("main")
+    browser.find_element(By.ID, "btn-launch").click()
+    WebDriverWait(browser, 90).until(
+        shown.url_contains(f"{hub.url}/user/alice/owner-repo-")
+    )
+    [launched] = servers_of(hub, "alice")
+    assert browser.current_url == f"{hub.url}/user/alice/{launched}/"
+
+    for n in range(LIMIT - 1):
+        assert hub.launch("alice", f"more-{n}", github("owner", "repo")).outcome == (
+            "ready"
+        )
+    browser.get(f"{binder.url}/v2/gh/owner/repo/main")
+    WebDriverWait(browser, 60).until(
+        shown.text_to_be_present_in_element((By.TAG_NAME, "body"), "named servers")
+    )
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert page.count("already has the maximum of 5 named servers") == 1, page
+    assert "retrying" not in page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "binderhub-quota-1280.png"))
+    browser.set_window_size(390, 844)
+    browser.save_screenshot(str(SCREENSHOTS / "binderhub-quota-390.png"))
+
+    # The hub's home page, with the servers these real launches made.
+    browser.set_window_size(1280, 900)
+    browser.get(f"{hub.url}/hub/home")
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "quota"))
+    )
+    assert "5 of 5 servers running" in browser.find_element(By.ID, "quota").text
+    browser.save_screenshot(str(SCREENSHOTS / "home-cluster-1280.png"))
+    browser.set_window_size(390, 844)
+    browser.save_screenshot(str(SCREENSHOTS / "home-cluster-390.png"))

@@ -241,28 +241,6 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium from Debian, driven through chromedriver."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,900",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(executable_path="/usr/bin/chromedriver"), options=options
-    )
-    yield driver
-    driver.quit()
-
-
 def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
