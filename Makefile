@@ -79,8 +79,8 @@ chart-deps: setup
 render: setup chart-deps
 	$(BIN)/python -m tools.chart $(VALUES)
 
-# A local hub with a dummy login and two example notebooks on a simulated
-# cluster (Ctrl-C or SIGTERM stops all of it).
+# BinderHub and the hub with a dummy login, notebooks on a simulated cluster
+# (Ctrl-C or SIGTERM stops all of it).
 demo: setup
 	$(BIN)/python -m tools.demo
 

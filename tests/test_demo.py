@@ -1,5 +1,6 @@
-"""`make demo` starts, serves the login page and real notebooks, and stops
-cleanly on Ctrl-C or SIGTERM: no process and no temporary folder left."""
+"""`make demo` starts BinderHub, the hub and real notebooks, sends a visitor
+to the login, and stops cleanly on Ctrl-C or SIGTERM: no process and no
+temporary folder left."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ def demo_folders() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("persistent-binderhub-demo-*"))
 
 
-def processes_under(folder: Path) -> list[int]:
-    """Processes whose command line names ``folder`` (the demo's notebooks)."""
+def processes_under(folder: Path, program: str = "") -> list[int]:
+    """Processes whose command line names ``folder``, and an argument that
+    ends with ``program`` (the program, or a module run with -m)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -31,7 +33,10 @@ def processes_under(folder: Path) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if str(folder).encode() in command:
+        argv = command.split(b"\0")
+        if str(folder).encode() in command and any(
+            arg.endswith(program.encode()) for arg in argv
+        ):
             found.append(int(entry.name))
     return found
 
@@ -53,7 +58,9 @@ def test_demo_serves_the_hub_and_stops_leaving_nothing(stop):
             assert response.status == 200
             assert "Sign in" in response.read().decode()
         [folder] = demo_folders() - before
-        assert len(processes_under(folder)) == 2  # the two example notebooks
+        # The two example notebooks, and BinderHub.
+        assert len(processes_under(folder, "jupyterhub-singleuser")) == 2
+        assert len(processes_under(folder, "binderhub")) == 1
         process.send_signal(stop)
         out, _ = process.communicate(timeout=60)
     finally:
