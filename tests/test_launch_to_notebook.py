@@ -119,3 +119,38 @@ def test_stop_ends_the_pod_and_keeps_the_claim_and_the_key(hub):
     assert hub.kube.get("secrets", NAMESPACE, "alice-ssh-key")
     status, _ = notebook(hub, "GET", "/user/alice/second/api/status")
     assert status != 200
+
+
+def test_a_deleted_servers_files_and_key_come_back_in_the_next_launch(hub):
+    """Delete removes the server, never the user's claim or key Secret: the
+    next launch mounts the same folder and the same key pair."""
+    pod = running(hub, "first")
+    ssh = hub.kubelet.pod_root(NAMESPACE, pod["metadata"]["name"]) / "home/jovyan/.ssh"
+    public_key = (ssh / "ssh.pub").read_bytes()
+    path = "api/contents/home/alice-nfs-pvc/kept.txt"
+    status, body = notebook(
+        hub, "PUT", f"/user/alice/first/{path}",
+        {"type": "file", "format": "text", "content": "still here"},
+    )  # fmt: skip
+    assert status in (200, 201), body
+    status, body = hub.api("DELETE", "/users/alice/servers/first", {"remove": True})
+    assert status in (202, 204), body
+    deadline = time.monotonic() + 60
+    while (
+        "first"
+        in hub.api("GET", "/users/alice?include_stopped_servers=1")[1]["servers"]
+    ):
+        assert time.monotonic() < deadline, "the server was not removed"
+        time.sleep(0.2)
+    assert pod_of(hub, "alice", "first") is None
+    assert hub.kube.get("persistentvolumeclaims", NAMESPACE, "alice-nfs-pvc")
+    assert hub.kube.get("secrets", NAMESPACE, "alice-ssh-key")
+
+    again = launched(hub, "third")
+    ssh = (
+        hub.kubelet.pod_root(NAMESPACE, again["metadata"]["name"]) / "home/jovyan/.ssh"
+    )
+    assert (ssh / "ssh.pub").read_bytes() == public_key
+    status, body = notebook(hub, "GET", f"/user/alice/third/{path}")
+    assert status == 200, body
+    assert body["content"] == "still here"
