@@ -1,11 +1,13 @@
-"""Faults on the loopback cluster: the API fails or hangs, a pod never starts.
+"""Faults on the loopback cluster: the API fails or hangs, a pod never
+starts, the hub restarts.
 
 The real hub with KubeSpawner's own start() and stop(), against the
 Kubernetes API stand-in and the node of tools/kubelet.py (see
 test_launch_to_notebook.py); each fault is aimed at one call
 (tools/kube_api.Fault) or at the node. In each case the launch fails with a
 message that says what happened, nothing of the failed server is left in
-the hub or the API, and the next launch works.
+the hub or the API, and the next launch works. A hub restart keeps the
+running notebooks listed and reachable.
 """
 
 from __future__ import annotations
@@ -91,3 +93,29 @@ def test_a_hung_secret_read_refuses_the_launch_and_the_next_works(hub):
     assert "try again" in result.message
     assert gone(hub, "hung-api"), hub.log.read_text()[-3000:]
     assert launch(hub, "after-hang").outcome == "ready"
+
+
+def test_servers_outlive_a_hub_restart(hub):
+    """The hub pod is replaced (an upgrade, a crash): the notebooks keep
+    running, and the new hub lists them and routes to them again."""
+    assert launch(hub, "long-lived").outcome == "ready"
+    status, token = hub.api("POST", "/users/alice/tokens", {"note": "restart"})
+    assert status == 201, token
+    alice = f"token:{token['token']}"
+    path = "/user/alice/long-lived/api/status"
+    assert hub.call("GET", path, service=alice)[0] == 200
+    pod = next(
+        p for p in hub.kube.list("pods", NAMESPACE)
+        if p["metadata"]["annotations"]["hub.jupyter.org/servername"] == "long-lived"
+    )  # fmt: skip
+    process = hub.kubelet.pods[(NAMESPACE, pod["metadata"]["name"])].process
+
+    hub.restart()
+
+    assert process.poll() is None  # the notebook never stopped
+    _, user = hub.api("GET", "/users/alice")
+    assert user["servers"]["long-lived"]["ready"], user["servers"]
+    deadline = time.monotonic() + 30  # the new proxy gets its routes back
+    while hub.call("GET", path, service=alice)[0] != 200:
+        assert time.monotonic() < deadline, hub.log.read_text()[-3000:]
+        time.sleep(0.3)

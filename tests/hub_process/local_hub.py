@@ -227,44 +227,73 @@ def local_hub(
         }
         config = ROOT / "tests" / "hub_process" / "jupyterhub_config.py"
         args = [a for a in pod.args[1:] if a.startswith("--") and a != "--config"]
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", str(config), *args],
-                cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        log.write_text("")
+
+        def start() -> subprocess.Popen:
+            with log.open("a") as output:
+                return subprocess.Popen(
+                    [sys.executable, "-m", "jupyterhub", "-f", str(config), *args],
+                    cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+
         running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log,
                       service_tokens(objects))  # fmt: skip
         running.stand_in_urls = (raw.url, kube.url)
-        running.kube, running.kubelet, running.process = kube, kubelet, process
-        with serving(
-            process, log, lambda: running.api("GET", "/", service="binder")[0] == 200,
-            "hub",
-        ):  # fmt: skip
+        running.kube, running.kubelet = kube, kubelet
+
+        def answers() -> bool:
+            return running.api("GET", "/", service="binder")[0] == 200
+
+        def restart() -> None:
+            """Stop the hub process and start it again on the same state (its
+            database), as a hub pod replaced by Kubernetes does."""
+            stop(running.process)
+            running.process = start()
+            wait_until_ready(running.process, log, answers, "hub")
+
+        running.restart = restart
+        running.process = start()
+        try:
+            wait_until_ready(running.process, log, answers, "hub")
             yield running
+        finally:
+            stop(running.process)
 
 
 @contextmanager
 def serving(
     process: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str
 ) -> Iterator[None]:
-    """Wait (at most a minute) until ``ready()``, then hand over; stop the
-    process after, however the block ends."""
+    """Wait until ``ready()``, then hand over; stop the process after,
+    however the block ends."""
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if ready():
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+        wait_until_ready(process, log, ready, what)
         yield
     finally:
-        process.terminate()
+        stop(process)
+
+
+def wait_until_ready(
+    process: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str
+) -> None:
+    """Until ``ready()`` (at most a minute), or the process has ended."""
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+            if ready():
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL after 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
