@@ -52,7 +52,7 @@ pytestmark = pytest.mark.slow
 
 BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 DRIVER = Path(__file__).resolve().parent / "binder_pod" / "initialize.py"
-CONFIG_DIR = "/etc/binderhub/config"
+CONFIG_DIR = hub_pod.BINDER_CONFIG_DIR
 VALUES = sorted((ROOT / "values").glob("*.yaml"))
 
 #: What each values file means the binder pod to do.
@@ -145,22 +145,9 @@ def start_binder(values: dict[str, Any], root: Path) -> BinderRun:
     standins = hub_pod.registry_secret_standins(
         objects, registry_host(values), username, password
     )
-    pod = hub_pod.materialize(
-        [*objects, *standins], "Deployment", "binder", "binder", root
+    pod, env, args = hub_pod.binder_pod(
+        [*objects, *standins], root, DATA / "kubeconfig.yaml"
     )
-    pod.redirect(["binderhub_config.py"], CONFIG_DIR)
-
-    container = binder_container(objects)
-    mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts") or []]
-
-    def in_pod(value: str) -> str:
-        under = any(value == m or value.startswith(m + "/") for m in mounts)
-        return str(pod.path(value)) if under else value
-
-    env = {name: in_pod(value) for name, value in pod.env.items()}
-    env["HOME"] = str(pod.path("/root"))
-    env["KUBECONFIG"] = str(DATA / "kubeconfig.yaml")
-    args = [in_pod(arg) for arg in pod.args]
     result = subprocess.run(
         [str(BINDERHUB_PYTHON), str(DRIVER), *args],
         env=env,
@@ -172,7 +159,7 @@ def start_binder(values: dict[str, Any], root: Path) -> BinderRun:
     assert result.returncode == 0, result.stderr
     from_secrets = [
         pod.env[e["name"]]
-        for e in container.get("env") or []
+        for e in binder_container(objects).get("env") or []
         if "secretKeyRef" in (e.get("valueFrom") or {}) and e["name"] in pod.env
     ]
     secret_values = [*from_secrets]

@@ -372,3 +372,31 @@ def registry_secret_standins(
         for volume in spec.get("volumes") or []
         if "secret" in volume and volume["secret"]["secretName"] not in rendered
     ]
+
+
+#: Where binderhub_config.py reads the chart's values from (a fixed path).
+BINDER_CONFIG_DIR = "/etc/binderhub/config"
+
+
+def binder_pod(
+    objects: list[dict[str, Any]], root: Path, kubeconfig: Path
+) -> tuple[PodOnDisk, dict[str, str], list[str]]:
+    """The binder container of the release laid out in ``root``, with its
+    environment and arguments: binderhub_config.py's fixed path points into
+    ``root``, as do values that name a path under one of its mounts
+    (``--config``, ``DOCKER_CONFIG``); ``HOME`` is the folder's /root (the
+    container runs as root); ``KUBECONFIG`` is ``kubeconfig``."""
+    pod = materialize(objects, "Deployment", "binder", "binder", root)
+    pod.redirect(["binderhub_config.py"], BINDER_CONFIG_DIR)
+    spec = find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
+    [container] = [c for c in spec["containers"] if c["name"] == "binder"]
+    mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts") or []]
+
+    def in_pod(value: str) -> str:
+        under = any(value == m or value.startswith(m + "/") for m in mounts)
+        return str(pod.path(value)) if under else value
+
+    env = {name: in_pod(value) for name, value in pod.env.items()}
+    env["HOME"] = str(pod.path("/root"))
+    env["KUBECONFIG"] = str(kubeconfig)
+    return pod, env, [in_pod(arg) for arg in pod.args]

@@ -81,7 +81,6 @@ from .local_hub import (
 )
 
 BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
-CONFIG_DIR = "/etc/binderhub/config"
 
 
 def b64(text: str) -> str:
@@ -175,28 +174,16 @@ def local_binder(
     standins = hub_pod.registry_secret_standins(
         objects, "registry.invalid", "placeholder", "placeholder"
     )
-    pod = hub_pod.materialize(
-        [*objects, *standins], "Deployment", "binder", "binder", state / "pod"
+    _, env, args = hub_pod.binder_pod(
+        [*objects, *standins], state / "pod", DATA / "kubeconfig.yaml"
     )
-    pod.redirect(["binderhub_config.py"], CONFIG_DIR)
-    spec = chart.find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
-    [container] = [c for c in spec["containers"] if c["name"] == "binder"]
-    mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts") or []]
-
-    def in_pod(value: str) -> str:
-        under = any(value == m or value.startswith(m + "/") for m in mounts)
-        return str(pod.path(value)) if under else value
-
-    env = {name: in_pod(value) for name, value in pod.env.items()}
-    env["HOME"] = str(pod.path("/root"))
-    env["KUBECONFIG"] = str(DATA / "kubeconfig.yaml")
     port = values["binderhub"]["config"]["BinderHub"]["port"]
     url = f"http://127.0.0.1:{port}"
     log = state / "binderhub.log"
     with log.open("w") as output:
         process = subprocess.Popen(
             [str(BINDERHUB_PYTHON), "-m", "binderhub",
-             *(in_pod(arg) for arg in pod.args)],
+             *args],
             cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
