@@ -33,8 +33,9 @@ pytestmark = pytest.mark.slow
 FILES = {
     f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n",
     f"/owner/broken/{SHA}/.resources": b"cpur=2\ncpu=2\n",
+    f"/owner/huge/{SHA}/.resources": b"cpul=100\n",
 }
-COMMITS = {("owner", "repo", "main"): SHA, ("owner", "broken", "main"): SHA}
+COMMITS = {("owner", name, "main"): SHA for name in ("repo", "broken", "huge")}
 SPEC = "gh/owner/repo/main"
 LIMIT = 5  # hub.namedServerLimitPerUser in values/minimal.yaml (the chart default)
 QUOTA_MESSAGE = (
@@ -222,6 +223,12 @@ def test_a_refused_resources_file_shows_its_message_under_the_loading_bar(binder
         assert time.monotonic() < deadline, servers_of(hub, "alice", True)
         time.sleep(0.3)
 
+    # A request over a cap: the same, with the cap named.
+    events = binder.build("gh/owner/huge/main", hub.alice)
+    assert events[-1]["phase"] == "failed", events
+    assert "cpul=100" in events[-1]["message"], events[-1]
+    assert "ResourcePolicy.max_cpu" in events[-1]["message"], events[-1]
+
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
@@ -280,3 +287,34 @@ def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
     browser.save_screenshot(str(SCREENSHOTS / "home-cluster-1280.png"))
     browser.set_window_size(390, 844)
     browser.save_screenshot(str(SCREENSHOTS / "home-cluster-390.png"))
+
+    # Stop one there; the next launch from BinderHub lands in its notebook.
+    browser.set_window_size(1280, 900)
+    browser.get(f"{hub.url}/hub/home")
+    stop = WebDriverWait(browser, 30).until(
+        shown.element_to_be_clickable((By.ID, f"stop-{launched}"))
+    )
+    # Click once the button is inside the window (the page may still scroll).
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", stop
+    )
+    WebDriverWait(browser, 10).until(
+        lambda _: browser.execute_script(
+            "const box = arguments[0].getBoundingClientRect();"
+            "return box.top >= 0 && box.bottom <= window.innerHeight;",
+            stop,
+        )
+    )
+    stop.click()
+    WebDriverWait(browser, 30).until(
+        shown.visibility_of_element_located((By.ID, f"delete-{launched}"))
+    )
+    deadline = time.monotonic() + 60
+    while launched in servers_of(hub, "alice"):
+        assert time.monotonic() < deadline, servers_of(hub, "alice")
+        time.sleep(0.3)
+    browser.get(f"{binder.url}/v2/gh/owner/repo/main")
+    WebDriverWait(browser, 90).until(
+        shown.url_contains(f"{hub.url}/user/alice/owner-repo-")
+    )
+    assert len(servers_of(hub, "alice")) == LIMIT
