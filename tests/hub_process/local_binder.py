@@ -44,10 +44,12 @@ both pods read the one Secret). Secrets the admin creates (the registry pull
 Secret the pod mounts) are stand-ins of the same name and type with
 placeholder credentials; FakeRegistry never reads them.
 
-``initialize()`` loads a Kubernetes config (``builder_required``):
-``KUBECONFIG`` is tests/data/kubeconfig.yaml, where nothing listens, so
-BinderHub's periodic build-pod cleanup logs a failure; FakeBuild, the launch
-path and the launch quota (no ``pod_quota`` set) make no Kubernetes calls.
+BinderHub's Kubernetes client talks to the hub's loopback cluster as its
+own service account (``binderhub``): a kubeconfig with that account's token
+stands for the pod's mounted one, so its calls (the periodic build-pod
+cleanup) get exactly the rendered binder Role's permissions. FakeBuild, the
+launch path and the launch quota (no ``pod_quota`` set) make no Kubernetes
+calls.
 """
 
 from __future__ import annotations
@@ -68,10 +70,11 @@ from typing import Any
 import yaml
 
 from tools import chart, hub_pod
+from tools.chart import NAMESPACE
 
 from ..standins import RawFileServer
 from .local_hub import (
-    DATA,
+    BINDER_TOKEN,
     ROOT,
     TEST_VALUES,
     Hub,
@@ -157,6 +160,22 @@ def _hub_secret_with(objects: list[dict], key: str, value: str) -> list[dict]:
     return objects
 
 
+def _kubeconfig(hub: Hub, state: Path) -> Path:
+    """A kubeconfig for BinderHub's service account on the hub's loopback
+    cluster, as the binder pod's mounted token gives it on a cluster."""
+    path = state / "binder-kubeconfig.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "loopback", "cluster": {"server": hub.kube.url}}],
+        "users": [{"name": "binderhub", "user": {"token": BINDER_TOKEN}}],
+        "contexts": [{"name": "loopback", "context": {
+            "cluster": "loopback", "user": "binderhub", "namespace": NAMESPACE}}],
+        "current-context": "loopback",
+    }))  # fmt: skip
+    return path
+
+
 @contextmanager
 def local_binder(
     hub: Hub, values: dict[str, Any], github: RawFileServer, state: Path
@@ -175,7 +194,7 @@ def local_binder(
         objects, "registry.invalid", "placeholder", "placeholder"
     )
     _, env, args = hub_pod.binder_pod(
-        [*objects, *standins], state / "pod", DATA / "kubeconfig.yaml"
+        [*objects, *standins], state / "pod", _kubeconfig(hub, state)
     )
     port = values["binderhub"]["config"]["BinderHub"]["port"]
     url = f"http://127.0.0.1:{port}"

@@ -157,6 +157,8 @@ def service_tokens(objects: list[dict[str, Any]]) -> dict[str, str]:
 #: The hub's Kubernetes token (tests/data/kubeconfig.yaml), as the hub pod's
 #: service account token: the loopback cluster grants it the hub Role.
 HUB_TOKEN = "not-a-secret"
+#: BinderHub's service account token on the loopback cluster (the binder Role).
+BINDER_TOKEN = "binderhub-token"
 
 
 @contextmanager
@@ -171,7 +173,9 @@ def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
     # once to read them, and install what pods mount, as `helm install` does.
     release = chart.manifests(chart.render(pointed_at(values, "http://x", "http://x")))
     with (
-        KubeAPI.for_release(release, {"hub": HUB_TOKEN}) as kube,
+        KubeAPI.for_release(
+            release, {"hub": HUB_TOKEN, "binderhub": BINDER_TOKEN}
+        ) as kube,
         node(kube, state / "node") as kubelet,
     ):
         for obj in release:
