@@ -62,6 +62,18 @@ def launched(hub, server: str) -> dict[str, Any]:
     return pod
 
 
+def write(hub, server: str, name: str, text: str) -> str:
+    """Write a file into alice's persistent folder through a server's
+    contents API; its contents API path."""
+    path = f"api/contents/home/alice-nfs-pvc/{name}"
+    status, body = notebook(
+        hub, "PUT", f"/user/alice/{server}/{path}",
+        {"type": "file", "format": "text", "content": text},
+    )  # fmt: skip
+    assert status in (200, 201), body
+    return path
+
+
 def running(hub, server: str) -> dict[str, Any]:
     """alice's server's pod, launched now unless an earlier test did."""
     return pod_of(hub, "alice", server) or launched(hub, server)
@@ -94,12 +106,7 @@ def test_a_launch_runs_a_notebook_with_the_files_resources(hub):
 def test_a_file_written_by_one_server_is_read_by_another(hub):
     for server in ("first", "second"):
         running(hub, server)
-    path = "api/contents/home/alice-nfs-pvc/results.txt"
-    status, body = notebook(
-        hub, "PUT", f"/user/alice/first/{path}",
-        {"type": "file", "format": "text", "content": "written by first"},
-    )  # fmt: skip
-    assert status in (200, 201), body
+    path = write(hub, "first", "results.txt", "written by first")
     status, body = notebook(hub, "GET", f"/user/alice/second/{path}")
     assert status == 200, body
     assert body["content"] == "written by first"
@@ -127,12 +134,7 @@ def test_a_deleted_servers_files_and_key_come_back_in_the_next_launch(hub):
     pod = running(hub, "first")
     ssh = hub.kubelet.pod_root(NAMESPACE, pod["metadata"]["name"]) / "home/jovyan/.ssh"
     public_key = (ssh / "ssh.pub").read_bytes()
-    path = "api/contents/home/alice-nfs-pvc/kept.txt"
-    status, body = notebook(
-        hub, "PUT", f"/user/alice/first/{path}",
-        {"type": "file", "format": "text", "content": "still here"},
-    )  # fmt: skip
-    assert status in (200, 201), body
+    path = write(hub, "first", "kept.txt", "still here")
     status, body = hub.api("DELETE", "/users/alice/servers/first", {"remove": True})
     assert status in (202, 204), body
     deadline = time.monotonic() + 60
