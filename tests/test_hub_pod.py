@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 
 import pytest
 
@@ -134,7 +135,11 @@ def comparable(pod: dict) -> dict:
 def test_a_real_hub_starts_and_launches_what_preview_shows(path, tmp_path):
     files = {f"/owner/repo/{SHA}/.resources": FILE}
     with local_hub(tmp_path / "hub", files, values_files=(path,)) as hub:
-        assert "JupyterHub is now running" in hub.log.read_text()
+        # The hub answers its API a moment before it logs this, its last step.
+        deadline = time.monotonic() + 30
+        while "JupyterHub is now running" not in hub.log.read_text():
+            assert time.monotonic() < deadline, hub.log.read_text()[-3000:]
+            time.sleep(0.2)
         assert hub.api("POST", "/users/alice", service="binder")[0] == 201
         options = github("owner", "repo")
         started = hub.launch("alice", "repo-x1", options)  # BinderHub's token
