@@ -9,9 +9,10 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 from traitlets.config import Config
 
-from pyconfig.hub.configure import configure
+from pyconfig.hub.configure import _culler, configure
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
 
+from .hub_setup import cerit_config
 from .standins import KubeAPIStandIn
 
 # The client's serializer needs no connection: skip __init__, which opens one.
@@ -151,6 +152,22 @@ def test_reading_an_unset_hook_or_list_before_configure_is_harmless():
     configure(c)
     assert c.KubeSpawner.pre_spawn_hook is pre_spawn_hook
     assert "persistent_binderhub" in c.JupyterHub.template_vars
+
+
+def test_the_home_page_reads_the_culler_the_chart_configures():
+    """The page's countdown must match the real culler: the --timeout and
+    --cull-every of the service z2jh builds from cull.* (the chart: a week,
+    checked hourly), not any service's flags."""
+    assert _culler(cerit_config("http://127.0.0.1:9")) == (604800, 3600)
+    c = Config()
+    c.JupyterHub.services = [
+        {"name": "x", "command": ["x", "--timeout=60", "--cull-every=5"]},
+        {"name": "c", "command": ["python3", "-m", "jupyterhub_idle_culler",
+                                  "--url=http://h/hub_api", "--timeout=120"]},
+    ]  # fmt: skip
+    # Without --cull-every the culler checks every timeout // 2.
+    assert _culler(c) == (120, 60)
+    assert _culler(Config()) == (0, 0)
 
 
 def _sync_hook(order: list) -> Any:

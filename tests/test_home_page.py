@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from jupyterhub import orm
 from traitlets.config import Config
 
-from pyconfig.hub.home_page import in_words, page_data, repository_of
+from pyconfig.hub.home_page import (
+    at_most,
+    in_words,
+    page_data,
+    removal_words,
+    repository_of,
+    span,
+)
 
 from .hub_setup import SHA, github
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
 WEEK = 7 * 86400
+HOUR = 3600  # the chart's cull.every
 
 
 def server(user, name, options, running=True, last=None):
@@ -44,22 +53,36 @@ def test_rows_quota_cull_and_key(make_spawner):
         user = first.user
         server(user, "repo-a", {**github("owner", "repo"), **recorded()})
         server(user, "repo-b", github("owner", "other"), running=False)
-        server(user, "odd", {"unexpected": 1}, last=NOW - timedelta(days=6, hours=23))
-        return page_data(user, 5, WEEK, "/home/alice-nfs-pvc", NOW)
+        odd_last = NOW - timedelta(days=6, hours=23, minutes=30)
+        server(user, "odd", {"unexpected": 1}, last=odd_last)
+        server(user, "due", {}, last=NOW - timedelta(days=8))
+        return page_data(user, 5, WEEK, HOUR, "/home/alice-nfs-pvc", NOW)
 
     page = asyncio.run(run())
     rows = {row.name: row for row in page.rows}
-    assert page.active == 2 and page.quota_text == "2 of 5 servers running"
+    assert page.active == 3 and page.quota_text == "3 of 5 servers running"
     assert not page.full
     a = rows["repo-a"]
     assert (a.repository, a.commit, a.status) == ("owner/repo", SHA[:12], "running")
     assert a.repository_url == f"https://github.com/owner/repo/tree/{SHA}"
     assert a.removal == "in 6 days"
+    # The earliest moment, as data: last activity + timeout.
+    assert a.removal_at == NOW - timedelta(hours=1) + timedelta(seconds=WEEK)
     assert a.resources == "2 CPU (up to 4), 1 GB (up to 16), 1 GPU"
     assert rows["repo-b"].status == "stopped"
     assert rows["repo-b"].removal == "kept until you delete it"
+    assert rows["repo-b"].removal_at is None
     assert rows["odd"].repository == "" and rows["odd"].resources == ""
-    assert rows["odd"].removal == "in 1 hour"
+    # 30 minutes to the earliest moment, and the culler checks hourly: it
+    # goes within 90 minutes, not "in 30 minutes".
+    assert rows["odd"].removal_at == NOW + timedelta(minutes=30)
+    assert rows["odd"].removal == "within 2 hours"
+    # Past its moment: at the next check.
+    assert rows["due"].removal == "within 1 hour"
+    assert page.cull_text == (
+        "A running server idle for 7 days is removed at the culler's next "
+        "check (it checks every 1 hour). Stopped servers are kept."
+    )
     assert page.ssh_public_key == "ssh-ed25519 AAAA k"
     assert page.storage_path == "/home/alice-nfs-pvc"
 
@@ -69,12 +92,14 @@ def test_full_quota_and_no_key_yet(make_spawner):
         first = make_spawner(Config(), server="s0")
         for index in range(2):
             server(first.user, f"s{index}", github("o", f"r{index}"))
-        return page_data(first.user, 2, 0, "/home/x", NOW)
+        return page_data(first.user, 2, 0, 0, "/home/x", NOW)
 
     page = asyncio.run(run())
     assert page.full and page.quota_text == "2 of 2 servers running"
     assert page.ssh_public_key == ""
     assert {row.removal for row in page.rows} == {"not removed for inactivity"}
+    assert {row.removal_at for row in page.rows} == {None}
+    assert page.cull_text == "" and page.check_interval == ""
 
 
 def test_durations_in_words():
@@ -82,6 +107,21 @@ def test_durations_in_words():
     assert in_words(timedelta(hours=1, minutes=5)) == "in 1 hour"
     assert in_words(timedelta(minutes=5)) == "in 5 minutes"
     assert in_words(timedelta(seconds=-30)) == "any moment now"
+    assert span(WEEK) == "7 days" and span(HOUR) == "1 hour"
+    assert span(5400) == "90 minutes" and span(10) == "10 seconds"
+    assert at_most(3600) == "1 hour" and at_most(3601) == "2 hours"
+    assert at_most(10) == "1 minute" and at_most(70) == "2 minutes"
+
+
+def test_removal_words_never_promise_before_the_cullers_check():
+    """The culler removes a server at its first check after the moment, so
+    up to one interval later; the words never name a time before that."""
+    moment = NOW + timedelta(days=3)
+    assert removal_words(moment, HOUR, NOW) == "in 3 days"
+    assert removal_words(NOW + timedelta(minutes=5), HOUR, NOW) == "within 2 hours"
+    assert removal_words(NOW - timedelta(days=1), HOUR, NOW) == "within 1 hour"
+    assert removal_words(NOW - timedelta(days=1), 10, NOW) == "within 1 minute"
+    assert removal_words(NOW + timedelta(minutes=5), 0, NOW) == "in 5 minutes"
 
 
 def test_repository_of_odd_options():
@@ -114,7 +154,7 @@ def test_any_stored_options_render_and_bad_records_show_unknown(make_spawner):
             server(user, f"g{index}", options)
         server(user, "odd-urls", {"repo_url": "http://[", "binder_ref_url": 5})
         server(user, "script", {"binder_ref_url": "javascript:alert(1)"})
-        return page_data(user, 5, WEEK, "/home/mallory-nfs-pvc", NOW)
+        return page_data(user, 5, WEEK, HOUR, "/home/mallory-nfs-pvc", NOW)
 
     page = asyncio.run(run())
     rows = {row.name: row for row in page.rows}
@@ -126,20 +166,12 @@ def test_any_stored_options_render_and_bad_records_show_unknown(make_spawner):
     assert rows["script"].repository_url == ""
 
 
-def test_the_home_template_renders_unknown_resources(make_spawner):
-    """The page's own template (jinja, as the hub renders it) with such rows."""
-    from pathlib import Path
-
+def rendered(page) -> str:
+    """The page's own template (jinja, as the hub renders it) with ``page``."""
     import jinja2
 
     import pyconfig.hub
 
-    async def run():
-        first = make_spawner(Config(), username="mallory", server="g0")
-        server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
-        return page_data(first.user, 5, WEEK, "/home/m", NOW)
-
-    page = asyncio.run(run())
     loader = jinja2.DictLoader(
         {
             "page.html": "{% block main %}{% endblock %}{% block script %}"
@@ -148,5 +180,36 @@ def test_the_home_template_renders_unknown_resources(make_spawner):
         }
     )
     html = jinja2.Environment(loader=loader, autoescape=True).get_template("home.html")
-    text = html.render(persistent_binderhub=page)
-    assert "<td>unknown</td>" in text
+    return html.render(persistent_binderhub=page)
+
+
+def test_the_home_template_renders_unknown_resources(make_spawner):
+    """A record the hook did not write shows as "unknown" in the page."""
+
+    async def run():
+        first = make_spawner(Config(), username="mallory", server="g0")
+        server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
+        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
+
+    assert "<td>unknown</td>" in rendered(asyncio.run(run()))
+
+
+def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
+    """Scripts and tests read when a server goes from <time datetime>, in
+    UTC; people read the words, and the tooltip and the note say the culler
+    acts only at its checks."""
+
+    async def run():
+        first = make_spawner(Config(), username="alice", server="a")
+        server(first.user, "a", {}, last=NOW - timedelta(hours=1))
+        server(first.user, "b", {}, running=False)
+        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
+
+    text = rendered(asyncio.run(run()))
+    assert (
+        '<time datetime="2026-12-06T11:00:00Z" title="At the culler\'s first '
+        'check after 2026-12-06 11:00 UTC; it checks every 1 hour">in 6 days</time>'
+    ) in text
+    assert text.count("<time ") == 1  # the stopped server has no moment
+    assert "<td>kept until you delete it</td>" in text
+    assert "it checks every 1 hour" in text[text.index('id="cull-note"') :]

@@ -127,7 +127,7 @@ def _home_page(c: Config) -> None:
     paths = list(_get(c.JupyterHub, "template_paths") or [])
     c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
     limit = ServerQuota(config=c).limit
-    cull_timeout = _cull_timeout(c)
+    cull_timeout, cull_every = _culler(c)
     mount_path = UserStorage(config=c).mount_path
 
     def persistent_binderhub(user: Any) -> HomePage | None:
@@ -135,20 +135,36 @@ def _home_page(c: Config) -> None:
             return None
         storage = user.spawner._expand_user_properties(mount_path)
         now = datetime.now(UTC).replace(tzinfo=None)
-        return page_data(user, limit, cull_timeout, storage, now)
+        return page_data(user, limit, cull_timeout, cull_every, storage, now)
 
     variables = dict(_get(c.JupyterHub, "template_vars") or {})
     variables["persistent_binderhub"] = persistent_binderhub
     c.JupyterHub.template_vars = variables
 
 
-def _cull_timeout(c: Config) -> int:
-    """The culler's --timeout, from the service z2jh configures (0: no culling)."""
+#: The module z2jh runs as the culler service (`python3 -m jupyterhub_idle_culler`).
+CULLER = "jupyterhub_idle_culler"
+
+
+def _culler(c: Config) -> tuple[int, int]:
+    """The culler's (--timeout, --cull-every) in seconds, from the service
+    z2jh configures from ``cull.*``; (0, 0) without one.
+
+    The page must agree with when the culler really acts: it removes a
+    server at its first check after last activity + timeout, and checks
+    every --cull-every seconds. Missing flags take the culler's own
+    defaults (timeout 600, every timeout // 2), as its main() does.
+    """
     for service in _get(c.JupyterHub, "services", []) or []:
-        for argument in service.get("command") or []:
-            if str(argument).startswith("--timeout="):
-                return int(str(argument).split("=", 1)[1])
-    return 0
+        command = [str(argument) for argument in service.get("command") or []]
+        if CULLER not in command:
+            continue
+        flags = dict(a[2:].split("=", 1) for a in command if a[:2] == "--" and "=" in a)
+        flags = {name.replace("_", "-"): value for name, value in flags.items()}
+        timeout = int(flags.get("timeout", 600))
+        every = int(flags.get("cull-every", 0)) or timeout // 2
+        return timeout, every
+    return 0, 0
 
 
 def _validate(c: Config, derived: dict[str, str]) -> None:

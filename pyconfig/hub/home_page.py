@@ -9,6 +9,7 @@ a record the hook did not write shows as "unknown", never as an error page.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,9 @@ class ServerRow:
     started: datetime | None
     last_activity: datetime | None
     removal: str  # when it is removed for inactivity, in words
+    # The earliest moment the culler removes it (last activity + timeout),
+    # or None when it is not removed for inactivity.
+    removal_at: datetime | None
     resources: str  # what it got, in words; "" if not recorded; "unknown"
     origin: str  # "file", "defaults" or ""
     url: str
@@ -43,6 +47,26 @@ class HomePage:
     limit: int = 0
     storage_path: str = ""
     ssh_public_key: str = ""
+    cull_timeout: int = 0  # seconds idle before removal; 0: never removed
+    cull_every: int = 0  # seconds between the culler's checks
+
+    @property
+    def check_interval(self) -> str:
+        """How often the culler checks, in words ("" without a culler)."""
+        culling = self.cull_timeout > 0 and self.cull_every > 0
+        return span(self.cull_every) if culling else ""
+
+    @property
+    def cull_text(self) -> str:
+        """What the culler does, for the note under the table ("" if off)."""
+        if self.cull_timeout <= 0:
+            return ""
+        every = self.check_interval
+        check = f" (it checks every {every})" if every else ""
+        return (
+            f"A running server idle for {span(self.cull_timeout)} is removed at "
+            f"the culler's next check{check}. Stopped servers are kept."
+        )
 
     @property
     def full(self) -> bool:
@@ -65,6 +89,40 @@ def in_words(delta: timedelta) -> str:
             count = seconds // size
             return f"in {count} {unit}{'s' if count != 1 else ''}"
     return "any moment now"  # pragma: no cover
+
+
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def span(seconds: int) -> str:
+    """A setting's length, exactly: "7 days", "1 hour", "90 minutes"."""
+    for unit, size in _UNITS:
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def at_most(seconds: float) -> str:
+    """An upper bound, rounded up so it stays true: "1 hour", "2 minutes"."""
+    unit, size = next(((u, n) for u, n in _UNITS[:2] if seconds >= n), ("minute", 60))
+    count = max(1, math.ceil(seconds / size))
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+def removal_words(removal_at: datetime, every: int, now: datetime) -> str:
+    """When the culler removes a server, given its earliest moment.
+
+    The culler acts only at its checks, every ``every`` seconds, so the
+    server goes at the first check at or after ``removal_at``: up to
+    ``every`` later. Far off, the earliest moment is the answer ("in 6
+    days"); closer than one check interval, only the latest is ("within 1
+    hour"). An unknown interval (0) leaves the earliest moment.
+    """
+    left = (removal_at - now).total_seconds()
+    if every <= 0 or left >= every:
+        return in_words(removal_at - now)
+    return f"within {at_most(max(left, 0) + every)}"
 
 
 def repository_of(options: dict[str, Any]) -> tuple[str, str, str]:
@@ -100,10 +158,12 @@ def page_data(
     user: Any,
     limit: int,
     cull_timeout: int,
+    cull_every: int,
     storage_path: str,
     now: datetime,
 ) -> HomePage:
-    """The home page of ``user`` (a hub User) at ``now``."""
+    """The home page of ``user`` (a hub User) at ``now``, with the culler's
+    ``--timeout`` and ``--cull-every`` (seconds; a timeout of 0: no culler)."""
     rows, keys = [], []
     active = 0
     for name, orm_spawner in sorted(user.orm_user.orm_spawners.items()):
@@ -123,10 +183,12 @@ def page_data(
         if status != "stopped":
             active += 1
         last = orm_spawner.last_activity
+        removal_at = None
         if status == "stopped":
             removal = "kept until you delete it"
         elif cull_timeout and last is not None:
-            removal = in_words(last + timedelta(seconds=cull_timeout) - now)
+            removal_at = last + timedelta(seconds=cull_timeout)
+            removal = removal_words(removal_at, cull_every, now)
         else:
             removal = "not removed for inactivity"
         label, link, commit = repository_of(options)
@@ -140,6 +202,7 @@ def page_data(
                 started=orm_spawner.started,
                 last_activity=last,
                 removal=removal,
+                removal_at=removal_at,
                 resources=_resources(options, recorded),
                 origin=recorded.origin if recorded else "",
                 url=user.server_url(name),
@@ -153,4 +216,6 @@ def page_data(
         limit=limit,
         storage_path=storage_path,
         ssh_public_key=max(keys)[1] if keys else "",
+        cull_timeout=cull_timeout,
+        cull_every=cull_every,
     )
