@@ -230,6 +230,54 @@ def test_a_refused_resources_file_shows_its_message_under_the_loading_bar(binder
     assert "ResourcePolicy.max_cpu" in events[-1]["message"], events[-1]
 
 
+def test_ten_builds_at_once_with_five_slots_start_five_and_leave_nothing_else(
+    binderhub,
+):
+    """One user fires ten launches at once: BinderHub's own count, the hub's
+    named-server limit and our quota all race; exactly five notebooks
+    start, the other five end with the quota message, and no server, pod,
+    claim or Secret is left for them."""
+    hub, binder = binderhub
+    earlier = set(servers_of(hub, "alice", include_stopped=True))
+    remove_all(hub, "alice")
+    earlier |= set(servers_of(hub, "alice", include_stopped=True))
+    with ThreadPoolExecutor(2 * LIMIT) as pool:
+        outcomes = list(pool.map(
+            lambda _: binder.build(SPEC, hub.alice, timeout=300), range(2 * LIMIT)
+        ))  # fmt: skip
+    started = [server_of(hub, e[-1]) for e in outcomes if e[-1]["phase"] == "ready"]
+    refused = [e[-1] for e in outcomes if e[-1]["phase"] != "ready"]
+    assert len(started) == LIMIT, (outcomes, hub.log.read_text()[-3000:])
+    assert len(refused) == LIMIT
+    # The quota message: BinderHub's own when its count saw five servers,
+    # the hub's when BinderHub's count raced (ServerQuota.refusal_delay).
+    for event in refused:
+        assert event["phase"] == "failed", event
+        assert (
+            f"maximum of {LIMIT} named servers" in event["message"]
+            or f"the most allowed ({LIMIT})" in event["message"]
+        ), event
+    wait_until(
+        lambda: (
+            set(servers_of(hub, "alice", include_stopped=True)) - earlier
+            == set(started)
+        ),
+        30,
+        f"servers other than {started}: {servers_of(hub, 'alice', True)}",
+    )
+    assert set(pods_of(hub, "alice")) == set(started)
+    claims = [c["metadata"]["name"]
+              for c in hub.kube.list("persistentvolumeclaims", NAMESPACE)]  # fmt: skip
+    assert [c for c in claims if "alice" in c] == ["alice-nfs-pvc"], claims
+    secrets = [s["metadata"]["name"] for s in hub.kube.list("secrets", NAMESPACE)]
+    assert len([s for s in secrets if "alice" in s]) == 1, secrets
+    # Five refusals in a row did not stop the hub (JupyterHub exits 2 s after
+    # its consecutive_failure_limit; the chart turns it off).
+    time.sleep(3)
+    assert hub.process.poll() is None, hub.log.read_text()[-2000:]
+    assert hub.api("GET", "/")[0] == 200
+
+
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 

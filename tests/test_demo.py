@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .hub_process.login import log_in_http
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,11 @@ def test_demo_serves_the_hub_and_stops_leaving_nothing(stop):
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200
             assert "Sign in" in response.read().decode()
+            hub_url = response.url.split("/hub/", 1)[0]
+        # Any name logs in through the demo's OpenID Connect provider.
+        opener = log_in_http(hub_url, "visitor")
+        with opener.open(f"{hub_url}/hub/home", timeout=30) as home:
+            assert "visitor" in home.read().decode()
         [folder] = demo_folders() - before
         # The two example notebooks, and BinderHub.
         assert len(processes_under(folder, "jupyterhub-singleuser")) == 2

@@ -1,19 +1,23 @@
 """`make demo`: a newcomer's first look at the service, on loopback.
 
 Starts the real BinderHub app in front of a real JupyterHub, both with the
-chart's rendered configuration (values/minimal.yaml, with
-tests/data/hub-test-values.yaml for a dummy login), on the loopback
+chart's rendered configuration (values/cerit.yaml, with
+tests/data/login-test-values.yaml), on the loopback
 cluster: a Kubernetes API stand-in with the hub Role's permissions
 (tools/kube_api.py) and a node that runs each pod as a real notebook
-process (tools/kubelet.py). It prints BinderHub's URL: log in with any name,
+process (tools/kubelet.py). Users log in through cerit.yaml's own
+GenericOAuthenticator at a loopback OpenID Connect provider
+(tools/oidc_provider.py) that lets any name in, as a member of the users
+group. It prints BinderHub's URL: log in with any name,
 launch the example repositories, watch the loading bar, open the notebook,
 and stop or delete servers on the hub's home page. The user `demo` starts
 with two servers. Ctrl-C or SIGTERM stops every process it started and
 removes its temporary folder.
 
 Simulated: Kubernetes (an API server plus local processes), the image
-builds and the registry (BinderHub's FakeBuild and FakeRegistry), and
-GitHub's API (the examples resolve `main` to a fixed commit).
+builds and the registry (BinderHub's FakeBuild and FakeRegistry), GitHub's
+API (the examples resolve `main` to a fixed commit), and the institution's
+login (a form that asks only for a name).
 
     python -m tools.demo [--seconds N]   # N: stop by itself after N seconds
 """
@@ -32,6 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.hub_process.local_binder import hub_and_binder
 from tests.hub_setup import SHA, github
+from tools import chart
+from tools.oidc_provider import OIDCProvider
+
+CERIT = ROOT / "values" / "cerit.yaml"
+VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
 
 FILES = {
     f"/demo-org/training/{SHA}/.resources": (
@@ -43,6 +52,12 @@ FILES = {
 COMMITS = {("demo-org", name, "main"): SHA for name in ("training", "notes", "too-big")}
 
 
+def members_group() -> str:
+    """The entitlement values/cerit.yaml lets in."""
+    hub = chart.load_values(CERIT)["binderhub"]["jupyterhub"]["hub"]
+    return hub["config"]["GenericOAuthenticator"]["allowed_groups"][0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after N s")
@@ -51,7 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="persistent-binderhub-demo-") as state:
         try:
-            with hub_and_binder(Path(state), FILES, COMMITS) as (hub, binder):
+            with (
+                OIDCProvider() as idp,
+                hub_and_binder(Path(state), FILES, COMMITS, VALUES, idp=idp) as (
+                    hub,
+                    binder,
+                ),
+            ):
+                idp.newcomers = {"eduperson_entitlement": [members_group()]}
                 hub.api("POST", "/users/demo")
                 hub.launch("demo", "training-x1", github("demo-org", "training"))
                 hub.launch("demo", "notes-x1", github("demo-org", "notes"))
@@ -65,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"The hub's home page: {hub.url}/hub/home", flush=True)
                 print(
                     "Simulated: Kubernetes (an API server and local notebook "
-                    "processes), the builds and the registry. Ctrl-C stops.",
+                    "processes), the builds, the registry and the "
+                    "institution's login. Ctrl-C stops.",
                     flush=True,
                 )
                 deadline = time.monotonic() + args.seconds if args.seconds else None

@@ -52,6 +52,15 @@ class ServerQuota(LoggingConfigurable):
         "image that could not be pulled) once the hub has stopped it, so a "
         "failed launch leaves nothing behind. Servers that ran are kept.",
     ).tag(config=True)
+    refusal_delay = Number(
+        1.0,
+        help="Seconds a refused launch waits before it fails. BinderHub asks "
+        "the hub for a launch's progress just after starting it; a launch "
+        "refused sooner (the quota, a cached `.resources`) is already being "
+        "stopped then, the hub answers 'not starting', and BinderHub shows "
+        "'Failed to launch image' instead of the reason. The refused launch "
+        "holds no quota slot while it waits.",
+    ).tag(config=True, schema={"minimum": 0})
     remove_refused_after = Number(
         30.0,
         help="Seconds a failed new server stays (stopped, not counted) before "

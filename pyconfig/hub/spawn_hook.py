@@ -99,6 +99,8 @@ class SpawnHook:
                 metrics.LAUNCHES.labels("refused").inc()
                 metrics.REFUSALS.labels(error.why).inc()
             _observe(started, "refused" if refused else "failure")
+            if refused:  # so that BinderHub reads why (ServerQuota.refusal_delay)
+                await asyncio.sleep(self.quota.refusal_delay)
             raise  # the hub stops the server; post_stop_hook removes it if new
         metrics.LAUNCHES.labels(launch.origin).inc()
         self._hold_while_starting(spawner, mine)

@@ -222,7 +222,7 @@ class ResourcePolicy(LoggingConfigurable):
         max_mem and max_gpu, each bounded as the cap of that name and not
         below its default. A user's cap is the largest that one of their
         groups sets, else the cap above. Groups come from the authenticator
-        (e.g. GenericOAuthenticator.manage_groups with claim_groups_key).
+        (e.g. GenericOAuthenticator.manage_groups with auth_state_groups_key).
         For example, only members of gpu may ask for GPUs (two at most), and
         members of teachers for up to 256 GB of memory::
 

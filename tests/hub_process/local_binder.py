@@ -65,7 +65,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -82,6 +82,9 @@ from .local_hub import (
     local_hub,
     serving,
 )
+
+if TYPE_CHECKING:
+    from tools.oidc_provider import OIDCProvider
 
 BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 
@@ -220,9 +223,11 @@ def hub_and_binder(
     files: dict[str, bytes],
     commits: dict[tuple[str, str, str], str],
     values_files: tuple[Path, ...] = TEST_VALUES,
+    idp: OIDCProvider | None = None,
 ) -> Iterator[tuple[Hub, Binder]]:
     """``local_hub(..., cluster=True)`` with ``files`` as raw repository
-    files, and BinderHub in front of it resolving ``commits``."""
+    files, and BinderHub in front of it resolving ``commits``; with ``idp``,
+    users log in there (local_hub's docstring)."""
     state.mkdir(parents=True, exist_ok=True)
     with github_api(commits) as github:
         layer = state / "binder-loopback.yaml"
@@ -230,7 +235,9 @@ def hub_and_binder(
         layers = (*values_files, layer)
         values = chart.merge_values(*(chart.load_values(p) for p in layers))
         with (
-            local_hub(state / "hub", files, values_files=layers, cluster=True) as hub,
+            local_hub(
+                state / "hub", files, values_files=layers, cluster=True, idp=idp
+            ) as hub,
             local_binder(hub, values, github, state / "binder") as binder,
         ):
             yield hub, binder

@@ -9,6 +9,11 @@ world is loopback stand-ins (tests/standins.py): the raw-file server for
 `.resources` and the Kubernetes API for Secrets, named in the values the way
 an admin names a GitHub Enterprise host or an API server. Configurable-http-
 proxy comes from npm.
+
+With ``idp`` (tools/oidc_provider.py), the login is the values files' own
+GenericOAuthenticator (values/cerit.yaml's, say), with only its provider
+URLs and callback on loopback (``login_values``) and the client secret in a
+stand-in of the admin's Secret that the hub's ``OAUTH_CLIENT_SECRET`` names.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -26,13 +32,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools import chart, hub_pod
 from tools.kube_api import KubeAPI
 from tools.kubelet import node
 
 from ..standins import KubeAPIStandIn, RawFileServer
+
+if TYPE_CHECKING:
+    from tools.oidc_provider import OIDCProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -51,6 +60,40 @@ def _body(raw: bytes):
         return json.loads(raw or b"null")
     except ValueError:
         return raw.decode(errors="replace")  # the proxy's own pages are not JSON
+
+
+#: The hub Deployment's variable GenericOAuthenticator reads its secret from.
+CLIENT_SECRET_ENV = "OAUTH_CLIENT_SECRET"
+
+
+def login_values(values: dict[str, Any], idp: OIDCProvider, hub_url: str) -> dict:
+    """The values layer that points the values' GenericOAuthenticator at
+    ``idp``: its three endpoints and the hub's callback, nothing else."""
+    hub = values["binderhub"]["jupyterhub"]["hub"]
+    if "GenericOAuthenticator" not in (hub.get("config") or {}):
+        raise ValueError("the values configure no GenericOAuthenticator")
+    return {"binderhub": {"jupyterhub": {"hub": {"config": {
+        "GenericOAuthenticator": {
+            **idp.endpoints(),
+            "oauth_callback_url": f"{hub_url}/hub/oauth_callback",
+        },
+    }}}}}  # fmt: skip
+
+
+def client_secret_standin(objects: list[dict], value: str) -> dict[str, Any]:
+    """The admin's Secret the hub's OAUTH_CLIENT_SECRET comes from, as
+    `kubectl create secret generic NAME --from-literal=KEY=value` makes it."""
+    spec = chart.find(objects, "Deployment", "hub")["spec"]["template"]["spec"]
+    [container] = [c for c in spec["containers"] if c["name"] == "hub"]
+    [entry] = [e for e in container.get("env") or [] if e["name"] == CLIENT_SECRET_ENV]
+    ref = entry["valueFrom"]["secretKeyRef"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": ref["name"]},
+        "type": "Opaque",
+        "data": {ref["key"]: base64.b64encode(value.encode()).decode()},
+    }
 
 
 @dataclass
@@ -190,17 +233,30 @@ def local_hub(
     files: dict[str, bytes],
     values_files: tuple[Path, ...] = TEST_VALUES,
     cluster: bool = False,
+    idp: OIDCProvider | None = None,
 ) -> Iterator[Hub]:
     """Start the hub for ``values_files`` with ``files`` served as raw
     repository files; stop it after. With ``cluster``, KubeSpawner's own
     start() runs against the loopback cluster (tools/kube_api.py) and the
-    pods run as notebook processes (tools/kubelet.py)."""
+    pods run as notebook processes (tools/kubelet.py). With ``idp``, users
+    log in there (the module's docstring)."""
     if not CHP.exists():
         raise RuntimeError("run `make setup` (npm ci) for configurable-http-proxy")
     pods = state / "pods"
     pods.mkdir(parents=True, exist_ok=True)
     log = state / "hub.log"
     values = chart.merge_values(*(chart.load_values(p) for p in values_files))
+    proxy_port = free_port()
+    hub_url = f"http://127.0.0.1:{proxy_port}"
+    client_secret = secrets.token_urlsafe(32)
+    if idp is not None:
+        values = chart.merge_values(values, login_values(values, idp, hub_url))
+        hub_config = values["binderhub"]["jupyterhub"]["hub"]["config"]
+        idp.register_client(
+            hub_config["GenericOAuthenticator"]["client_id"],
+            client_secret,
+            [f"{hub_url}/hub/oauth_callback"],
+        )
     with (
         RawFileServer() as raw,
         _kubernetes(values, state, cluster) as (
@@ -210,8 +266,12 @@ def local_hub(
     ):
         raw.files.update(files)
         objects = chart.manifests(chart.render(pointed_at(values, raw.url, kube.url)))
+        if idp is not None:
+            standin = client_secret_standin(objects, client_secret)
+            objects.append(standin)
+            if cluster:
+                kube.create("secrets", chart.NAMESPACE, standin)
         pod = hub_pod.hub_pod(objects, state / "pod")
-        proxy_port = free_port()
         env = {
             **os.environ,
             **pod.env,
@@ -240,9 +300,11 @@ def local_hub(
                     cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
                 )  # fmt: skip
 
-        running = Hub(f"http://127.0.0.1:{proxy_port}", pods, log,
-                      service_tokens(objects))  # fmt: skip
+        running = Hub(hub_url, pods, log, service_tokens(objects))
         running.stand_in_urls = (raw.url, kube.url)
+        running.idp, running.client_secret = idp, client_secret
+        running.raw = raw
+        running.objects = objects
         running.kube, running.kubelet = kube, kubelet
 
         def answers() -> bool:
