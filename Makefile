@@ -92,6 +92,7 @@ bench: setup
 	$(BIN)/python tools/bench_hook.py
 	$(BIN)/python tools/bench_chart.py
 	$(BIN)/python tools/bench_cluster.py
+	$(BIN)/python tools/bench_storm.py --find-limit
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

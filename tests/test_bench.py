@@ -18,6 +18,7 @@ from .conftest import ROOT
         ("bench_hook.py", "Kubernetes API calls"),
         ("bench_chart.py", "all values files:"),
         ("bench_cluster.py", "hub CPU per launch"),
+        ("bench_storm.py", "quota race, 10 launches at once"),
     ],
 )
 def test_benchmark_runs(script, expected):
