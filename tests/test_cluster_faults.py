@@ -84,6 +84,23 @@ def test_an_api_error_on_the_pod_create_fails_the_launch_and_the_next_works(hub)
     assert launch(hub, "after-500").outcome == "ready"
 
 
+def test_a_pod_created_after_its_launch_failed_is_deleted(hub):
+    """A slow API server applies pod creates after KubeSpawner stopped
+    waiting for them (each hangs 4 s, KubeSpawner waits 3 s, retries for
+    6 s): the launch fails, the hub deletes the pod it finds, and the create
+    still in flight lands after that. The failed server is removed, and its
+    late pod is deleted once KubeSpawner's retries would be over."""
+    hub.kube.faults.extend([Fault("create", "pods", status=0, hang=4)] * 3)
+    try:
+        result = launch(hub, "late-pod")
+        assert result.outcome == "failed", result
+        assert gone(hub, "late-pod", seconds=40), hub.log.read_text()[-3000:]
+    finally:
+        hub.kube.faults.clear()
+    assert "created after its launch had failed" in hub.log.read_text()
+    assert launch(hub, "after-late-pod").outcome == "ready"
+
+
 def test_a_hung_secret_read_refuses_the_launch_and_the_next_works(hub):
     # It answers after 30 s: a launch that waited for it would start.
     hub.kube.faults.append(Fault("get", "secrets", status=0, hang=30))

@@ -13,10 +13,12 @@ KubeSpawner and notebook processes run on the loopback cluster
 - hub CPU seconds per launch, and Kubernetes API calls per launch by verb;
 - the hub process's peak memory (VmHWM) so far.
 
-Then ``--find-limit`` raises the number of students (a wave each) until a
-launch fails or a wave's p95 passes LIMIT_P95 seconds, and says what gave:
-the messages the failures carried. Last, the per-user quota race: one
-student fires 10 launches at once with 5 slots.
+Then ``--find-limit`` raises the number of students by STEP (a wave each)
+until a launch fails or a wave's p95 passes LIMIT_P95 seconds, and says what
+gave: the messages the students saw, and the hub log's lines that name a
+limit (BinderHub shows the hub's 429 only as "Failed to launch image").
+Last, the per-user quota race: one student fires 10 launches at once with
+5 slots.
 
 Figures only; nothing here asserts a time.
 
@@ -58,6 +60,7 @@ COMMITS = {("course", "lecture", "main"): SHA}
 SPEC = "gh/course/lecture/main"
 SPREAD = 10.0  # seconds over which a wave's requests arrive
 LIMIT_P95 = 120.0  # seconds: a wave slower than this at p95 "gave"
+STEP = 10  # students added per wave while looking for the first limit
 
 
 @dataclass
@@ -66,9 +69,20 @@ class Outcome:
     message: str = ""
 
 
+#: What the hub's log says when a limit gives, and what gave.
+LIMITS = {
+    "429 POST": "the hub's concurrent_spawn_limit (hub.concurrentSpawnLimit)",
+    "TimeoutError: Could not create pod": "pod creation retried past "
+    "KubeSpawner's k8s_api_request_retry_timeout (the API server or the machine)",
+    "took too long to launch": "BinderHub's launch_timeout",
+    "Event loop was unresponsive": "the hub's event loop (CPU)",
+}
+
+
 @dataclass
 class Wave:
     outcomes: list[Outcome] = field(default_factory=list)
+    limits: collections.Counter[str] = field(default_factory=collections.Counter)
     fetches: int = 0
     cpu: float = 0.0
     calls: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -105,7 +119,7 @@ def launch(hub: Hub, binder: Binder, token: str, delay: float) -> Outcome:
         return Outcome(None, f"{type(error).__name__}: {error}"[:200])
     last = events[-1] if events else {}
     if last.get("phase") != "ready":
-        return Outcome(None, str(last.get("message", last))[:200])
+        return Outcome(None, str(last.get("message") or last)[:200])
     path = last["url"].removeprefix(hub.url)
     while hub.call("GET", f"{path}api/status", service=f"token:{token}")[0] != 200:
         if time.monotonic() - started > 600:
@@ -120,6 +134,7 @@ def wave(hub: Hub, binder: Binder, tokens: dict[str, str]) -> Wave:
     fetched = sum(1 for _, path, _ in hub.raw.requests if path == RESOURCES)
     seen = len(hub.kube.calls())
     before = cpu_seconds(hub.process.pid)
+    logged = hub.log.stat().st_size
     with ThreadPoolExecutor(len(tokens)) as pool:
         futures = [
             pool.submit(launch, hub, binder, token, random.uniform(0, SPREAD))
@@ -133,6 +148,12 @@ def wave(hub: Hub, binder: Binder, tokens: dict[str, str]) -> Wave:
     for method, call in hub.kube.calls()[seen:]:
         if "watch=" not in call:  # the reflectors' long polls
             result.calls[verb(method, call)] += 1
+    with hub.log.open("rb") as log:
+        log.seek(logged)
+        for line in log.read().decode(errors="replace").splitlines():
+            for sign, limit in LIMITS.items():
+                if sign in line and "log:" not in line:  # not the access log
+                    result.limits[limit] += 1
     return result
 
 
@@ -144,7 +165,9 @@ def report(name: str, result: Wave, hub: Hub) -> None:
     failed = count - len(times)
     print(f"  reached a notebook: {len(times)}; refused or failed: {failed}")
     for message, n in collections.Counter(result.failures).most_common(3):
-        print(f"    {n} x {message}")
+        print(f"    {n} x {message.strip()}")
+    for limit, n in result.limits.most_common():
+        print(f"  the hub's log: {n} x {limit}")
     print(
         f"  request to notebook answering: p50 {percentile(times, 0.5):.1f} s, "
         f"p95 {percentile(times, 0.95):.1f} s, max {max(times, default=0):.1f} s"
@@ -234,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.find_limit:
             size = users
             while True:
-                size += 30
+                size += STEP
                 more = [f"student{i:03d}" for i in range(len(names), size)]
                 tokens.update(students(idp, hub, more))
                 names += more

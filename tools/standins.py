@@ -21,6 +21,7 @@ import gzip
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.owner.handle(self, "DELETE")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request (a watch or a notebook poll ended
+    by its process) is normal here, not a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """An HTTP server on 127.0.0.1 (or another loopback address, such as
     127.0.0.2 on Linux, to stand for a second host) in a thread; use as a
@@ -72,8 +84,7 @@ class LoopbackServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer((host, 0), _Handler)
         self._server.owner = self
         self.url = f"http://{host}:{self._server.server_port}"
 

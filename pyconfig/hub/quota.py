@@ -105,6 +105,10 @@ class ServerQuota(LoggingConfigurable):
             )
 
 
+#: Set on a spawner whose launch the spawn hook failed: no pod was asked for.
+NO_POD_ASKED = "_persistent_binderhub_no_pod_asked"
+
+
 def active_servers(user: Any, exclude: str = "") -> list[str]:
     """Names of the user's named servers that run or are starting."""
     names = []
@@ -153,3 +157,34 @@ async def _remove_when_stopped(
     user.spawners.pop(name, None)
     db.commit()
     spawner.log.info("Removed %s/%s: its first launch was refused", user.name, name)
+    if not getattr(spawner, NO_POD_ASKED, False):
+        await _delete_late_pod(spawner)
+
+
+async def _delete_late_pod(spawner: Any) -> None:
+    """Delete the removed server's pod if a create arrives after all.
+
+    A pod create that timed out on KubeSpawner's side may still be applied
+    by a slow API server after the launch failed and the hub deleted the
+    (then absent) pod: a notebook no server owns, that the culler never
+    sees. Once KubeSpawner's retries would be over, its name is deleted
+    once more, unless the server was launched again meanwhile. One API call.
+    """
+    api = getattr(spawner, "api", None)
+    pod_name = getattr(spawner, "pod_name", "")
+    if api is None or not pod_name:
+        return  # not a KubeSpawner
+    await asyncio.sleep(float(getattr(spawner, "k8s_api_request_retry_timeout", 30)))
+    if spawner.name in spawner.user.orm_user.orm_spawners:
+        return  # a server of this name exists again; its pod is its own
+    try:
+        delete = api.delete_namespaced_pod(
+            pod_name, spawner.namespace, grace_period_seconds=1
+        )
+        timeout = float(getattr(spawner, "k8s_api_request_timeout", 3)) * 3
+        await asyncio.wait_for(delete, timeout=timeout)
+    except Exception as error:  # 404: nothing came late, as usual
+        if getattr(error, "status", None) != 404:
+            spawner.log.warning("Could not delete late pod %s: %s", pod_name, error)
+        return
+    spawner.log.warning("Deleted pod %s, created after its launch had failed", pod_name)

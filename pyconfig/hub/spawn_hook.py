@@ -27,7 +27,7 @@ from .launch_record import (
     no_usage,
     usage_of,
 )
-from .quota import ServerQuota, settled_servers
+from .quota import NO_POD_ASKED, ServerQuota, settled_servers
 from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
 from .ssh_keys import SSHKeyError, SSHKeys
@@ -66,6 +66,7 @@ class SpawnHook:
         it until the hub has started the server, when its record counts.
         """
         started = asyncio.get_running_loop().time()
+        setattr(spawner, NO_POD_ASKED, False)  # this launch's, not an earlier one's
         previous = vars(spawner.orm_spawner).pop(_PREVIOUS, None)
         reserved = self.reserved.setdefault(spawner.user.name, {})
         mine: Usage | None = None
@@ -92,6 +93,7 @@ class SpawnHook:
             apply_settings(spawner, settings)
             record(spawner, options, launch, public_key)
         except BaseException as error:
+            setattr(spawner, NO_POD_ASKED, True)
             self._release(spawner, mine)
             keep_record(spawner, previous)
             refused = isinstance(error, LaunchRefused)
