@@ -86,18 +86,23 @@ def test_an_api_error_on_the_pod_create_fails_the_launch_and_the_next_works(hub)
 
 def test_a_pod_created_after_its_launch_failed_is_deleted(hub):
     """A slow API server applies pod creates after KubeSpawner stopped
-    waiting for them (each hangs 4 s, KubeSpawner waits 3 s, retries for
-    6 s): the launch fails, the hub deletes the pod it finds, and the create
-    still in flight lands after that. The failed server is removed, and its
-    late pod is deleted once KubeSpawner's retries would be over."""
-    hub.kube.faults.extend([Fault("create", "pods", status=0, hang=4)] * 3)
+    waiting for them: every create hangs 7 s, KubeSpawner waits 3 s a try
+    and retries for 6 s, so the launch fails and the hub stops the server
+    while its last create is still in flight; that create lands about 4 s
+    later. The failed server is removed, and the late pod is deleted once
+    KubeSpawner's retries would be over."""
+    hub.kube.faults.extend([Fault("create", "pods", status=0, hang=7)] * 6)
     try:
         result = launch(hub, "late-pod")
         assert result.outcome == "failed", result
-        assert gone(hub, "late-pod", seconds=40), hub.log.read_text()[-3000:]
+        hub.kube.faults.clear()  # the tries still in flight keep theirs
+        deadline = time.monotonic() + 40
+        while "created after its launch had failed" not in hub.log.read_text():
+            assert time.monotonic() < deadline, hub.log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert gone(hub, "late-pod"), hub.log.read_text()[-3000:]
     finally:
         hub.kube.faults.clear()
-    assert "created after its launch had failed" in hub.log.read_text()
     assert launch(hub, "after-late-pod").outcome == "ready"
 
 

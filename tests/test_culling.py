@@ -35,14 +35,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import yaml
 
 from tools.chart import NAMESPACE
 
-from .hub_process.local_hub import DATA, TEST_VALUES, Hub, local_hub
+from .hub_process.local_hub import (
+    DATA,
+    TEST_VALUES,
+    Hub,
+    local_hub,
+    pod_of,
+    stop_server,
+)
 from .hub_setup import SHA, github
 from .test_hub_process import home_of, logged_in, servers_of
 
@@ -72,17 +78,6 @@ def parse(stamp: str) -> datetime:
     """A hub API or <time datetime> timestamp, as an aware UTC datetime."""
     moment = datetime.fromisoformat(stamp)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def pod_of(hub: Hub, user: str, server: str) -> dict[str, Any] | None:
-    for pod in hub.kube.list("pods", NAMESPACE):
-        annotations = pod["metadata"].get("annotations") or {}
-        if (
-            annotations.get("hub.jupyter.org/username") == user
-            and annotations.get("hub.jupyter.org/servername") == server
-        ):
-            return pod
-    return None
 
 
 def launched(hub: Hub, user: str, server: str) -> None:
@@ -156,12 +151,7 @@ def timeline(tmp_path_factory) -> Iterator[Timeline]:
         busy = Poking(hub, token["token"], "/user/alice/busy/api/status")
         with busy:
             launched(hub, "alice", "parked")
-            status, body = hub.api("DELETE", "/users/alice/servers/parked")
-            assert status in (202, 204), body
-            deadline = time.monotonic() + 60
-            while pod_of(hub, "alice", "parked") is not None:
-                assert time.monotonic() < deadline, "parked's pod was not deleted"
-                time.sleep(0.2)
+            stop_server(hub, "alice", "parked")
             launched(hub, "alice", "idle")
             launched(hub, "bob", "idle")
             # The proxy stamps a new route when it is added, after the

@@ -20,7 +20,7 @@ import pytest
 
 from tools.chart import NAMESPACE
 
-from .hub_process.local_hub import local_hub
+from .hub_process.local_hub import local_hub, pod_of, stop_server
 from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
@@ -36,17 +36,6 @@ def hub(tmp_path_factory):
         assert status == 201, token
         hub.alice = token["token"]
         yield hub
-
-
-def pod_of(hub, user: str, server: str) -> dict[str, Any] | None:
-    for pod in hub.kube.list("pods", NAMESPACE):
-        annotations = pod["metadata"].get("annotations") or {}
-        if (
-            annotations.get("hub.jupyter.org/username") == user
-            and annotations.get("hub.jupyter.org/servername") == server
-        ):
-            return pod
-    return None
 
 
 def notebook(hub, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -115,12 +104,7 @@ def test_a_file_written_by_one_server_is_read_by_another(hub):
 def test_stop_ends_the_pod_and_keeps_the_claim_and_the_key(hub):
     pod = running(hub, "second")
     name = pod["metadata"]["name"]
-    status, body = hub.api("DELETE", "/users/alice/servers/second")
-    assert status in (202, 204), body
-    deadline = time.monotonic() + 60
-    while pod_of(hub, "alice", "second") is not None:
-        assert time.monotonic() < deadline, "the pod was not deleted"
-        time.sleep(0.2)
+    stop_server(hub, "alice", "second")
     assert (NAMESPACE, name) not in hub.kubelet.pods
     assert hub.kube.get("persistentvolumeclaims", NAMESPACE, "alice-nfs-pvc")
     assert hub.kube.get("secrets", NAMESPACE, "alice-ssh-key")

@@ -156,7 +156,7 @@ async def _remove_when_stopped(
     db.delete(spawner.orm_spawner)
     user.spawners.pop(name, None)
     db.commit()
-    spawner.log.info("Removed %s/%s: its first launch was refused", user.name, name)
+    spawner.log.info("Removed %s/%s: its first launch failed", user.name, name)
     if not getattr(spawner, NO_POD_ASKED, False):
         await _delete_late_pod(spawner)
 

@@ -176,6 +176,31 @@ class Hub:
                 json.loads(record.with_suffix(".pvc.json").read_text()))  # fmt: skip
 
 
+def pod_of(hub: Hub, user: str, server: str) -> dict[str, Any] | None:
+    """The pod of ``user``'s ``server`` in the hub's loopback cluster."""
+    for pod in hub.kube.list("pods", chart.NAMESPACE):
+        annotations = pod["metadata"].get("annotations") or {}
+        if (
+            annotations.get("hub.jupyter.org/username") == user
+            and annotations.get("hub.jupyter.org/servername") == server
+        ):
+            return pod
+    return None
+
+
+def stop_server(hub: Hub, user: str, server: str, timeout: float = 60) -> None:
+    """Stop ``user``'s ``server`` through the hub API (kept, not removed)
+    and wait until its pod is gone from the loopback cluster."""
+    status, body = hub.api("DELETE", f"/users/{user}/servers/{server}")
+    if status not in (202, 204):
+        raise AssertionError(f"stop of {user}/{server}: {status} {body}")
+    deadline = time.monotonic() + timeout
+    while pod_of(hub, user, server) is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the pod of {user}/{server} was not deleted")
+        time.sleep(0.2)
+
+
 def pointed_at(values: dict[str, Any], raw_url: str, kube_url: str) -> dict[str, Any]:
     """The values with the hub's outside world on loopback: repository files
     from the raw-file stand-in, the Kubernetes API from its stand-in."""
