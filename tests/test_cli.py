@@ -91,6 +91,68 @@ def test_invalid_file_prints_every_problem_and_exits_1(tmp_path):
     assert f"{path}:2: `memr=4GB`: memr is always in GB" in result.stdout
 
 
+@pytest.mark.parametrize("text", ["cpul=abc\n", "cpur\n", "cpu=2\nmemr=4GB\n"])
+def test_a_syntax_error_is_a_file_that_could_not_be_read_not_a_refusal(tmp_path, text):
+    path = tmp_path / ".resources"
+    path.write_text(text)
+    result = run("check", str(path))
+    assert result.returncode == 1
+    first, *_, last = result.stdout.splitlines()
+    assert first.startswith(f"{path}: could not be read as a .resources file (")
+    assert last.startswith("Fix each line as its message says; docs/resources.md")
+    assert "cannot give" not in result.stdout
+
+
+def test_a_valid_request_over_a_cap_is_what_the_service_cannot_give(tmp_path):
+    path = tmp_path / ".resources"
+    path.write_text("cpur=1\ngpu=8\n")
+    result = run("check", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}: asks for something this service cannot give (1 problem):",
+        f"  {path}:2: `gpu=8`: gpu is over this service's cap of 2 GPUs "
+        "(ResourcePolicy.max_gpu); ask for at most 2",
+    ]
+
+
+def test_amounts_of_one_are_singular_and_others_plural(tmp_path):
+    path = tmp_path / ".resources"
+    path.write_text("cpur=0.5\ncpul=1\n")
+    result = run("check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "CPU request     0.5 cores  " in result.stdout
+    assert "CPU limit       1 core     " in result.stdout
+    assert "1 cores" not in result.stdout
+    path.write_text("cpur=1\ncpul=2\n")
+    result = run("check", str(path))
+    assert "CPU request     1 core   " in result.stdout
+    assert "CPU limit       2 cores  " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "spec", "fix"),
+    [
+        ("check", "gh/owner/repo", "gh/owner/repo/HEAD"),
+        ("check", "gh/owner/repo/", "gh/owner/repo/HEAD"),
+        ("check", "gl/group%2Fproject", "gl/group%2Fproject/HEAD"),
+        ("check", "gist/someone/0123abc", "gist/someone/0123abc/HEAD"),
+        ("preview", "gh/owner/repo", "gh/owner/repo/HEAD"),
+    ],
+)
+def test_a_spec_without_a_ref_says_the_ref_is_missing_and_how_to_write_it(
+    command, spec, fix
+):
+    preview = ["--values", "values/minimal.yaml", "--launch"]
+    args = preview if command == "preview" else []
+    result = run(command, *args, spec)
+    assert result.returncode == 2
+    assert f"cannot read {spec!r}: the ref is missing: " in result.stderr
+    assert f"write {fix} for the default branch, or put a branch, tag or " in (
+        result.stderr
+    )
+    assert "use gh/OWNER/REPO/REF, gl/" not in result.stderr
+
+
 def test_json_output(tmp_path):
     good = tmp_path / "good"
     good.write_text("gpu=1\nmemr=2\n")

@@ -72,7 +72,7 @@ def test_parallel_gpu_launches_get_one_gpu_under_max_total_gpu(make_spawner, wor
     assert len(started) == 1, results
     for each in refused:
         assert "ResourcePolicy.max_total_gpu" in message(each)
-        assert "already use 1 GPUs" in message(each)
+        assert "already use 1 GPU and" in message(each)
     assert hook_for(config).reserved == {}
 
 

@@ -115,6 +115,41 @@ def test_over_a_cap_is_an_error_that_names_the_cap(text, line, cap_name):
     assert cap_name in problem.message
 
 
+def test_a_request_over_a_cap_is_one_the_service_cannot_give():
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("gpu=3", ResourcePolicy())
+    assert caught.value.verdict == "asks for something this service cannot give"
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("cpu=1\ngpu=3\n", ResourcePolicy())
+    assert caught.value.verdict == (
+        "could not be read as a .resources file and asks for something this "
+        "service cannot give"
+    )
+    with pytest.raises(ResourcesError) as caught:
+        evaluate("cpur=4\ncpul=2\n", ResourcePolicy())
+    assert caught.value.verdict == "is not a valid .resources file"
+
+
+@pytest.mark.parametrize(
+    ("text", "cap", "said"),
+    [
+        ("gpu=2", {"max_gpu": 1}, "cap of 1 GPU (ResourcePolicy.max_gpu)"),
+        ("gpu=3", {"max_gpu": 2}, "cap of 2 GPUs (ResourcePolicy.max_gpu)"),
+        ("cpul=2", {"max_cpu": 1}, "cap of 1 CPU core (ResourcePolicy.max_cpu)"),
+        ("cpul=1", {"max_cpu": 0.5}, "cap of 0.5 CPU cores (ResourcePolicy"),
+        ("meml=2", {"max_mem": 1}, "cap of 1 GB (ResourcePolicy.max_mem)"),
+    ],
+)
+def test_a_cap_of_one_is_singular(text, cap, said):
+    defaults = {"default_cpu_guarantee": 0.1, "default_cpu_limit": 0.1}
+    defaults |= {"default_mem_guarantee": 0.1, "default_mem_limit": 0.1}
+    with pytest.raises(ResourcesError) as caught:
+        evaluate(text, policy(**defaults, **cap))
+    [problem] = caught.value.problems
+    assert said in problem.message
+    assert " 1 GPUs" not in problem.message and " 1 CPU cores" not in problem.message
+
+
 def test_caps_follow_the_policy():
     assert evaluate("cpul=64", policy(max_cpu=64)).cpu_limit.value == 64
     with pytest.raises(ResourcesError, match="has no GPUs"):

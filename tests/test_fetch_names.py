@@ -20,6 +20,7 @@ from traitlets.config import Config
 from pyconfig.admin.launch_request import SpecError, user_options
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
 from pyconfig.hub.repo_spec import (
+    PROVIDERS,
     LaunchedRepo,
     NotFromRepository,
     launched_repo,
@@ -119,6 +120,41 @@ def test_names_that_get_past_are_quoted_in_the_url():
 def test_the_fetcher_refuses_names_that_get_past(repo):
     with pytest.raises(FetchError, match="is not valid"):
         asyncio.run(RepoFileFetcher().fetch(repo, ".resources"))
+
+
+@pytest.mark.parametrize(
+    ("provider", "spec", "fix"),
+    [
+        ("gh", "owner/repo", "gh/owner/repo/HEAD"),
+        ("gh", "owner/repo/", "gh/owner/repo/HEAD"),
+        ("gl", "group%2Fsub%2Fproject", "gl/group%2Fsub%2Fproject/HEAD"),
+        ("gist", "someone/0123abc", "gist/someone/0123abc/HEAD"),
+    ],
+)
+def test_a_spec_without_a_ref_says_the_ref_is_missing_and_shows_one(
+    provider, spec, fix
+):
+    repo = launched_repo(forged(provider, spec))
+    assert isinstance(repo, NotFromRepository)
+    assert f"the ref is missing: a {PROVIDERS[provider].name} spec is " in repo.reason
+    assert f"write {fix} for the default branch" in repo.reason
+    with pytest.raises(SpecError) as caught:
+        user_options(f"{provider}/{spec}")
+    assert str(caught.value).startswith(
+        f"cannot read '{provider}/{spec}': the ref is missing"
+    )
+    assert fix in str(caught.value)
+
+
+def test_spec_problem_names_a_missing_ref_after_the_names():
+    assert spec_problem("gh", "owner/repo", "").startswith(
+        "the ref is missing: a GitHub spec is gh/OWNER/REPO/REF, so write "
+        "gh/owner/repo/HEAD for the default branch, or put a branch, tag or "
+        "commit in place of HEAD"
+    )
+    # A bad name is named first: the suggested spec would not work either.
+    assert spec_problem("gh", "o#/repo", "").startswith("GitHub owner 'o#'")
+    assert spec_problem("gh", "owner/repo", "HEAD") is None
 
 
 @pytest.mark.parametrize(("spec", "named"), FORGED[:4])

@@ -236,6 +236,11 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
     assert "2 CPU (up to 4)" in page and "from .resources" in page
     assert "/home/ivy-nfs-pvc" in page
     assert "ssh-ed25519 " in page and "PRIVATE KEY" not in page
+    # BinderHub's page, from the binder service's OAuth callback in the values.
+    assert (
+        'id="launch-another" class="btn btn-primary" href="https://binder.example.org/"'
+        in page
+    )
 
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -274,10 +279,24 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     browser.save_screenshot(str(SCREENSHOTS / "home-390.png"))
     browser.set_window_size(1280, 900)
 
-    browser.find_element(By.ID, "stop-plain-j1").click()
+    # Only Delete is red: Stop keeps everything.
+    stop = browser.find_element(By.ID, "stop-plain-j1")
+    assert "btn-danger" not in stop.get_attribute("class")
+    stop.click()
     wait.until(shown.visibility_of_element_located((By.ID, "delete-plain-j1")))
     wait_until(lambda: "plain-j1" not in servers_of(hub, "judy"))
-    browser.find_element(By.ID, "delete-plain-j1").click()
+    delete = browser.find_element(By.ID, "delete-plain-j1")
+    assert "btn-danger" in delete.get_attribute("class")
+    # Delete asks first, and says the files stay; Cancel keeps the server.
+    delete.click()
+    question = wait.until(shown.alert_is_present())
+    assert "plain-j1" in question.text and "/home/judy-nfs-pvc" in question.text
+    assert "stay" in question.text
+    question.dismiss()
+    time.sleep(1)
+    assert "plain-j1" in servers_of(hub, "judy", include_stopped=True)
+    delete.click()
+    wait.until(shown.alert_is_present()).accept()
     wait.until(
         shown.invisibility_of_element_located(
             (By.CSS_SELECTOR, 'tr[data-server-name="plain-j1"]')

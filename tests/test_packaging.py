@@ -28,7 +28,7 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     """Build the wheel, install it in a fresh venv, check a file with it."""
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     for name in ("pyconfig", "schemas"):
         shutil.copytree(ROOT / name, source / name, symlinks=True)

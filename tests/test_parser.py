@@ -268,6 +268,55 @@ def test_every_problem_kind_has_an_example_that_makes_it(kind):
     assert kind in {p.kind for p in caught.value.problems}
 
 
+@pytest.mark.parametrize("kind", list(ProblemKind))
+def test_only_a_request_over_a_cap_is_headed_as_one_the_service_cannot_give(kind):
+    """A file the service cannot read is not a request it refuses."""
+    from pyconfig.resources.effective import evaluate
+    from pyconfig.resources.policy import ResourcePolicy
+
+    example = kind.example
+    if example is None:
+        example = b"#" * (MAX_BYTES + 1)
+    with pytest.raises(ResourcesError) as caught:
+        evaluate(example, ResourcePolicy())
+    error = caught.value
+    if kind is ProblemKind.OVER_CAP:
+        assert error.verdict == "asks for something this service cannot give"
+        assert error.advice() == ""
+    else:
+        assert error.verdict in (
+            "could not be read as a .resources file",
+            "is not a valid .resources file",
+        )
+        assert "docs/resources.md" in error.advice()
+    summary = error.report(summary=True)
+    assert summary.startswith(f".resources: {error.verdict} (1 problem):")
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("cpul=abc", "could not be read as a .resources file"),
+        ("cpur", "could not be read as a .resources file"),
+        ("memr=4GB", "could not be read as a .resources file"),
+        ("cpur=-1", "is not a valid .resources file"),
+        ("gpu=0.5", "is not a valid .resources file"),
+        ("cpur=-1\ncpul=x", "could not be read as a .resources file"),
+    ],
+)
+def test_a_file_that_cannot_be_parsed_says_so(text, verdict):
+    with pytest.raises(ResourcesError) as caught:
+        parse(text)
+    assert caught.value.verdict == verdict
+    assert "cannot give" not in caught.value.report(summary=True)
+
+
+def test_problems_a_cache_did_not_keep_still_make_the_file_not_valid():
+    [shown_one] = problems_of("gpu=0.5")
+    error = ResourcesError([shown_one], total=30)
+    assert error.verdict == "is not a valid .resources file"
+
+
 # --- robustness --------------------------------------------------------------
 
 VALID_LINE = st.builds(

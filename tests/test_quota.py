@@ -90,7 +90,7 @@ def test_per_user_gpu_total_across_running_servers(make_spawner, world):
 
     refused = asyncio.run(run())
     message = refused.log_message % refused.args
-    assert "your running servers already use 1 GPUs and this one asks for 1" in message
+    assert "your running servers already use 1 GPU and this one asks for 1" in message
     assert "ResourcePolicy.max_total_gpu" in message
 
 

@@ -223,6 +223,50 @@ def test_invalid_file_refuses_the_launch_naming_repo_line_and_problem(
     )
     assert ".resources:3: `memr=4GB`" in message
     assert refused.jupyterhub_message == message
+    # A syntax error is a file that could not be read, not a refused request.
+    assert message.startswith(
+        "Launch refused: the .resources of github.com/owner/broken at "
+        "0123456789ab could not be read as a .resources file. Fix each line "
+        "as its message says; docs/resources.md of Persistent BinderHub "
+        "describes the format"
+    )
+    assert "`python -m pyconfig check`" in message
+    assert "cannot give" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        (b"cpul=abc\n", "could not be read as a .resources file."),
+        (b"cpur\n", "could not be read as a .resources file."),
+        (b"cpur=4\ncpul=2\n", "is not a valid .resources file."),
+        (
+            b"oops\ngpu=8\n",
+            "could not be read as a .resources file and asks for something "
+            "this service cannot give.",
+        ),
+    ],
+    ids=["not-a-number", "no-equals", "request-over-limit", "syntax-and-cap"],
+)
+def test_a_file_that_is_not_valid_is_refused_as_unreadable_not_as_too_much(
+    make_spawner, raw, config, text, verdict
+):
+    raw.files[f"/owner/broken/{SHA}/.resources"] = text
+
+    async def run():
+        with pytest.raises(LaunchRefused) as caught:
+            await launch(make_spawner, config, github("owner", "broken"))
+        return caught.value
+
+    refused = asyncio.run(run())
+    heading = refused.jupyterhub_message.splitlines()[0]
+    assert heading.startswith(
+        f"Launch refused: the .resources of github.com/owner/broken at "
+        f"0123456789ab {verdict} Fix each line as its message says; "
+        "docs/resources.md"
+    )
+    if "cannot give" not in verdict:
+        assert "cannot give" not in refused.jupyterhub_message
 
 
 def test_invalid_file_may_launch_with_defaults_instead(make_spawner, raw, config):
@@ -231,7 +275,10 @@ def test_invalid_file_may_launch_with_defaults_instead(make_spawner, raw, config
 
     async def run():
         _, pod = await launch(make_spawner, config, github("owner", "broken"))
-        assert "is invalid" in env_of(pod)[SOURCE_VARIABLE]
+        assert env_of(pod)[SOURCE_VARIABLE] == (
+            "defaults: .resources of github.com/owner/broken at 0123456789ab "
+            "could not be read as a .resources file"
+        )
 
     asyncio.run(run())
 
@@ -240,10 +287,16 @@ def test_cap_exceeded_refuses_naming_the_cap(make_spawner, raw, config):
     raw.files[f"/owner/big/{SHA}/.resources"] = b"gpu=8\n"
 
     async def run():
-        with pytest.raises(LaunchRefused, match=r"ResourcePolicy\.max_gpu"):
+        with pytest.raises(LaunchRefused, match=r"ResourcePolicy\.max_gpu") as caught:
             await launch(make_spawner, config, github("owner", "big"))
+        return caught.value.jupyterhub_message
 
-    asyncio.run(run())
+    message = asyncio.run(run())
+    # A valid request over a cap is the one the service cannot give.
+    assert message.splitlines()[0] == (
+        "Launch refused: the .resources of github.com/owner/big at "
+        "0123456789ab asks for something this service cannot give."
+    )
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from ..resources.effective import EffectiveResources, evaluate
 from ..resources.kubespawner_settings import kubespawner_settings
 from ..resources.parser import MAX_BYTES
 from ..resources.policy import PolicyError, ResourcePolicy
-from ..resources.problems import Problem, ProblemKind, ResourcesError
+from ..resources.problems import Problem, ProblemKind, ResourcesError, with_unit
 from .chart_values import (
     ValuesError,
     checked_policy_from_values,
@@ -363,7 +363,8 @@ def _invalid(
         }
         print(json.dumps(report), file=out)
     else:
-        print(ResourcesError(problems, str(path), total).report(), file=out)
+        error = ResourcesError(problems, str(path), total)
+        print(error.report(summary=True), file=out)
     return EXIT_INVALID
 
 
@@ -372,7 +373,7 @@ def _table(path: Path | str, found: bool, resources: EffectiveResources) -> str:
     rows = [("", "value", "from")]
     for name, label, unit in _ROWS:
         setting = getattr(resources, name)
-        amount = f"{setting.value:g} {unit}".strip()
+        amount = with_unit(f"{setting.value:g}", unit)
         rows.append((label, amount, setting.describe(str(path))))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{path}: {state}"]

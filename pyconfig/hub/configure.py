@@ -15,6 +15,7 @@ deletes servers through spawners built from configuration alone.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -128,6 +129,7 @@ def _home_page(c: Config) -> None:
     c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
     limit = ServerQuota(config=c).limit
     cull_timeout, cull_every = _culler(c)
+    binder_url = _binder_url(c)
     mount_path = UserStorage(config=c).mount_path
 
     def persistent_binderhub(user: Any) -> HomePage | None:
@@ -135,11 +137,27 @@ def _home_page(c: Config) -> None:
             return None
         storage = user.spawner._expand_user_properties(mount_path)
         now = datetime.now(UTC).replace(tzinfo=None)
-        return page_data(user, limit, cull_timeout, cull_every, storage, now)
+        page = page_data(user, limit, cull_timeout, cull_every, storage, now)
+        return dataclasses.replace(page, binder_url=binder_url)
 
     variables = dict(_get(c.JupyterHub, "template_vars") or {})
     variables["persistent_binderhub"] = persistent_binderhub
     c.JupyterHub.template_vars = variables
+
+
+#: Where BinderHub receives the hub's OAuth answer, below its own URL.
+BINDER_CALLBACK = "/oauth_callback"
+
+
+def _binder_url(c: Config) -> str:
+    """BinderHub's page: the binder service's OAuth callback, which the chart
+    requires (hub.services.binder.oauth_redirect_uri), without its last part;
+    "" without such a service."""
+    for service in _get(c.JupyterHub, "services", []) or []:
+        uri = str(service.get("oauth_redirect_uri") or "")
+        if service.get("name") == "binder" and uri.endswith(BINDER_CALLBACK):
+            return uri[: -len(BINDER_CALLBACK)] + "/"
+    return ""
 
 
 #: The module z2jh runs as the culler service (`python3 -m jupyterhub_idle_culler`).

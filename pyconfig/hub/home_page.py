@@ -49,6 +49,7 @@ class HomePage:
     ssh_public_key: str = ""
     cull_timeout: int = 0  # seconds idle before removal; 0: never removed
     cull_every: int = 0  # seconds between the culler's checks
+    binder_url: str = ""  # BinderHub's page, where another repository launches
 
     @property
     def check_interval(self) -> str:

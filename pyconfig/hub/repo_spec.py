@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,30 @@ def name_problem(kind: str, value: str) -> str | None:
     return f"{kind} {value!r} is not valid: {rule}"
 
 
+#: A spec of each provider, as BinderHub writes them.
+SPEC_FORMS = {
+    "gh": "gh/OWNER/REPO/REF",
+    "gl": "gl/GROUP%2FPROJECT/REF",
+    "gist": "gist/USER/ID/REF",
+}
+
+
+def missing_ref(provider: str, repo: str) -> str:
+    """Why a spec of ``repo`` without a ref cannot be read, and the spec to
+    write instead (``repo`` already holds to its provider's name rules)."""
+    escaped = quote(repo, safe="") if provider == "gl" else repo
+    return (
+        f"the ref is missing: a {PROVIDERS[provider].name} spec is "
+        f"{SPEC_FORMS[provider]}, so write {provider}/{escaped}/HEAD for the "
+        "default branch, or put a branch, tag or commit in place of HEAD"
+    )
+
+
 def spec_problem(provider: str, repo: str, ref: str) -> str | None:
     """The first part of a spec that breaks its provider's name rules, or None.
 
-    ``repo`` is owner/name, user/gist-id or the (unescaped) GitLab namespace.
+    ``repo`` is owner/name, user/gist-id or the (unescaped) GitLab namespace;
+    an empty ``ref`` is a missing one.
     """
     parts = repo.split("/")
     if provider == "gl":
@@ -112,11 +132,13 @@ def spec_problem(provider: str, repo: str, ref: str) -> str | None:
         checks = [("GitHub owner", parts[0]), ("GitHub repository", parts[1])]
     else:
         checks = [("GitHub owner", parts[0]), ("gist id", parts[1])]
-    for kind, value in [*checks, ("ref", ref)]:
+    for kind, value in checks:
         problem = name_problem(kind, value)
         if problem:
             return problem
-    return None
+    if not ref:
+        return missing_ref(provider, repo)
+    return name_problem("ref", ref)
 
 
 class SpecError(ValueError):
@@ -135,6 +157,10 @@ class InvalidName(SpecError):
     """A part that breaks its provider's name rules (see :func:`spec_problem`)."""
 
 
+class MissingRef(InvalidName):
+    """A spec without its ref (an empty one); the message shows the spec with one."""
+
+
 def parse_spec(spec: str) -> tuple[str, str, str]:
     """(provider, repo, ref) of a spec ``PROVIDER/...`` as BinderHub writes
     them (``v2/`` already taken off): ``gh/OWNER/REPO/REF``,
@@ -144,13 +170,17 @@ def parse_spec(spec: str) -> tuple[str, str, str]:
     if provider not in PROVIDERS:
         raise UnknownProvider(provider)
     pieces = rest.split("/")
+    if len(pieces) == (1 if provider == "gl" else 2):
+        pieces.append("")  # no ref at all; "gh/o/r/" has an empty one
     if provider == "gl" and len(pieces) == 2:
         repo, ref = unquote(pieces[0]), pieces[1]
-    elif provider != "gl" and len(pieces) == 3 and all(pieces):
+    elif provider != "gl" and len(pieces) == 3 and pieces[0] and pieces[1]:
         repo, ref = f"{pieces[0]}/{pieces[1]}", pieces[2]
     else:
         raise MalformedSpec(spec)
     problem = spec_problem(provider, repo, ref)
+    if problem and not ref and spec_problem(provider, repo, "HEAD") is None:
+        raise MissingRef(problem)
     if problem:
         raise InvalidName(problem)
     return provider, repo, ref

@@ -119,10 +119,11 @@ class RepositoryResources(LoggingConfigurable):
             )
         except ResourcesError as error:
             if self.on_invalid_file == "defaults":
-                return self._defaults(policy, f"{source} is invalid", repo)
+                return self._defaults(policy, f"{source} {error.verdict}", repo)
+            heading = f"Launch refused: the {source} {error.verdict}."
+            advice = error.advice(name_the_check=True)
             raise LaunchRefused(
-                f"Launch refused: the {source} asks for something this service "
-                f"cannot give.\n{error.report()}"
+                f"{heading} {advice}".rstrip() + f"\n{error.report()}"
             ) from None
         return LaunchResources(resources, "file", f"from {source}", repo)
 

@@ -19,6 +19,7 @@ from traitlets.config import Config
 
 from ..resources.kubespawner_settings import apply_settings, kubespawner_settings
 from ..resources.policy import ResourcePolicy
+from ..resources.problems import with_unit
 from . import metrics
 from .launch_record import (
     RECORD_KEY,
@@ -268,9 +269,10 @@ def check_totals(
     for key, (total, unit, trait) in totals.items():
         if total and used[key] + asked[key] > total:
             raise LaunchRefused(
-                f"Launch refused: your running servers already use {used[key]:g} "
-                f"{unit} and this one asks for {asked[key]:g}; together at most "
-                f"{total:g} are allowed per user (ResourcePolicy.{trait}). Stop a "
+                "Launch refused: your running servers already use "
+                f"{with_unit(f'{used[key]:g}', unit)} and this one asks for "
+                f"{asked[key]:g}; together at most {total:g} are allowed per user "
+                f"(ResourcePolicy.{trait}). Stop a "
                 "server first, or ask for less in .resources.",
                 "total",
             )

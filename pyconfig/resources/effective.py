@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from .parser import Number, ResourcesFile, parse_collecting
 from .policy import ResourcePolicy
-from .problems import Problem, ProblemKind, ResourcesError
+from .problems import Problem, ProblemKind, ResourcesError, with_unit
 from .schema import key_schema
 
 
@@ -204,7 +204,7 @@ def _check_cap(
             ProblemKind.OVER_CAP,
             setting.line,
             f"{key}={_fmt(setting.value)}",
-            f"{key} is over this service's cap of {_fmt(cap)} {unit} "
+            f"{key} is over this service's cap of {with_unit(_fmt(cap), unit)} "
             f"({label}); {advice}",
         )
     )

@@ -13,6 +13,24 @@ from enum import Enum
 #: Shown at most this many problems in one message; the rest are counted.
 MAX_SHOWN = 50
 
+#: Where an author reads the format and every message (named in reports of
+#: files that are not valid; the hub's users have no other pointer).
+FORMAT_HELP = (
+    "docs/resources.md of Persistent BinderHub describes the format (one "
+    "key=value per line, plain numbers without units) and every message"
+)
+
+
+class Category(Enum):
+    """What a kind of problem says about the file, for a report's heading."""
+
+    #: Not key=value lines of plain numbers: the file cannot be read at all.
+    UNREADABLE = "could not be read as a .resources file"
+    #: Read, but an amount no .resources file may ask for, on any service.
+    INVALID = "is not a valid .resources file"
+    #: A valid request, above what this service gives.
+    OVER_CAP = "asks for something this service cannot give"
+
 
 class ProblemKind(Enum):
     """One class of mistake, with an example line that makes it (for the docs)."""
@@ -44,6 +62,27 @@ class ProblemKind(Enum):
         self.code = code
         self.title = title
         self.example = example
+
+    @property
+    def category(self) -> Category:
+        if self is ProblemKind.OVER_CAP:
+            return Category.OVER_CAP
+        if self in _BAD_AMOUNTS:
+            return Category.INVALID
+        return Category.UNREADABLE
+
+
+#: Numbers that were read but that no .resources file may give.
+_BAD_AMOUNTS = frozenset(
+    {
+        ProblemKind.NEGATIVE,
+        ProblemKind.ZERO,
+        ProblemKind.TOO_SMALL,
+        ProblemKind.NOT_WHOLE,
+        ProblemKind.TOO_BIG,
+        ProblemKind.REQUEST_OVER_LIMIT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -93,15 +132,68 @@ class ResourcesError(ValueError):
         self.total = max(total or 0, len(self.problems))
         super().__init__(self.report())
 
-    def report(self) -> str:
+    @property
+    def verdict(self) -> str:
+        """What is wrong with the file as a whole, to follow its name: "could
+        not be read as a .resources file" (or "is not a valid .resources
+        file" when every line was read), "asks for something this service
+        cannot give" when a valid request is over a cap, or both."""
+        found = {p.kind.category for p in self.problems}
+        if self.total > len(self.problems):  # problems a cache did not keep
+            found.add(Category.INVALID)  # parse problems, of unknown kind
+        said = [c for c in (Category.UNREADABLE, Category.INVALID) if c in found]
+        said = said[:1]  # "could not be read" already says "not valid"
+        if Category.OVER_CAP in found:
+            said.append(Category.OVER_CAP)
+        return " and ".join(c.value for c in said)
+
+    @property
+    def over_caps_only(self) -> bool:
+        """True when the file is valid and only asks for more than the caps."""
+        return self.verdict == Category.OVER_CAP.value
+
+    def advice(self, name_the_check: bool = False) -> str:
+        """How to fix the file, beyond each line's message ("" when every
+        problem is a request above a cap: its message names the cap); with
+        ``name_the_check``, also how to check it before pushing."""
+        if self.over_caps_only:
+            return ""
+        check = (
+            "; `python -m pyconfig check` checks the file before you push"
+            if name_the_check
+            else ""
+        )
+        return f"Fix each line as its message says; {FORMAT_HELP}{check}."
+
+    def report(self, summary: bool = False) -> str:
+        """Every problem (the first MAX_SHOWN, and a count of the rest) under
+        ``source: N problems:``; with ``summary``, under ``source:`` and the
+        verdict, with the advice after them."""
         count = self.total
         noun = "problem" if count == 1 else "problems"
-        lines = [f"{self.source}: {count} {noun}:"]
+        if summary:
+            lines = [f"{self.source}: {self.verdict} ({count} {noun}):"]
+        else:
+            lines = [f"{self.source}: {count} {noun}:"]
         listed = self.problems[:MAX_SHOWN]
         lines += [f"  {p.located(self.source)}" for p in listed]
         if count > len(listed):
             lines.append(f"  ... and {count - len(listed)} more")
+        if summary and self.advice():
+            lines.append(self.advice())
         return "\n".join(lines)
+
+
+def with_unit(amount: str, unit: str) -> str:
+    """An amount as written and its unit, singular only for exactly one:
+    1 core, 2 cores, 0.5 cores; 1 GPU; 1 GB (a symbol stays as it is)."""
+    if amount == "1":
+        unit = _SINGULAR.get(unit, unit)
+    return f"{amount} {unit}".strip()
+
+
+#: Plural units and their singular (units not listed read the same in both).
+_SINGULAR = {"cores": "core", "CPU cores": "CPU core", "GPUs": "GPU"}
 
 
 def shown(text: str, limit: int = 60) -> str:
