@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constrain
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo clean
+.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo dist clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
@@ -93,6 +93,12 @@ bench: setup
 	$(BIN)/python tools/bench_chart.py
 	$(BIN)/python tools/bench_cluster.py
 	$(BIN)/python tools/bench_storm.py --find-limit
+
+# The wheel repository authors install: `pip install dist/*.whl` gives the
+# `pyconfig` command with only jsonschema, traitlets, pyyaml and tornado.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
