@@ -24,17 +24,21 @@ import pytest
 from tools import chart
 from tools.chart import NAMESPACE
 
-from .conftest import ROOT
 from .hub_process.local_binder import hub_and_binder
-from .hub_process.login import log_in_browser, log_in_http
+from .hub_process.login import (
+    CERIT,
+    LOGIN_VALUES,
+    cerit_hub_config,
+    log_in_browser,
+    log_in_http,
+    members_group,
+)
 from .hub_setup import SHA
 
 pytestmark = pytest.mark.slow
 
-CERIT = ROOT / "values" / "cerit.yaml"
-VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
-_HUB_CONFIG = chart.load_values(CERIT)["binderhub"]["jupyterhub"]["hub"]["config"]
-[USERS] = _HUB_CONFIG["GenericOAuthenticator"]["allowed_groups"]
+_HUB_CONFIG = cerit_hub_config()
+USERS = members_group()
 [LARGE] = _HUB_CONFIG["ResourcePolicy"]["group_caps"]
 DEFAULT_MAX_MEM = _HUB_CONFIG["ResourcePolicy"]["max_mem"]
 LARGE_MAX_MEM = _HUB_CONFIG["ResourcePolicy"]["group_caps"][LARGE]["max_mem"]
@@ -55,7 +59,8 @@ def service(tmp_path_factory):
             "bob": {"eduperson_entitlement": [USERS]},
             "mallory": {"eduperson_entitlement": ["urn:geant:example.org:group:other"]},
         })  # fmt: skip
-        with hub_and_binder(state, FILES, COMMITS, VALUES, idp=idp) as (hub, binder):
+        service = hub_and_binder(state, FILES, COMMITS, LOGIN_VALUES, idp=idp)
+        with service as (hub, binder):
             hub.state = state
             yield hub, binder, idp
 

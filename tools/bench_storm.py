@@ -42,18 +42,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.hub_process.local_binder import Binder, hub_and_binder
 from tests.hub_process.local_hub import Hub
-from tests.hub_process.login import log_in_http
+from tests.hub_process.login import LOGIN_VALUES, log_in_http, members_group
 from tests.hub_setup import SHA
-from tools import chart
 from tools.bench_cluster import cpu_seconds, verb
 from tools.chart import NAMESPACE
 from tools.oidc_provider import OIDCProvider
 
-CERIT = ROOT / "values" / "cerit.yaml"
-VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
-[USERS_GROUP] = chart.load_values(CERIT)["binderhub"]["jupyterhub"]["hub"]["config"][
-    "GenericOAuthenticator"
-]["allowed_groups"]
 RESOURCES = f"/course/lecture/{SHA}/.resources"
 FILES = {RESOURCES: b"# the course's notebook\ncpur=0.5\ncpul=2\nmemr=1\nmeml=2\n"}
 COMMITS = {("course", "lecture", "main"): SHA}
@@ -185,7 +179,7 @@ def students(idp: OIDCProvider, hub: Hub, names: list[str]) -> dict[str, str]:
     """Log each in through the provider (8 at a time); their API tokens,
     which BinderHub's page holds for a logged-in student."""
     for name in names:
-        idp.users[name] = {"eduperson_entitlement": [USERS_GROUP]}
+        idp.users[name] = {"eduperson_entitlement": [members_group()]}
 
     def one(name: str) -> tuple[str, str]:
         log_in_http(hub.url, name)
@@ -244,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="bench-storm-") as state,
         OIDCProvider() as idp,
-        hub_and_binder(Path(state), FILES, COMMITS, VALUES, idp=idp) as (hub, binder),
+        hub_and_binder(Path(state), FILES, COMMITS, LOGIN_VALUES, idp=idp) as (
+            hub,
+            binder,
+        ),
     ):
         names = [f"student{i:03d}" for i in range(users)]
         tokens = students(idp, hub, names)

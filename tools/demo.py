@@ -35,12 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.hub_process.local_binder import hub_and_binder
+from tests.hub_process.login import LOGIN_VALUES, members_group
 from tests.hub_setup import SHA, github
-from tools import chart
 from tools.oidc_provider import OIDCProvider
-
-CERIT = ROOT / "values" / "cerit.yaml"
-VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
 
 FILES = {
     f"/demo-org/training/{SHA}/.resources": (
@@ -50,12 +47,6 @@ FILES = {
 }
 #: The example repositories BinderHub can launch: gh/demo-org/NAME/main.
 COMMITS = {("demo-org", name, "main"): SHA for name in ("training", "notes", "too-big")}
-
-
-def members_group() -> str:
-    """The entitlement values/cerit.yaml lets in."""
-    hub = chart.load_values(CERIT)["binderhub"]["jupyterhub"]["hub"]
-    return hub["config"]["GenericOAuthenticator"]["allowed_groups"][0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with (
                 OIDCProvider() as idp,
-                hub_and_binder(Path(state), FILES, COMMITS, VALUES, idp=idp) as (
+                hub_and_binder(Path(state), FILES, COMMITS, LOGIN_VALUES, idp=idp) as (
                     hub,
                     binder,
                 ),

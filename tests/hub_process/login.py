@@ -7,7 +7,27 @@ from __future__ import annotations
 import http.cookiejar
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
+
+from tools import chart
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The values file whose login the tests, the storm and the demo run.
+CERIT = ROOT / "values" / "cerit.yaml"
+#: That file, with the tests' service layered over it.
+LOGIN_VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
+
+
+def cerit_hub_config() -> dict[str, Any]:
+    """values/cerit.yaml's hub.config."""
+    return chart.load_values(CERIT)["binderhub"]["jupyterhub"]["hub"]["config"]
+
+
+def members_group() -> str:
+    """The entitlement values/cerit.yaml lets log in."""
+    [group] = cerit_hub_config()["GenericOAuthenticator"]["allowed_groups"]
+    return group
 
 
 def log_in_browser(browser: Any, username: str, timeout: float = 30) -> None:
