@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constrain
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo dist clean
+.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
@@ -99,6 +99,11 @@ bench: setup
 dist: setup
 	rm -rf dist
 	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
+
+# The pictures in docs/img, taken by the Chromium tests that stage them; a
+# test fails when the page changed since (tests/test_screenshots.py).
+screenshots: setup chart-deps
+	$(BIN)/python -m tools.screenshots
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -26,6 +26,7 @@ from tools.chart import NAMESPACE
 
 from .conftest import ROOT
 from .hub_process.local_binder import hub_and_binder
+from .hub_process.phone import assert_fits_a_phone
 from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
@@ -334,6 +335,7 @@ def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
     assert "5 of 5 servers running" in browser.find_element(By.ID, "quota").text
     browser.save_screenshot(str(SCREENSHOTS / "home-cluster-1280.png"))
     browser.set_window_size(390, 844)
+    assert_fits_a_phone(browser, list(servers_of(hub, "alice")), {"Open", "Stop"})
     browser.save_screenshot(str(SCREENSHOTS / "home-cluster-390.png"))
 
     # Stop one there; the next launch from BinderHub lands in its notebook.

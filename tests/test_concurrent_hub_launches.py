@@ -98,7 +98,7 @@ def test_home_page_renders_a_pending_server_with_a_garbage_record(hub):
     assert status in (201, 202), body
     status, page = home_of(opener, hub)
     assert status == 200
-    assert "pending" in page and "<td>unknown</td>" in page
+    assert "starting" in page and "unknown</td>" in page
     wait_until(lambda: servers_of(hub, "pat").get("small-p1", {}).get("ready"))
     status, page = home_of(opener, hub)
     assert status == 200 and "1 CPU (up to 1)" in page

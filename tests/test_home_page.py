@@ -65,7 +65,7 @@ def test_rows_quota_cull_and_key(make_spawner):
     a = rows["repo-a"]
     assert (a.repository, a.commit, a.status) == ("owner/repo", SHA[:12], "running")
     assert a.repository_url == f"https://github.com/owner/repo/tree/{SHA}"
-    assert a.removal == "in 6 days"
+    assert a.removal == "in 6 days 23 h"
     # The earliest moment, as data: last activity + timeout.
     assert a.removal_at == NOW - timedelta(hours=1) + timedelta(seconds=WEEK)
     assert a.resources == "2 CPU (up to 4), 1 GB (up to 16), 1 GPU"
@@ -103,9 +103,18 @@ def test_full_quota_and_no_key_yet(make_spawner):
 
 
 def test_durations_in_words():
-    assert in_words(timedelta(days=2, hours=5)) == "in 2 days"
-    assert in_words(timedelta(hours=1, minutes=5)) == "in 1 hour"
-    assert in_words(timedelta(minutes=5)) == "in 5 minutes"
+    """Rounded to the minute, in the two largest units: a week less a few
+    seconds (right after a launch) is "in 7 days", not a day early."""
+    assert in_words(timedelta(days=7) - timedelta(seconds=5)) == "in 7 days"
+    assert in_words(timedelta(days=6, hours=23, minutes=10)) == "in 6 days 23 h"
+    assert in_words(timedelta(days=6, hours=23, minutes=40)) == "in 7 days"
+    assert in_words(timedelta(days=1, minutes=20)) == "in 1 day"
+    assert in_words(timedelta(days=2, hours=5)) == "in 2 days 5 h"
+    assert in_words(timedelta(hours=1, minutes=5)) == "in 1 h 5 min"
+    assert in_words(timedelta(hours=3, seconds=20)) == "in 3 h"
+    assert in_words(timedelta(minutes=59, seconds=50)) == "in 1 h"
+    assert in_words(timedelta(minutes=5)) == "in 5 min"
+    assert in_words(timedelta(seconds=20)) == "any moment now"
     assert in_words(timedelta(seconds=-30)) == "any moment now"
     assert span(WEEK) == "7 days" and span(HOUR) == "1 hour"
     assert span(5400) == "90 minutes" and span(10) == "10 seconds"
@@ -118,10 +127,11 @@ def test_removal_words_never_promise_before_the_cullers_check():
     up to one interval later; the words never name a time before that."""
     moment = NOW + timedelta(days=3)
     assert removal_words(moment, HOUR, NOW) == "in 3 days"
+    assert removal_words(NOW + timedelta(minutes=90), HOUR, NOW) == "in 1 h 30 min"
     assert removal_words(NOW + timedelta(minutes=5), HOUR, NOW) == "within 2 hours"
     assert removal_words(NOW - timedelta(days=1), HOUR, NOW) == "within 1 hour"
     assert removal_words(NOW - timedelta(days=1), 10, NOW) == "within 1 minute"
-    assert removal_words(NOW + timedelta(minutes=5), 0, NOW) == "in 5 minutes"
+    assert removal_words(NOW + timedelta(minutes=5), 0, NOW) == "in 5 min"
 
 
 def test_repository_of_odd_options():
@@ -191,7 +201,7 @@ def test_the_home_template_renders_unknown_resources(make_spawner):
         server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
         return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
 
-    assert "<td>unknown</td>" in rendered(asyncio.run(run()))
+    assert 'data-label="Resources">unknown</td>' in rendered(asyncio.run(run()))
 
 
 def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
@@ -208,8 +218,47 @@ def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
     text = rendered(asyncio.run(run()))
     assert (
         '<time datetime="2026-12-06T11:00:00Z" title="At the culler\'s first '
-        'check after 2026-12-06 11:00 UTC; it checks every 1 hour">in 6 days</time>'
+        'check after Sun 6 Dec 2026, 11:00 UTC; it checks every 1 hour">in 6 days '
+        "23 h</time>"
     ) in text
-    assert text.count("<time ") == 1  # the stopped server has no moment
-    assert "<td>kept until you delete it</td>" in text
+    # Without JavaScript the moment is in UTC and says so; the page's script
+    # puts each <time class="pbh-local"> in the reader's zone.
+    assert (
+        '<time class="pbh-local" datetime="2026-12-06T11:00:00Z">Sun 6 Dec 2026, '
+        "11:00 UTC</time>"
+    ) in text
+    removal_cell = text[text.index('class="pbh-removal"') :]
+    assert removal_cell.index("</td>") > removal_cell.index("pbh-local")
+    assert (
+        '<td class="pbh-removal" data-label="Removed">kept until you delete it</td>'
+        in text
+    )
     assert "it checks every 1 hour" in text[text.index('id="cull-note"') :]
+
+
+def test_the_template_marks_moving_servers_and_hides_open_when_stopped(make_spawner):
+    """Buttons follow the status: a stopped server offers only Delete (its
+    Open link hidden, as home.js hides it), a stopping one none."""
+
+    async def run():
+        first = make_spawner(Config(), username="alice", server="a")
+        server(first.user, "a", {})
+        server(first.user, "b", {}, running=False)
+        server(first.user, "c", {})
+        first.user.spawners["c"]._stop_pending = True
+        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
+
+    page = asyncio.run(run())
+    assert [row.status for row in page.rows] == ["running", "stopped", "stopping"]
+    assert page.active == 2
+    text = rendered(page)
+    rows = {
+        name: text[text.index(f'data-server-name="{name}"') :].split("</tr>")[0]
+        for name in "abc"
+    }
+    assert 'data-status="stopping"' in rows["c"]
+    assert 'class="server-link btn btn-xs btn-primary hidden"' in rows["b"]
+    assert 'class="server-link btn btn-xs btn-primary"' in rows["a"]
+    assert 'class="delete-server btn btn-xs btn-danger"' in rows["b"]
+    assert 'aria-label="Stop c" disabled' in rows["c"]
+    assert "disabled" not in rows["a"]

@@ -14,11 +14,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timedelta
 
 import pytest
 
 from .conftest import ROOT
 from .hub_process.local_hub import local_hub
+from .hub_process.phone import assert_fits_a_phone
 from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
@@ -232,7 +234,8 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
         'data-server-name="good-i1"' in page and 'data-server-name="plain-i1"' in page
     )
     assert f"https://github.com/owner/good/tree/{SHA}" in page
-    assert "kept until you delete it" in page and "in 6 days" in page
+    # Just launched with a one-week timeout: a week away, not "in 6 days".
+    assert "kept until you delete it" in page and ">in 7 days</time>" in page
     assert "2 CPU (up to 4)" in page and "from .resources" in page
     assert "/home/ivy-nfs-pvc" in page
     assert "ssh-ed25519 " in page and "PRIVATE KEY" not in page
@@ -247,14 +250,22 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
 def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
+    """The page follows the servers without a reload: Stop, Delete and a
+    launch from elsewhere change the rows and the count. Times are in the
+    reader's zone (UTC in the tooltip). At 390 px every button is on screen
+    and no name breaks at its hyphens."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
+    long_name = "binder-examples-requirements-j1"
     hub.api("POST", "/users/judy")
-    hub.launch("judy", "good-j1", github("owner", "good"))
+    hub.launch("judy", long_name, github("owner", "good"))
     hub.launch("judy", "plain-j1", github("owner", "no-file"))
     wait = WebDriverWait(browser, 15)
+    browser.execute_cdp_cmd(
+        "Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"}
+    )
 
     browser.get(f"{hub.url}/hub/login?next=%2Fhub%2Fhome")
     browser.find_element(By.ID, "username_input").send_keys("judy")
@@ -269,24 +280,54 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     assert key.startswith("ssh-ed25519 ")
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.home-server-row")
     assert {r.get_attribute("data-server-name") for r in rows} == {
-        "good-j1",
+        long_name,
         "plain-j1",
     }
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOTS / "home-1280.png"))
-    browser.set_window_size(390, 844)
-    browser.save_screenshot(str(SCREENSHOTS / "home-390.png"))
-    browser.set_window_size(1280, 900)
+    # The removal moment in Tokyo's time, UTC in its tooltip.
+    moment = browser.find_element(By.CSS_SELECTOR, ".pbh-removal time.pbh-local")
+    wait.until(lambda _: "UTC" in (moment.get_attribute("title") or ""))
+    utc = datetime.strptime(moment.get_attribute("datetime"), "%Y-%m-%dT%H:%M:%SZ")
+    tokyo = utc + timedelta(hours=9)
+    assert f"{tokyo:%H:%M}" in moment.text and "GMT+9" in moment.text, moment.text
+    assert moment.get_attribute("title") == (
+        f"{utc:%a} {utc.day} {utc:%b %Y}, {utc:%H:%M} UTC"
+    )
+    removal = browser.find_element(By.CSS_SELECTOR, ".pbh-removal time").text
+    assert removal == "in 7 days", removal
 
     # Only Delete is red: Stop keeps everything.
+    browser.execute_script("window.pbhNotReloaded = true;")
     stop = browser.find_element(By.ID, "stop-plain-j1")
     assert "btn-danger" not in stop.get_attribute("class")
     stop.click()
     wait.until(shown.visibility_of_element_located((By.ID, "delete-plain-j1")))
     wait_until(lambda: "plain-j1" not in servers_of(hub, "judy"))
+    row = 'tr[data-server-name="plain-j1"]'
+    wait.until(
+        shown.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, f"{row} .server-status"), "stopped"
+        )
+    )
+    wait.until(
+        shown.text_to_be_present_in_element((By.ID, "quota"), "1 of 5 servers running")
+    )
+    cells = browser.find_element(By.CSS_SELECTOR, row).text
+    assert "kept until you delete it" in cells and "in 7 days" not in cells, cells
+    assert not browser.find_element(
+        By.CSS_SELECTOR, f"{row} .server-link"
+    ).is_displayed()
+    assert not browser.find_element(By.ID, "stop-plain-j1").is_displayed()
     delete = browser.find_element(By.ID, "delete-plain-j1")
     assert "btn-danger" in delete.get_attribute("class")
+
+    # The screenshots (`make screenshots`): one server running, one stopped.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "home-1280.png"))
+    browser.set_window_size(390, 844)
+    assert_fits_a_phone(browser, [long_name, "plain-j1"], {"Open", "Stop", "Delete"})
+    browser.save_screenshot(str(SCREENSHOTS / "home-390.png"))
+    browser.set_window_size(1280, 900)
     # Delete asks first, and says the files stay; Cancel keeps the server.
     delete.click()
     question = wait.until(shown.alert_is_present())
@@ -297,13 +338,23 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     assert "plain-j1" in servers_of(hub, "judy", include_stopped=True)
     delete.click()
     wait.until(shown.alert_is_present()).accept()
-    wait.until(
-        shown.invisibility_of_element_located(
-            (By.CSS_SELECTOR, 'tr[data-server-name="plain-j1"]')
+    wait.until(shown.invisibility_of_element_located((By.CSS_SELECTOR, row)))
+    wait_until(lambda: "plain-j1" not in servers_of(hub, "judy", include_stopped=True))
+    assert long_name in servers_of(hub, "judy")
+    assert browser.execute_script("return window.pbhNotReloaded === true;")
+
+    # A launch from elsewhere (BinderHub in another tab) shows up, running,
+    # and the count follows.
+    hub.launch("judy", "other-j2", github("owner", "good"))
+    WebDriverWait(browser, 30).until(
+        shown.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, 'tr[data-server-name="other-j2"] .server-status'),
+            "running",
         )
     )
-    wait_until(lambda: "plain-j1" not in servers_of(hub, "judy", include_stopped=True))
-    assert "good-j1" in servers_of(hub, "judy")
+    wait.until(
+        shown.text_to_be_present_in_element((By.ID, "quota"), "2 of 5 servers running")
+    )
 
 
 def logged_in(hub, user: str):

@@ -28,7 +28,7 @@ class ServerRow:
     repository: str  # "owner/repo", or "" when not launched from one
     repository_url: str  # link to the exact commit, or ""
     commit: str
-    status: str  # running, pending, stopped
+    status: str  # running, starting, stopping, stopped
     started: datetime | None
     last_activity: datetime | None
     removal: str  # when it is removed for inactivity, in words
@@ -38,6 +38,23 @@ class ServerRow:
     resources: str  # what it got, in words; "" if not recorded; "unknown"
     origin: str  # "file", "defaults" or ""
     url: str
+
+    @property
+    def moving(self) -> bool:
+        """Starting or stopping: the page follows it until it settles."""
+        return self.status in ("starting", "stopping")
+
+
+def iso(moment: datetime | None) -> str:
+    """A naive UTC time as <time datetime> wants it ("" for none)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def utc_text(moment: datetime | None) -> str:
+    """A naive UTC time for people, unambiguous without JavaScript."""
+    if moment is None:
+        return ""
+    return f"{moment:%a} {moment.day} {moment:%b %Y}, {moment:%H:%M} UTC"
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,10 @@ class HomePage:
     cull_timeout: int = 0  # seconds idle before removal; 0: never removed
     cull_every: int = 0  # seconds between the culler's checks
     binder_url: str = ""  # BinderHub's page, where another repository launches
+
+    # For the template: times as <time datetime> and as UTC words.
+    iso = staticmethod(iso)
+    utc = staticmethod(utc_text)
 
     @property
     def check_interval(self) -> str:
@@ -81,15 +102,28 @@ class HomePage:
 
 
 def in_words(delta: timedelta) -> str:
-    """A duration as people say it: "in 6 days", "in 3 hours", "now"."""
-    seconds = int(delta.total_seconds())
-    if seconds <= 60:
+    """A duration as people say it, to the nearest minute, in its two largest
+    units: "in 7 days", "in 6 days 23 h", "in 5 h 12 min", "in 12 min".
+
+    Rounded, not cut: a week less a few seconds is "in 7 days", not "in 6
+    days" (a whole day early).
+    """
+    minutes = round(delta.total_seconds() / 60)
+    if minutes < 1:
         return "any moment now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"in {count} {unit}{'s' if count != 1 else ''}"
-    return "any moment now"  # pragma: no cover
+    days, rest = divmod(minutes, 1440)
+    if days:
+        hours = round(rest / 60)
+        days, hours = (days + 1, 0) if hours == 24 else (days, hours)
+        return f"in {_count(days, 'day')}" + (f" {hours} h" if hours else "")
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"in {hours} h" + (f" {minutes} min" if minutes else "")
+    return f"in {minutes} min"
+
+
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
@@ -99,16 +133,14 @@ def span(seconds: int) -> str:
     """A setting's length, exactly: "7 days", "1 hour", "90 minutes"."""
     for unit, size in _UNITS:
         if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            return _count(seconds // size, unit)
     return f"{seconds} seconds"
 
 
 def at_most(seconds: float) -> str:
     """An upper bound, rounded up so it stays true: "1 hour", "2 minutes"."""
     unit, size = next(((u, n) for u, n in _UNITS[:2] if seconds >= n), ("minute", 60))
-    count = max(1, math.ceil(seconds / size))
-    return f"{count} {unit}{'s' if count != 1 else ''}"
+    return _count(max(1, math.ceil(seconds / size)), unit)
 
 
 def removal_words(removal_at: datetime, every: int, now: datetime) -> str:
@@ -117,7 +149,7 @@ def removal_words(removal_at: datetime, every: int, now: datetime) -> str:
     The culler acts only at its checks, every ``every`` seconds, so the
     server goes at the first check at or after ``removal_at``: up to
     ``every`` later. Far off, the earliest moment is the answer ("in 6
-    days"); closer than one check interval, only the latest is ("within 1
+    days 23 h"); closer than one check interval, only the latest is ("within 1
     hour"). An unknown interval (0) leaves the earliest moment.
     """
     left = (removal_at - now).total_seconds()
@@ -176,7 +208,7 @@ def page_data(
         # dict.get: the hub's spawner dict would create a spawner on [name]
         spawner = dict.get(user.spawners, name)
         if spawner is not None and spawner.pending:
-            status = "pending"
+            status = "stopping" if spawner.pending == "stop" else "starting"
         elif orm_spawner.server is not None:
             status = "running"
         else:
