@@ -97,6 +97,7 @@ def test_refused_launch_exits_1_with_the_users_message(tmp_path):
     assert "gpu is over this service's cap of 2 GPUs (ResourcePolicy.max_gpu)" in (
         result.stderr
     )
+    assert "Traceback" not in result.stderr, result.stderr
     assert result.stdout == ""
 
 

@@ -21,7 +21,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..resources.effective import EffectiveResources, evaluate
 from ..resources.kubespawner_settings import kubespawner_settings
@@ -115,13 +115,82 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--verbose", action="store_true", help="also print the hub's log lines"
     )
+    _add_diff(commands)
     return parser
+
+
+_DIFF_DESCRIPTION = """\
+Compare two values files of this chart as the cluster would run them:
+
+  1. the rendered objects: added, removed, a unified diff of each changed one
+  2. the hub's effective configuration (z2jh's jupyterhub_config.py run on
+     each render): one "Section.trait: old -> new" line per change, the idle
+     culler's options, the authenticator, ResourcePolicy, ServerQuota
+  3. the Pod and PVC a sample launch gets, or the refusal a user would see
+
+Secret values are never printed, only whether they changed. Values z2jh
+generates at install (proxy, cookie and service tokens) compare equal, as
+`helm upgrade` keeps the deployed ones. Exit 0: no differences; 1:
+differences; 2: an error (a file that cannot be read, or that the chart or
+the hub refuses, is named). Needs a clone of the project (make setup).
+"""
+_DIFF_EXAMPLES = """\
+before an upgrade, compare the deployed values with the new ones:
+  helm get values binderhub -n binderhub -o yaml \\
+      | python -m pyconfig diff - my-values.yaml
+  helm get values binderhub -n binderhub > deployed.yaml
+  make diff A=deployed.yaml B=my-values.yaml
+"""
+
+
+def _add_diff(commands: Any) -> None:
+    """The ``diff`` subcommand (pyconfig/admin/values_diff.py)."""
+    from .values_diff import DEFAULT_SPEC
+
+    diff = commands.add_parser(
+        "diff",
+        help="what a helm upgrade from values A to values B changes",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=_DIFF_DESCRIPTION,
+        epilog=_DIFF_EXAMPLES,
+    )
+    for side, what in (("a", "the values now (e.g. deployed)"),
+                       ("b", "the values after the upgrade")):  # fmt: skip
+        diff.add_argument(
+            side, metavar=side.upper(),
+            help=f"{what}: a values file, a file saved from `helm get values "
+            "RELEASE -o yaml` (its USER-SUPPLIED VALUES header may stay), or - "
+            "for stdin (one side only)",
+        )  # fmt: skip
+    diff.add_argument(
+        "--launch",
+        default=DEFAULT_SPEC,
+        metavar="SPEC",
+        help=f"the sample launch's repository (default: {DEFAULT_SPEC}), as for "
+        "preview",
+    )
+    diff.add_argument(
+        "--resources",
+        type=Path,
+        metavar="PATH",
+        help="the sample launch's .resources file (default: the repository has "
+        "none, so it gets the defaults; nothing is fetched)",
+    )
+    diff.add_argument("--user", default="user", help="hub user name (default: user)")
+    diff.add_argument(
+        "--verbose", action="store_true", help="also print the hub's log lines"
+    )
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     _printable_streams(sys.stdout, sys.stderr, out)
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    if args.command == "diff":
+        from .values_diff import run as diff
+
+        return diff(args.a, args.b, args.launch, args.user, args.resources, out,
+                    args.verbose)  # fmt: skip
     if args.command == "preview":
         from .preview import run
 

@@ -25,7 +25,6 @@ from typing import Any, TextIO
 
 import yaml
 
-from ..hub.refusal import LaunchRefused
 from ..hub.repo_files import RepoFileFetcher
 from .launch_request import SpecError, user_options
 
@@ -67,6 +66,19 @@ async def launch(
         name = server or server_name(options)
         manifests = await hub_launch(config, pod, user, name, options)
     return {k: serialized(v) for k, v in manifests.items()}
+
+
+def refusal_message(error: Exception) -> str | None:
+    """The user's message, if the hub refused the launch.
+
+    The hook raises the hub pod's own LaunchRefused (tools/hub_pod.py imports
+    the pod's copy of pyconfig afresh), not this process's class: it is
+    known by its name."""
+    refused = any(
+        cls.__name__ == "LaunchRefused" and cls.__module__ == "pyconfig.hub.refusal"
+        for cls in type(error).__mro__
+    )
+    return str(getattr(error, "jupyterhub_message", error)) if refused else None
 
 
 def hub_configuration(values: dict[str, Any], log: TextIO) -> tuple[Any, Any]:
@@ -138,8 +150,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
     try:
         with quiet:
             manifests = asyncio.run(launch(config, pod, options, user, resources))
-    except LaunchRefused as refused:
-        print(refused.log_message % refused.args, file=sys.stderr)
+    except Exception as error:
+        refusal = refusal_message(error)
+        if refusal is None:
+            raise
+        print(refusal, file=sys.stderr)
         return 1
     objects = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
     out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in objects))
