@@ -94,26 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--values", type=Path, required=True, metavar="FILE",
                          help="a values file of this chart")  # fmt: skip
-    preview.add_argument(
-        "--launch",
-        required=True,
-        metavar="SPEC",
-        help="gh/OWNER/REPO/REF, gl/GROUP%%2FPROJECT/REF, gist/USER/ID/REF or a "
+    _launch_arguments(
+        preview,
+        "gh/OWNER/REPO/REF, gl/GROUP%%2FPROJECT/REF, gist/USER/ID/REF or a "
         "repository URL",
-    )
-    preview.add_argument("--user", default="user", help="hub user name (default: user)")
-    preview.add_argument(
-        "--resources",
-        type=Path,
-        metavar="PATH",
-        help="use this .resources file instead of fetching the repository's",
+        "use this .resources file instead of fetching the repository's",
     )
     preview.add_argument(
         "--image",
         help="the image BinderHub built (default: a placeholder that says so)",
-    )
-    preview.add_argument(
-        "--verbose", action="store_true", help="also print the hub's log lines"
     )
     _add_diff(commands)
     return parser
@@ -162,22 +151,28 @@ def _add_diff(commands: Any) -> None:
             "RELEASE -o yaml` (its USER-SUPPLIED VALUES header may stay), or - "
             "for stdin (one side only)",
         )  # fmt: skip
-    diff.add_argument(
-        "--launch",
+    _launch_arguments(
+        diff,
+        f"the sample launch's repository (default: {DEFAULT_SPEC}), as for preview",
+        "the sample launch's .resources file (default: the repository has none, "
+        "so it gets the defaults; nothing is fetched)",
         default=DEFAULT_SPEC,
-        metavar="SPEC",
-        help=f"the sample launch's repository (default: {DEFAULT_SPEC}), as for "
-        "preview",
     )
-    diff.add_argument(
-        "--resources",
-        type=Path,
-        metavar="PATH",
-        help="the sample launch's .resources file (default: the repository has "
-        "none, so it gets the defaults; nothing is fetched)",
-    )
-    diff.add_argument("--user", default="user", help="hub user name (default: user)")
-    diff.add_argument(
+
+
+def _launch_arguments(
+    parser: argparse.ArgumentParser,
+    launch_help: str,
+    resources_help: str,
+    default: str | None = None,
+) -> None:
+    """--launch, --user, --resources and --verbose: a launch run offline, as
+    preview and diff both run one."""
+    parser.add_argument("--launch", required=default is None, default=default,
+                        metavar="SPEC", help=launch_help)  # fmt: skip
+    parser.add_argument("--user", default="user", help="hub user name (default: user)")
+    parser.add_argument("--resources", type=Path, metavar="PATH", help=resources_help)
+    parser.add_argument(
         "--verbose", action="store_true", help="also print the hub's log lines"
     )
 
