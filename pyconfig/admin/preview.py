@@ -42,13 +42,16 @@ async def launch(
     user: str,
     resources: bytes | None,
     server: str = "",
+    offline: bool = False,
 ) -> dict[str, Any]:
     """The Pod and PVC manifests (API field names) a launch gets under ``config``.
 
     JupyterHub's own spawn runs (tools/hub_pod.launch) against an empty,
     throwaway Kubernetes API on loopback, so the hook's SSH key Secret is
     made there and nothing reaches a real cluster. With ``resources``, every
-    repository's `.resources` is that file, from a loopback raw-file server.
+    repository's `.resources` is that file, from a loopback raw-file server;
+    ``offline`` without one: no repository has the file (that server answers
+    404), so nothing is fetched either.
     """
     from tools.hub_pod import launch as hub_launch
     from tools.hub_pod import serialized
@@ -57,7 +60,7 @@ async def launch(
     config = copy.deepcopy(config)  # a Config's copy shares its sections
     with KubeAPIStandIn() as kube, RawFileServer() as raw:
         config.KubeSpawner.k8s_api_host = kube.url
-        if resources is not None:
+        if resources is not None or offline:
             raw.any_path = resources
             fetcher, defaults = config.RepoFileFetcher, RepoFileFetcher()
             for kind in ("github_raw_urls", "gitlab_raw_urls", "gist_raw_urls"):

@@ -327,26 +327,14 @@ class _Launch:
     async def run(self, config: Any, pod: Any) -> dict[str, Any]:
         """preview's launch; without a file, the repository has no .resources
         (a loopback server answers 404, so nothing is fetched)."""
-        from tools.standins import RawFileServer
-
-        from ..hub.repo_files import RepoFileFetcher
         from .preview import launch
 
         options = user_options(self.spec)
         options["image"] = f"(the image BinderHub builds for {self.spec})"
-        if self.resources is not None:
-            return _stable(
-                await launch(config, pod, options, self.user, self.resources)
-            )
-        config = copy.deepcopy(config)
-        with RawFileServer() as nothing:
-            fetcher, defaults = config.RepoFileFetcher, RepoFileFetcher()
-            for kind in ("github_raw_urls", "gitlab_raw_urls", "gist_raw_urls"):
-                hosts = {**getattr(defaults, kind), **dict(fetcher.get(kind) or {})}
-                fetcher[kind] = {
-                    h: nothing.url + "/{repo}/{commit}/{path}" for h in hosts
-                }
-            return _stable(await launch(config, pod, options, self.user, None))
+        manifests = await launch(
+            config, pod, options, self.user, self.resources, offline=True
+        )
+        return _stable(manifests)
 
 
 #: Set by the hub at each launch, different every time.
