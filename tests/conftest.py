@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root and a real hub User with KubeSpawner."""
+"""Shared fixtures: the repository root and a real hub User with KubeSpawner;
+and the suite's check that no test leaves a process of its own running."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tools import lifetime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -87,3 +90,52 @@ def browser(tmp_path):
     )
     yield driver
     driver.quit()
+
+
+#: Seconds a module's processes get to end after its last teardown (Chromium's
+#: helpers and a stopped pod's process end a moment after they were told).
+PROCESS_GRACE = 20.0
+
+
+def pytest_configure(config):
+    """Adopt orphans: a process whose parent died (a hub's proxy, a killed
+    demo's notebook) stays a descendant of the test run, where the checks
+    below find it."""
+    lifetime.become_subreaper()
+
+
+def _left_running(before: set[int]) -> list[str]:
+    """The processes started since ``before`` that still run after the
+    grace period, killed, as lines for a report."""
+    left = lifetime.wait_gone(lifetime.descendants() - before, PROCESS_GRACE)
+    report = [f"  {pid}: {lifetime.command_line(pid)}" for pid in sorted(left)]
+    lifetime.kill(left)
+    return report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_process_left_by_module(request):
+    """Every process a module's tests and fixtures start has ended once the
+    module's last fixture is torn down, on failure too."""
+    before = lifetime.descendants()
+    yield
+    report = _left_running(before)
+    if report:
+        pytest.fail(
+            f"{request.module.__name__} left processes running (killed now):\n"
+            + "\n".join(report),
+            pytrace=False,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The last word: nothing the run started is still running."""
+    report = _left_running(set())
+    lifetime.reap_orphans()
+    if report:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "processes left running at the end of the run (killed now):\n"
+            + "\n".join(report),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -11,8 +11,10 @@ GenericOAuthenticator at a loopback OpenID Connect provider
 group. It prints BinderHub's URL: log in with any name,
 launch the example repositories, watch the loading bar, open the notebook,
 and stop or delete servers on the hub's home page. The user `demo` starts
-with two servers. Ctrl-C or SIGTERM stops every process it started and
-removes its temporary folder.
+with two servers. Ctrl-C, SIGTERM or SIGHUP stops every process it started
+and removes its temporary folder, whatever signal handling it inherited (a
+background job of a script starts with Ctrl-C ignored); if the demo is killed
+instead, every process it started dies with it (tools/lifetime.py).
 
 Simulated: Kubernetes (an API server plus local processes), the image
 builds and the registry (BinderHub's FakeBuild and FakeRegistry), GitHub's
@@ -25,6 +27,7 @@ login (a form that asks only for a name).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import tempfile
@@ -53,42 +56,64 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after N s")
     args = parser.parse_args(argv)
-    # SIGTERM stops the demo as Ctrl-C does: every process, every file.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with tempfile.TemporaryDirectory(prefix="persistent-binderhub-demo-") as state:
+    stop_on_signals()
+    with (
+        tempfile.TemporaryDirectory(prefix="persistent-binderhub-demo-") as state,
+        contextlib.ExitStack() as running,
+    ):
         try:
-            with (
-                OIDCProvider() as idp,
-                hub_and_binder(Path(state), FILES, COMMITS, LOGIN_VALUES, idp=idp) as (
-                    hub,
-                    binder,
-                ),
-            ):
-                idp.newcomers = {"eduperson_entitlement": [members_group()]}
-                hub.api("POST", "/users/demo")
-                hub.launch("demo", "training-x1", github("demo-org", "training"))
-                hub.launch("demo", "notes-x1", github("demo-org", "notes"))
-                print(f"Persistent BinderHub demo at {binder.url}/", flush=True)
-                print(
-                    "Log in with any name (the user 'demo' has two notebooks), "
-                    "then launch demo-org/training, demo-org/notes or "
-                    "demo-org/too-big at ref main.",
-                    flush=True,
-                )
-                print(f"The hub's home page: {hub.url}/hub/home", flush=True)
-                print(
-                    "Simulated: Kubernetes (an API server and local notebook "
-                    "processes), the builds, the registry and the "
-                    "institution's login. Ctrl-C stops.",
-                    flush=True,
-                )
-                deadline = time.monotonic() + args.seconds if args.seconds else None
-                while deadline is None or time.monotonic() < deadline:
-                    time.sleep(0.5)
+            idp = running.enter_context(OIDCProvider())
+            hub, binder = running.enter_context(
+                hub_and_binder(Path(state), FILES, COMMITS, LOGIN_VALUES, idp=idp)
+            )
+            idp.newcomers = {"eduperson_entitlement": [members_group()]}
+            hub.api("POST", "/users/demo")
+            hub.launch("demo", "training-x1", github("demo-org", "training"))
+            hub.launch("demo", "notes-x1", github("demo-org", "notes"))
+            print(f"Persistent BinderHub demo at {binder.url}/", flush=True)
+            print(
+                "Log in with any name (the user 'demo' has two notebooks), "
+                "then launch demo-org/training, demo-org/notes or "
+                "demo-org/too-big at ref main.",
+                flush=True,
+            )
+            print(f"The hub's home page: {hub.url}/hub/home", flush=True)
+            print(
+                "Simulated: Kubernetes (an API server and local notebook "
+                "processes), the builds, the registry and the "
+                "institution's login. Ctrl-C stops.",
+                flush=True,
+            )
+            deadline = time.monotonic() + args.seconds if args.seconds else None
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
+        STOP_ASKED.append(time.monotonic())
         print("Stopping the demo hub.", flush=True)
+    print(f"Stopped in {time.monotonic() - STOP_ASKED[0]:.1f} s.", flush=True)
     return 0
+
+
+#: The signals that stop the demo as Ctrl-C does: every process, every file.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: When a stop was asked for (the first signal, or the end of --seconds).
+STOP_ASKED: list[float] = []
+
+
+def _interrupt(number: int, frame: object) -> None:
+    STOP_ASKED.append(time.monotonic())
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Make each of STOP_SIGNALS raise KeyboardInterrupt, whatever this
+    process inherited: Python keeps an ignored SIGINT ignored (a background
+    job of a non-interactive shell starts so), and a blocked signal mask
+    survives exec."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, _interrupt)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 if __name__ == "__main__":

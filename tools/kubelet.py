@@ -40,11 +40,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tools.kube_api import KubeAPI
+from tools.lifetime import bound_to_parent
 
 #: Seconds a stopped pod's process gets to end after SIGTERM, before SIGKILL.
 GRACE_SECONDS = 5.0
@@ -77,6 +79,13 @@ class Kubelet:
         #: (no capacity, an image that never pulls); for the fault tests.
         self.start_pods = True
         self._lock = threading.Lock()
+        #: Pod processes are started from this one long-lived thread: each
+        #: is killed when the thread that started it ends (tools/lifetime.py),
+        #: so all of them end with the node, even if it is SIGKILLed.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="kubelet-spawn")
+        #: Pods being stopped after a delete; close() waits for them.
+        self._stopping: set[threading.Thread] = set()
+        self._closed = False
         # Each node starts at its own place, so nodes of processes that run
         # at once (a test and `make demo`) rarely try the same address.
         start = random.randrange(MAX_PODS)
@@ -101,7 +110,20 @@ class Kubelet:
             with self._lock:
                 pod = self.pods.pop(key, None)
             if pod is not None:
-                threading.Thread(target=_stop, args=(pod,), daemon=True).start()
+                self._stop_in_background(pod)
+
+    def _stop_in_background(self, pod: RunningPod) -> None:
+        def stop() -> None:
+            try:
+                _stop(pod)
+            finally:
+                with self._lock:
+                    self._stopping.discard(thread)
+
+        thread = threading.Thread(target=stop, daemon=True)
+        with self._lock:
+            self._stopping.add(thread)
+        thread.start()
 
     def _start(self, pod: dict[str, Any]) -> None:
         namespace = pod["metadata"]["namespace"]
@@ -112,8 +134,22 @@ class Kubelet:
             self._set_status(namespace, name, _waiting(str(error)))
             self._event_for(pod, "FailedMount", str(error))
             return
+        except RuntimeError:  # the node closed meanwhile: its spawner is gone
+            return
         with self._lock:
-            self.pods[(namespace, name)] = running
+            closed = self._closed
+            if not closed:
+                self.pods[(namespace, name)] = running
+        # Closed, or the pod deleted (perhaps made anew) while it started: its
+        # DELETED event found no process to stop, so stop this one now.
+        stored = self.api.get("pods", namespace, name)
+        uid = pod["metadata"].get("uid")
+        if closed or stored is None or stored["metadata"].get("uid") != uid:
+            with self._lock:
+                if self.pods.get((namespace, name)) is running:
+                    del self.pods[(namespace, name)]
+            _stop(running)
+            return
         self._set_status(namespace, name, _running(running.ip, pod))
         threading.Thread(target=self._watch_exit, args=(running,), daemon=True).start()
 
@@ -179,15 +215,16 @@ class Kubelet:
         command = self._command(container, ip, root)
         log = root.parent / f"{namespace}-{name}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
+            process = self._spawner.submit(
+                subprocess.Popen,
+                bound_to_parent(command),
                 cwd=workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: stop ends all of it
-            )
+            ).result()
         return RunningPod(namespace, name, ip, root, process, log)
 
     def _free_address(self, ports: list[int]) -> str:
@@ -307,12 +344,19 @@ class Kubelet:
         return self.root / "pods" / f"{namespace}-{name}"
 
     def close(self) -> None:
-        """End every pod's process (what the node's shutdown does)."""
+        """End every pod's process (what the node's shutdown does), at once:
+        the pods' grace periods run side by side, as a node's do."""
         with self._lock:
+            self._closed = True
             pods = list(self.pods.values())
             self.pods.clear()
         for pod in pods:
-            _stop(pod)
+            self._stop_in_background(pod)
+        with self._lock:
+            stopping = list(self._stopping)
+        for thread in stopping:
+            thread.join()
+        self._spawner.shutdown(wait=True)
 
     def __enter__(self) -> Kubelet:
         return self

@@ -12,13 +12,18 @@ forces, and nothing else:
 - the network the cluster's Services give the hub pod: the hub, the proxy
   API and the public proxy listen on free loopback ports, the culler service
   is told the hub's port, and the hub starts configurable-http-proxy itself
-  (the chart runs it in its own pod).
+  (the chart runs it in its own pod);
+- the pod boundary: in a cluster the proxy and the culler die with their
+  pod; here they are the hub's children, started so that they die with the
+  hub even when it is killed (tools/lifetime.py).
 """
 
 import os
 import sys
 
 sys.path.insert(0, os.environ["PROJECT_ROOT"])  # tools/, tests/
+
+from tools.lifetime import bound_to_parent
 
 c = get_config()  # noqa: F821 - provided by JupyterHub
 
@@ -35,12 +40,12 @@ c.JupyterHub.hub_connect_url = hub
 c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ['HUB_PROXY_PORT']}"
 c.ConfigurableHTTPProxy.should_start = True
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['PROXY_API_PORT']}"
-c.ConfigurableHTTPProxy.command = [os.environ["CHP_COMMAND"]]
+c.ConfigurableHTTPProxy.command = bound_to_parent([os.environ["CHP_COMMAND"]])
 
 # The culler service reaches the hub where the pod has it (localhost:8081).
 for service in c.JupyterHub.services:
     if service.get("command"):
-        service["command"] = [
+        service["command"] = bound_to_parent(
             f"--url={hub}/hub/api" if str(arg).startswith("--url=") else arg
             for arg in service["command"]
-        ]
+        )

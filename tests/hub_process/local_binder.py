@@ -71,6 +71,7 @@ import yaml
 
 from tools import chart, hub_pod
 from tools.chart import NAMESPACE
+from tools.lifetime import bound_to_parent
 
 from ..standins import RawFileServer
 from .local_hub import (
@@ -204,8 +205,7 @@ def local_binder(
     log = state / "binderhub.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(BINDERHUB_PYTHON), "-m", "binderhub",
-             *args],
+            bound_to_parent([str(BINDERHUB_PYTHON), "-m", "binderhub", *args]),
             cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from tools import chart, hub_pod
 from tools.kube_api import KubeAPI
 from tools.kubelet import node
+from tools.lifetime import bound_to_parent
 
 from ..standins import KubeAPIStandIn, RawFileServer
 
@@ -321,7 +322,9 @@ def local_hub(
         def start() -> subprocess.Popen:
             with log.open("a") as output:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "jupyterhub", "-f", str(config), *args],
+                    bound_to_parent(
+                        [sys.executable, "-m", "jupyterhub", "-f", str(config), *args]
+                    ),
                     cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
                 )  # fmt: skip
 
