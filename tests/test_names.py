@@ -12,6 +12,7 @@ from traitlets.config import Config
 
 from pyconfig.hub import ssh_keys, storage
 from pyconfig.hub.configure import configure
+from pyconfig.hub.spawn_hook import SpawnHook
 from tools import chart
 from tools.hub_pod import build_spawner, config_for
 
@@ -33,27 +34,49 @@ def test_volume_and_key_names_and_labels_are_unchanged():
     }
 
 
-def test_kubespawner_turns_user_names_into_the_same_object_names():
-    """KubeSpawner's slugs are part of the names: an upgrade that changed them
-    would point every user at a new, empty volume."""
+def test_each_user_name_gives_these_object_names():
+    """The names a launch gives are part of every user's data: an upgrade
+    that changed them would point users at new, empty volumes and new keys.
+    Names that are valid Kubernetes names are kept as KubeSpawner kept them;
+    others carry 130 bits of SHA-256 (user_names.py), and the names they had
+    before (KubeSpawner's 32-bit slug) stay known, for the take-over."""
     c = Config()
     configure(c)
+    hook = SpawnHook(c)
 
     async def names():
         found = {}
-        for user in ("alice", "Alice.Novak@cesnet.cz"):
+        for user in ("alice", "alice.novak@cesnet.cz"):
             spawner = build_spawner(c, user, "repo-x1")
-            secret = spawner._expand_user_properties("{username}-ssh-key")
-            found[user] = (spawner.pvc_name, secret)
+            hook._name_objects(spawner)  # what each launch does first
+            mounts = spawner.volume_mounts
+            [home] = [m["mountPath"] for m in _entries(mounts)
+                      if m["name"] == storage.HOME_VOLUME]  # fmt: skip
+            [key] = [v["secret"]["secretName"] for v in _entries(spawner.volumes)
+                     if v["name"] == ssh_keys.KEY_VOLUME]  # fmt: skip
+            found[user] = (spawner.pvc_name, key, spawner.pod_name, home)
         return found
 
+    hashed = "alice-novak-cesnet-cz---hzlglkkqmupraro4v6r7mwshef"
     assert asyncio.run(names()) == {
-        "alice": ("alice-nfs-pvc", "alice-ssh-key"),
-        "Alice.Novak@cesnet.cz": (
-            "alice-novak-cesnet-cz---b571f676-nfs-pvc",
-            "alice-novak-cesnet-cz---b571f676-ssh-key",
+        "alice": (
+            "alice-nfs-pvc", "alice-ssh-key", "jupyter-alice--repo-x1",
+            "/home/alice-nfs-pvc",
         ),
-    }
+        "alice.novak@cesnet.cz": (
+            f"{hashed}-nfs-pvc", f"{hashed}-ssh-key",
+            "jupyter-alice-novak-cesnet-cz-repo---wvncwirswknqihl3uf353v2d4u",
+            "/home/alice.novak@cesnet.cz-nfs-pvc",
+        ),
+    }  # fmt: skip
+    legacy = "alice-novak-cesnet-cz---3e5665a9"
+    user = "alice.novak@cesnet.cz"
+    assert storage.UserStorage().legacy_claim_name(user) == f"{legacy}-nfs-pvc"
+    assert ssh_keys.SSHKeys().legacy_secret_name(user) == f"{legacy}-ssh-key"
+
+
+def _entries(value):
+    return list(value.values()) if isinstance(value, dict) else list(value)
 
 
 @pytest.mark.parametrize("path", VALUES, ids=[p.name for p in VALUES])

@@ -56,10 +56,10 @@ def test_first_launch_creates_the_key_and_later_launches_reuse_it(
     async def run():
         await start(make_spawner, config, "one")
         first = kube.secrets[SECRET]["data"]
-        assert [m for m, _ in kube.calls()] == ["GET", "POST"]
+        assert [m for m, _ in kube.calls(path="/secrets")] == ["GET", "POST"]
         kube.requests.clear()
         await start(make_spawner, config, "two")
-        assert kube.calls() == [
+        assert kube.calls(path="/secrets") == [
             ("GET", "/api/v1/namespaces/binderhub/secrets/alice-ssh-key")
         ]
         assert kube.secrets[SECRET]["data"] == first

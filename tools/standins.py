@@ -173,27 +173,36 @@ class RawFileServer(LoopbackServer):
 
 
 _SECRET = re.compile(r"/api/v1/namespaces/([^/]+)/secrets(?:/([^/?]+))?(?:\?.*)?\Z")
+_CLAIM = re.compile(
+    r"/api/v1/namespaces/([^/]+)/persistentvolumeclaims/([^/?]+)(?:\?.*)?\Z"
+)
 #: What KubeSpawner's reflectors list and watch: no pods or events run here.
 _WATCHED = re.compile(r"/api/v1/namespaces/[^/]+/(pods|events)(?:\?(.*))?\Z")
 
 
 class KubeAPIStandIn(LoopbackServer):
-    """Secrets API of one cluster, with the hub Role's permissions; pods and
-    events are listed (none) and watched (nothing happens) for KubeSpawner's
-    reflectors."""
+    """Secrets API of one cluster, with the hub Role's permissions; claims
+    are read (those a test planted); pods and events are listed (none) and
+    watched (nothing happens) for KubeSpawner's reflectors."""
 
     ALLOWED = frozenset({"GET", "POST", "DELETE"})  # get/list, create, delete
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Claims the hook reads before a launch (the tests plant them).
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         #: Statuses to answer, in order, before behaving normally (fault cases).
         self.fail_next: list[int] = []
         #: Seconds each create waits before it is applied (to overlap launches).
         self.create_delay = 0.0
 
-    def calls(self, method: str | None = None) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, _ in self.requests if method in (None, m)]
+    def calls(self, method: str | None = None, path: str = "") -> list[tuple[str, str]]:
+        """(method, path) of the requests so far; of one method, and only
+        those whose path holds ``path``, if given."""
+        return [
+            (m, p) for m, p, _ in self.requests if method in (None, m) and path in p
+        ]
 
     def _status(self, request: _Handler, code: int, reason: str, message: str) -> None:
         body = {
@@ -230,6 +239,15 @@ class KubeAPIStandIn(LoopbackServer):
         match = _SECRET.match(request.path)
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             self._status(request, 401, "Unauthorized", "no token")
+            return
+        claim = _CLAIM.match(request.path)
+        if claim is not None and method == "GET":
+            found = self.claims.get(claim.groups())
+            if found is None:
+                message = f'persistentvolumeclaims "{claim[2]}" not found'
+                self._status(request, 404, "NotFound", message)
+            else:
+                request._send(200, json.dumps(found).encode(), "application/json")
             return
         watched = _WATCHED.match(request.path)
         if match is None and watched and method == "GET":

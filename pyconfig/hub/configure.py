@@ -130,12 +130,12 @@ def _home_page(c: Config) -> None:
     limit = ServerQuota(config=c).limit
     cull_timeout, cull_every = _culler(c)
     binder_url = _binder_url(c)
-    mount_path = UserStorage(config=c).mount_path
+    storage_of = UserStorage(config=c).home
 
     def persistent_binderhub(user: Any) -> HomePage | None:
         if user is None:
             return None
-        storage = user.spawner._expand_user_properties(mount_path)
+        storage = storage_of(user.name)
         now = datetime.now(UTC).replace(tzinfo=None)
         page = page_data(user, limit, cull_timeout, cull_every, storage, now)
         return dataclasses.replace(page, binder_url=binder_url)

@@ -19,7 +19,7 @@ LAUNCHES = Counter(
 REFUSALS = Counter(
     "persistent_binderhub_refusals",
     "Refused launches by reason: resources (the file or a cap), quota, total, "
-    "fetch, ssh_key.",
+    "fetch, storage, ssh_key.",
     labelnames=["reason"],
 )
 FETCH_SECONDS = Histogram(

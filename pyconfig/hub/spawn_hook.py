@@ -11,6 +11,8 @@ import asyncio
 from typing import Any
 
 from jupyterhub import orm
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubespawner import KubeSpawner
 from kubespawner.clients import shared_client
 from kubespawner.slugs import is_valid_label, safe_slug
 from sqlalchemy import event
@@ -31,7 +33,9 @@ from .launch_record import (
 from .quota import NO_POD_ASKED, ServerQuota, settled_servers
 from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
-from .ssh_keys import SSHKeyError, SSHKeys
+from .ssh_keys import KEY_VOLUME, NotOwned, SSHKeyError, SSHKeys
+from .storage import ClaimError, UserStorage
+from .user_names import server_slug
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
 SOURCE_VARIABLE = "BINDERHUB_RESOURCES_SOURCE"
@@ -47,6 +51,7 @@ class SpawnHook:
         self.policy = ResourcePolicy(config=config)
         self.resources = RepositoryResources(config=config)
         self.ssh_keys = SSHKeys(config=config)
+        self.storage = UserStorage(config=config)
         self.quota = ServerQuota(config=config)
         #: user name -> server name -> what its launch holds, from its
         #: checks until it is refused or the hub has started the server.
@@ -72,6 +77,9 @@ class SpawnHook:
         reserved = self.reserved.setdefault(spawner.user.name, {})
         mine: Usage | None = None
         try:
+            # First: whatever happens next (a late pod's deletion included)
+            # acts on this user's own names, never on KubeSpawner's slug.
+            self._name_objects(spawner)
             self.quota.check(spawner, reserved=_others(reserved, spawner.name))
             mine = reserved[spawner.name] = no_usage()
             groups = [group.name for group in getattr(spawner.user, "groups", [])]
@@ -85,7 +93,10 @@ class SpawnHook:
                 spawner, launch.resources, policy, _others(reserved, spawner.name)
             )
             mine.update(usage_of(launch.resources))
-            public_key = await self._ensure_key(spawner) if ensure_key else ""
+            public_key = ""
+            if ensure_key:
+                await self._check_claim(spawner)
+                public_key = await self._ensure_key(spawner)
             settings = kubespawner_settings(launch.resources, policy)
             settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
             spawner.log.info(
@@ -137,24 +148,94 @@ class SpawnHook:
         if not reserved:
             self.reserved.pop(spawner.user.name, None)
 
+    def _name_objects(self, spawner: Any) -> None:
+        """This launch's claim, key Secret, pod and mount path, named for the
+        exact username (user_names.py), never KubeSpawner's shorter slug."""
+        user, server = spawner.user.name, spawner.name or ""
+        spawner.pvc_name = self.storage.claim_name(user)
+        if spawner.pod_name_template == KubeSpawner.pod_name_template.default_value:
+            spawner.pod_name = f"jupyter-{server_slug(user, server)}"
+        settings = self.storage.launch_settings(user, server)
+        spawner.volume_mounts = _updated(
+            spawner.volume_mounts, settings.pop("volume_mounts")
+        )
+        apply_settings(spawner, settings)
+        self._mount_key_secret(spawner, self.ssh_keys.secret_name(user))
+
+    def _mount_key_secret(self, spawner: Any, name: str) -> None:
+        spawner.volumes = _updated(
+            spawner.volumes,
+            {KEY_VOLUME: {"name": KEY_VOLUME, "secret": {
+                "secretName": name, "defaultMode": self.ssh_keys.file_mode}}},
+        )  # fmt: skip
+
+    async def _check_claim(self, spawner: Any) -> None:
+        """Mount the user's own claim, or refuse: never another user's."""
+        try:
+            spawner.pvc_name = await self.storage.owned_claim(
+                shared_client("CoreV1Api"),
+                spawner.namespace,
+                spawner.user.name,
+                self.ssh_keys.request_timeout,
+            )
+        except ClaimError as error:
+            spawner.log.warning(
+                "Claim %s does not belong to %s (its hub.jupyter.org/username "
+                "annotation names another user or none): launch refused",
+                error, spawner.user.name,
+            )  # fmt: skip
+            raise LaunchRefused(
+                f"Launch refused: the volume claim {error} of your user name "
+                "belongs to another user, so nothing was mounted. Ask an "
+                "administrator to look at it.",
+                "storage",
+            ) from None
+        except (ApiException, TimeoutError) as error:
+            status = getattr(error, "status", None) or "no answer"
+            raise LaunchRefused(
+                "Launch refused: your persistent volume could not be checked "
+                f"(Kubernetes API: {status}). Nothing was lost; try again in a "
+                "moment.",
+                "storage",
+            ) from None
+
     async def _ensure_key(self, spawner: Any) -> str:
         """The user's public key, after making sure their key Secret exists."""
-        name = spawner._expand_user_properties(self.ssh_keys.secret_name_template)
         try:
             outcome = await self.ssh_keys.ensure_secret(
                 shared_client("CoreV1Api"),
                 spawner.namespace,
-                name,
                 spawner.user.name,
                 safe_slug(spawner.user.name, is_valid=is_valid_label),
             )
-            return outcome.public_key
+        except NotOwned as error:
+            raise LaunchRefused(
+                f"Launch refused: the SSH key {error}, so nothing was mounted.",
+                "ssh_key",
+            ) from None
         except SSHKeyError as error:
             raise LaunchRefused(
                 f"Launch refused: your SSH key could not be prepared ({error}). "
                 "Nothing was lost; try again in a moment.",
                 "ssh_key",
             ) from None
+        self._mount_key_secret(spawner, outcome.name)
+        return outcome.public_key
+
+
+def _updated(entries: Any, update: dict[str, dict[str, Any]]) -> Any:
+    """Volumes or mounts (a list, or a dict keyed by name) with the entries of
+    ``update`` changed by their key, or in a list by their ``name``."""
+    if isinstance(entries, dict):
+        result = dict(entries)
+        for key, change in update.items():
+            result[key] = {**(result.get(key) or {}), **change}
+        return result
+    changes = {change["name"]: change for change in update.values()}
+    return [
+        {**item, **changes[item.get("name")]} if item.get("name") in changes else item
+        for item in entries or []
+    ]
 
 
 def _observe(started: float, status: str) -> None:

@@ -22,11 +22,13 @@ from typing import Any, NamedTuple
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kubernetes_asyncio.client.exceptions import ApiException
-from traitlets import Unicode
+from kubespawner.slugs import safe_slug
+from traitlets import TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from ..resources.policy import Count, Number
 from . import metrics
+from .user_names import OWNER_ANNOTATION, owner_of, user_slug
 
 #: Secret data keys, which are also the file names under the mount paths.
 PRIVATE_KEY = "ssh.priv"
@@ -39,6 +41,10 @@ MANAGED_BY = "persistent-binderhub"
 
 class SSHKeyError(Exception):
     """The user's key Secret could not be read or created; says why (no secrets)."""
+
+
+class NotOwned(SSHKeyError):
+    """A Secret of the user's name belongs to someone else."""
 
 
 def new_keypair(comment: str) -> tuple[bytes, bytes]:
@@ -60,8 +66,10 @@ class SSHKeys(LoggingConfigurable):
 
     secret_name_template = Unicode(
         "{username}-ssh-key",
-        help="Name of the user's Secret (KubeSpawner template fields). Changing "
-        "it gives every user a new key: their old public key stops working.",
+        help="Name of the user's Secret. {username} is the hub user name where "
+        "it is a valid Kubernetes name, else a readable part and a 130-bit "
+        "hash of the exact name; it is the only field. Changing it gives every "
+        "user a new key: their old public key stops working.",
     ).tag(config=True)
     private_key_path = Unicode(
         "/home/jovyan/.ssh/ssh.priv", help="Where notebooks see the private key."
@@ -103,6 +111,17 @@ class SSHKeys(LoggingConfigurable):
         "take; past that the launch is refused with a message to try again "
         "(nothing is lost), instead of waiting on a hung API server.",
     ).tag(config=True, schema={"exclusiveMinimum": 0})
+
+    @validate("secret_name_template")
+    def _one_field(self, proposal):
+        try:
+            proposal.value.format(username="u")
+        except (KeyError, IndexError, ValueError) as error:
+            raise TraitError(
+                "SSHKeys.secret_name_template may use only the field "
+                f"{{username}}, not {proposal.value!r} ({error!r})"
+            ) from None
+        return proposal.value
 
     def kubespawner_config(self) -> dict[str, Any]:
         """Volumes, mounts and environment for KubeSpawner (dicts keyed by name)."""
@@ -172,22 +191,47 @@ class SSHKeys(LoggingConfigurable):
             },
         }
 
+    def secret_name(self, username: str) -> str:
+        return self.secret_name_template.format(username=user_slug(username))
+
+    def legacy_secret_name(self, username: str) -> str:
+        """The name KubeSpawner's slug gave the Secret before names were unique."""
+        return self.secret_name_template.format(
+            username=safe_slug(username, max_length=48)
+        )
+
     async def ensure_secret(
-        self, api: Any, namespace: str, name: str, username: str, user_label: str
+        self, api: Any, namespace: str, username: str, user_label: str
     ) -> KeyOutcome:
-        """Make sure the user's key Secret exists; its public key and how it went.
+        """Make sure the user's key Secret exists; its name, public key and how
+        it went.
 
         ``api`` is a kubernetes_asyncio ``CoreV1Api``. One read for a returning
         user; a create only on the first launch. The private key the read
-        returns is dropped at once: only the public key leaves this method.
+        returns is dropped at once: only the public key leaves this method. A
+        Secret of the user's name whose owner annotation names someone else
+        is refused; one under the legacy name is taken over only when its
+        annotation names this user.
         """
+        name = self.secret_name(username)
         try:
-            return KeyOutcome(
-                "existing", await self._read_public_key(api, namespace, name)
-            )
+            found = await self._read_owned(api, namespace, name, username)
+            return KeyOutcome("existing", found, name)
         except ApiException as error:
             if error.status != 404:
                 raise SSHKeyError(_describe("read", name, error)) from None
+        legacy = self.legacy_secret_name(username)
+        if legacy != name:
+            try:
+                found = await self._read_owned(api, namespace, legacy, username)
+                self.log.info("Using %s's key Secret %s (its name before 0.1.0)",
+                              username, legacy)  # fmt: skip
+                return KeyOutcome("existing", found, legacy)
+            except ApiException as error:
+                if error.status != 404:
+                    raise SSHKeyError(_describe("read", legacy, error)) from None
+            except NotOwned:
+                pass  # someone else's Secret: this user gets their own
         private, public = new_keypair(
             self.key_comment_template.format(username=username)
         )
@@ -201,7 +245,7 @@ class SSHKeys(LoggingConfigurable):
                 api.create_namespaced_secret(namespace, body, _preload_content=False),
             )
             self.log.info("Created SSH key Secret %s for %s", name, username)
-            return KeyOutcome("created", public.decode().strip())
+            return KeyOutcome("created", public.decode().strip(), name)
         except ApiException as error:
             if error.status != 409:
                 raise SSHKeyError(_describe("create", name, error)) from None
@@ -210,13 +254,16 @@ class SSHKeys(LoggingConfigurable):
         # Another launch created it first: its key is the user's key.
         self.log.info("SSH key Secret %s was created by a parallel launch", name)
         try:
-            return KeyOutcome(
-                "raced", await self._read_public_key(api, namespace, name)
-            )
+            found = await self._read_owned(api, namespace, name, username)
+            return KeyOutcome("raced", found, name)
         except ApiException as error:
             raise SSHKeyError(_describe("read", name, error)) from None
 
-    async def _read_public_key(self, api: Any, namespace: str, name: str) -> str:
+    async def _read_owned(
+        self, api: Any, namespace: str, name: str, username: str
+    ) -> str:
+        """The public key of Secret ``name``, if its owner annotation names
+        ``username`` exactly; SSHKeyError otherwise (nothing is mounted)."""
         metrics.KUBERNETES_CALLS.labels("read").inc()
         secret = json.loads(
             await self._within_timeout(
@@ -225,7 +272,18 @@ class SSHKeys(LoggingConfigurable):
                 api.read_namespaced_secret(name, namespace, _preload_content=False),
             )
         )
+        if owner_of(secret) != username:
+            self.log.warning(
+                "SSH key Secret %s does not belong to %s (its %s annotation "
+                "names another user or none)", name, username, OWNER_ANNOTATION,
+            )  # fmt: skip
+            secret.clear()
+            raise NotOwned(
+                f"Secret {name} belongs to another user; an administrator "
+                "must look at it"
+            )
         encoded = (secret.get("data") or {}).get(PUBLIC_KEY, "")
+        secret.clear()
         return base64.b64decode(encoded).decode().strip()
 
     async def _within_timeout(self, verb: str, name: str, call: Any) -> bytes:
@@ -259,11 +317,12 @@ async def _unlogged(call: Any) -> bytes:
 
 
 class KeyOutcome(NamedTuple):
-    """How ensuring the key went ("existing", "created", "raced"), and the
-    public key, which the hub pages show."""
+    """How ensuring the key went ("existing", "created", "raced"), the
+    public key, which the hub pages show, and the Secret's name."""
 
     state: str
     public_key: str
+    name: str
 
 
 def _describe(verb: str, name: str, error: ApiException) -> str:

@@ -4,15 +4,25 @@ KubeSpawner creates the claim on the user's first launch (``storage_pvc_ensure``
 and mounts it in each server. The claim's name is per user, not per server,
 and ``delete_pvc`` is off, so neither culling, deleting a server, deleting the
 user in the hub nor a failed launch can remove a user's files.
+
+The claim's name is unique per exact username (user_names.py), and before a
+launch the hook reads the claim: one whose owner annotation names someone
+else is never mounted. A claim made under the name KubeSpawner's shorter
+slug gave (before 0.1.0) is taken over when its annotation names this user.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubespawner.slugs import safe_slug
 from traitlets import Dict, List, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
+
+from .user_names import owner_of, path_name, user_slug
 
 #: The volume (and mount) of the user's persistent home, in KubeSpawner.volumes.
 HOME_VOLUME = "persistent-binderhub-home"
@@ -36,13 +46,17 @@ class UserStorage(LoggingConfigurable):
 
     pvc_name_template = Unicode(
         "{username}-nfs-pvc",
-        help="Name of the user's PersistentVolumeClaim (KubeSpawner template "
-        "fields). It must not contain {servername}: all servers of a user "
-        "share it. Changing it on a running service orphans every user's files.",
+        help="Name of the user's PersistentVolumeClaim. {username} is the hub "
+        "user name where it is a valid Kubernetes name, else a readable part "
+        "and a 130-bit hash of the exact name; it is the only field (all "
+        "servers of a user share the claim). Changing it on a running service "
+        "orphans every user's files.",
     ).tag(config=True)
     mount_path = Unicode(
         "/home/{username}-nfs-pvc",
-        help="Where every notebook of the user sees the volume.",
+        help="Where every notebook of the user sees the volume. {username} is "
+        "the hub user name itself where it is a safe path component (letters, "
+        "digits, ._@+-), else as in pvc_name_template.",
     ).tag(config=True)
     storage_class = Unicode(
         "",
@@ -72,6 +86,18 @@ class UserStorage(LoggingConfigurable):
         "alone (two notebooks writing the same path overwrite each other).",
     ).tag(config=True)
 
+    @validate("pvc_name_template", "mount_path")
+    def _one_field(self, proposal):
+        """Only {username}: a claim per server would split a user's files."""
+        try:
+            proposal.value.format(username="u")
+        except (KeyError, IndexError, ValueError) as error:
+            raise TraitError(
+                f"UserStorage.{proposal.trait.name} may use only the field "
+                f"{{username}}, not {proposal.value!r} ({error!r})"
+            ) from None
+        return proposal.value
+
     @validate("capacity")
     def _quantity(self, proposal):
         """A bad size would only fail at a user's first launch, as a PVC error."""
@@ -85,13 +111,58 @@ class UserStorage(LoggingConfigurable):
             )
         return value
 
+    def claim_name(self, username: str) -> str:
+        return self.pvc_name_template.format(username=user_slug(username))
+
+    def legacy_claim_name(self, username: str) -> str:
+        """The name KubeSpawner's slug gave the claim before names were unique."""
+        return self.pvc_name_template.format(
+            username=safe_slug(username, max_length=48)
+        )
+
+    def home(self, username: str) -> str:
+        return self.mount_path.format(username=path_name(username))
+
+    def launch_settings(self, username: str, servername: str) -> dict[str, Any]:
+        """What the hook sets on one launch's spawner: the mount path and the
+        variables that name it, for this user (the claim name is set apart)."""
+        home = self.home(username)
+        return {
+            "volume_mounts": {HOME_VOLUME: {"name": HOME_VOLUME, "mountPath": home}},
+            "environment": {
+                self.home_variable: home,
+                self.server_dir_variable: f"{home}/{path_name(servername)}",
+            },
+        }
+
+    async def owned_claim(
+        self, api: Any, namespace: str, username: str, timeout: float
+    ) -> str:
+        """The claim the user's notebooks mount: the claim of their name if it
+        is theirs or absent (KubeSpawner then creates it), else their claim
+        under the legacy name. Raises ClaimError for a claim of the user's
+        name that belongs to someone else."""
+        name = self.claim_name(username)
+        claim = await _read_claim(api, namespace, name, timeout)
+        if claim is not None:
+            if owner_of(claim) != username:
+                raise ClaimError(name)
+            return name
+        legacy = self.legacy_claim_name(username)
+        if legacy != name:
+            claim = await _read_claim(api, namespace, legacy, timeout)
+            if claim is not None and owner_of(claim) == username:
+                self.log.info("Using %s's claim %s (its name before 0.1.0)",
+                              username, legacy)  # fmt: skip
+                return legacy
+        return name
+
     def kubespawner_config(self) -> dict[str, Any]:
-        """KubeSpawner trait values (volumes and mounts as dicts keyed by name)."""
-        if "{servername}" in self.pvc_name_template:
-            raise ValueError(
-                "UserStorage.pvc_name_template must not contain {servername}: "
-                "the volume is shared by all servers of a user"
-            )
+        """KubeSpawner trait values (volumes and mounts as dicts keyed by name).
+
+        The claim's name and the mount path here are KubeSpawner's templates
+        for spawners no launch prepared (those JupyterHub stops or deletes);
+        the hook sets each launch's own (launch_settings, owned_claim)."""
         config: dict[str, Any] = {
             "storage_pvc_ensure": True,
             "pvc_name_template": self.pvc_name_template,
@@ -116,3 +187,22 @@ class UserStorage(LoggingConfigurable):
         if self.storage_class:
             config["storage_class"] = self.storage_class
         return config
+
+
+class ClaimError(Exception):
+    """A claim of the user's name belongs to someone else; says which claim."""
+
+
+async def _read_claim(
+    api: Any, namespace: str, name: str, timeout: float
+) -> dict[str, Any] | None:
+    """The claim as a dict, or None when there is none."""
+    try:
+        claim = await asyncio.wait_for(
+            api.read_namespaced_persistent_volume_claim(name, namespace), timeout
+        )
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    return api.api_client.sanitize_for_serialization(claim)

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from tools import chart, hub_pod
 from tools.kube_api import KubeAPI
@@ -150,7 +151,7 @@ class Hub:
 
         The chart's hub answers 202 at once (z2jh sets slow_spawn_timeout 0),
         so a refusal arrives as the failed progress event BinderHub shows."""
-        path = f"/users/{user}/servers/{server}"
+        path = f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}"
         status, body = self.api("POST", path, options, service=service)
         if status not in (201, 202):
             message = body.get("message", "") if isinstance(body, dict) else body
