@@ -421,3 +421,32 @@ def test_a_launch_not_sent_by_binderhub_does_not_read_the_repository(hub):
     launch = hub.launch("mallory", "good-m2", github("owner", "good"))
     pod, _ = hub.recorded("mallory", "good-m2")
     assert pod["spec"]["containers"][0]["resources"]["limits"]["cpu"] == 4.0
+
+
+#: Seconds a refused server is kept before its removal, in the next test.
+GRACE = 15
+
+
+def test_a_refused_server_that_runs_within_the_grace_is_never_removed(tmp_path):
+    """Refused, then launched again under the same name before its removal:
+    the relaunch runs, is used and stopped, all within the grace, and the
+    server stays; the removal of the refused launch was cancelled."""
+    import yaml
+
+    from .hub_process.local_hub import TEST_VALUES
+
+    layer = tmp_path / "grace.yaml"
+    layer.write_text(yaml.safe_dump({"binderhub": {"jupyterhub": {"hub": {
+        "config": {"ServerQuota": {"remove_refused_after": GRACE}},
+    }}}}))  # fmt: skip
+    with local_hub(tmp_path / "hub", FILES, (*TEST_VALUES, layer)) as hub:
+        hub.api("POST", "/users/ivan")
+        refused_at = time.monotonic()
+        assert hub.launch("ivan", "proj", github("owner", "huge")).outcome == "failed"
+        assert hub.launch("ivan", "proj", github("owner", "good")).outcome == "ready"
+        hub.api("DELETE", "/users/ivan/servers/proj")
+        wait_until(lambda: "proj" not in servers_of(hub, "ivan"))
+        # Past the moment the refused launch's removal would have come.
+        time.sleep(max(0.0, refused_at + 2 * GRACE - time.monotonic()))
+        assert "proj" in servers_of(hub, "ivan", include_stopped=True)
+        assert "its first launch failed" not in hub.log.read_text()

@@ -68,6 +68,11 @@ class ServerQuota(LoggingConfigurable):
         "progress events and show it under its loading bar.",
     ).tag(config=True, schema={"minimum": 0})
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: (user, server) -> its pending removal.
+        self._removals: dict[tuple[str, str], asyncio.Task[None]] = {}
+
     def check(self, spawner: Any, reserved: Collection[str] = ()) -> None:
         """Refuse this launch if the user's other servers fill the quota.
 
@@ -97,12 +102,28 @@ class ServerQuota(LoggingConfigurable):
         """After a failed first start: remove the server once it is stopped.
 
         The hub saves a server's state only once it has started, so a server
-        without state never ran.
+        without state never ran. A launch of the same server cancels the
+        removal (``cancel_removal``): if that one runs, the server has run.
         """
         if self.remove_refused and spawner.name and not spawner.orm_spawner.state:
-            asyncio.get_running_loop().create_task(
+            self.cancel_removal(spawner)
+            key = (spawner.user.name, spawner.name)
+            task = asyncio.get_running_loop().create_task(
                 _remove_when_stopped(spawner, self.remove_refused_after)
             )
+            self._removals[key] = task
+
+            def forget(done: asyncio.Task[None]) -> None:
+                if self._removals.get(key) is done:
+                    del self._removals[key]
+
+            task.add_done_callback(forget)
+
+    def cancel_removal(self, spawner: Any) -> None:
+        """A new launch of the server: drop a removal still pending for it."""
+        task = self._removals.pop((spawner.user.name, spawner.name), None)
+        if task is not None:
+            task.cancel()
 
 
 #: Set on a spawner whose launch the spawn hook failed: no pod was asked for.
@@ -149,9 +170,12 @@ async def _remove_when_stopped(
     # The hub may have made a new spawner object for the same server since
     # (its progress API replaces a failed one): act on the current one.
     spawner = dict.get(user.spawners, name) or spawner
-    if spawner.pending or spawner.active:
-        return  # launched again meanwhile (BinderHub never reuses a name)
+    if _launched_again(spawner):
+        return
     await user._delete_spawner(spawner)  # delete_forever: the volume stays
+    spawner = dict.get(user.spawners, name) or spawner
+    if _launched_again(spawner) or name not in user.orm_user.orm_spawners:
+        return  # during the await: no row is deleted under a launch
     db = user.db
     db.delete(spawner.orm_spawner)
     user.spawners.pop(name, None)
@@ -159,6 +183,14 @@ async def _remove_when_stopped(
     spawner.log.info("Removed %s/%s: its first launch failed", user.name, name)
     if not getattr(spawner, NO_POD_ASKED, False):
         await _delete_late_pod(spawner)
+
+
+def _launched_again(spawner: Any) -> bool:
+    """A launch of the server has begun (the hub sets ``_start_pending``
+    before its first await) or runs."""
+    return bool(
+        getattr(spawner, "_start_pending", False) or spawner.pending or spawner.active
+    )
 
 
 async def _delete_late_pod(spawner: Any) -> None:

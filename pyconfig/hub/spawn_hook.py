@@ -80,6 +80,7 @@ class SpawnHook:
             # First: whatever happens next (a late pod's deletion included)
             # acts on this user's own names, never on KubeSpawner's slug.
             self._name_objects(spawner)
+            self.quota.cancel_removal(spawner)  # relaunched: it may yet run
             self.quota.check(spawner, reserved=_others(reserved, spawner.name))
             mine = reserved[spawner.name] = no_usage()
             groups = [group.name for group in getattr(spawner.user, "groups", [])]
