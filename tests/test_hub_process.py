@@ -249,6 +249,23 @@ def test_home_page_shows_servers_quota_storage_and_key(hub):
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
+def open_home_page(hub, browser, user: str) -> None:
+    """Log ``user`` in (the test values' dummy login) onto the home page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(f"{hub.url}/hub/login?next=%2Fhub%2Fhome")
+    browser.find_element(By.ID, "username_input").send_keys(user)
+    browser.find_element(By.ID, "password_input").send_keys("x")
+    browser.find_element(By.ID, "login_submit").click()
+    wait.until(shown.presence_of_element_located((By.ID, "persistent-binderhub-home")))
+    if "/hub/home" not in browser.current_url:
+        browser.get(f"{hub.url}/hub/home")
+        wait.until(shown.presence_of_element_located((By.ID, "quota")))
+
+
 def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
     """The page follows the servers without a reload: Stop, Delete and a
     launch from elsewhere change the rows and the count. Times are in the
@@ -267,14 +284,7 @@ def test_in_a_browser_the_user_sees_stops_and_deletes_servers(hub, browser):
         "Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"}
     )
 
-    browser.get(f"{hub.url}/hub/login?next=%2Fhub%2Fhome")
-    browser.find_element(By.ID, "username_input").send_keys("judy")
-    browser.find_element(By.ID, "password_input").send_keys("x")
-    browser.find_element(By.ID, "login_submit").click()
-    wait.until(shown.presence_of_element_located((By.ID, "persistent-binderhub-home")))
-    if "/hub/home" not in browser.current_url:
-        browser.get(f"{hub.url}/hub/home")
-        wait.until(shown.presence_of_element_located((By.ID, "quota")))
+    open_home_page(hub, browser, "judy")
     assert "2 of 5 servers running" in browser.find_element(By.ID, "quota").text
     key = browser.find_element(By.ID, "ssh-public-key").get_attribute("value")
     assert key.startswith("ssh-ed25519 ")
@@ -450,3 +460,37 @@ def test_a_refused_server_that_runs_within_the_grace_is_never_removed(tmp_path):
         time.sleep(max(0.0, refused_at + 2 * GRACE - time.monotonic()))
         assert "proj" in servers_of(hub, "ivan", include_stopped=True)
         assert "its first launch failed" not in hub.log.read_text()
+
+
+def test_server_names_that_are_object_keys_in_javascript_keep_the_page_live(
+    hub, browser
+):
+    """A server called "valueOf" started elsewhere appears, and Stop on one
+    called "constructor" or "__proto__" updates its row, as for any name."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    hub.api("POST", "/users/kate")
+    for name in ("constructor", "__proto__"):
+        assert hub.launch("kate", name, github("owner", "good")).outcome == "ready"
+    open_home_page(hub, browser, "kate")
+
+    def names() -> set[str]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "tr.home-server-row")
+        return {row.get_attribute("data-server-name") for row in rows}
+
+    assert names() == {"constructor", "__proto__"}
+    assert hub.launch("kate", "valueOf", github("owner", "good")).outcome == "ready"
+    wait.until(lambda _: names() == {"constructor", "__proto__", "valueOf"})
+    browser.execute_script("window.pbhNotReloaded = true;")
+    for name in ("constructor", "__proto__"):
+        browser.find_element(By.ID, f"stop-{name}").click()
+        status = f'tr[data-server-name="{name}"] .server-status'
+        wait.until(
+            lambda _, css=status: (
+                browser.find_element(By.CSS_SELECTOR, css).text == "stopped"
+            )
+        )
+    assert browser.execute_script("return window.pbhNotReloaded === true;")
+    assert "1 of 5 servers running" in browser.find_element(By.ID, "quota").text
