@@ -49,7 +49,9 @@ def cerit_config(raw_url: str, kube_url: str | None = None) -> Config:
     c.RepoFileFetcher.gist_raw_urls = {
         "gist.github.com": raw_url + "/{repo}/raw/{commit}/{path}",
     }
-    c.RepoFileFetcher.timeout = 0.5
+    # Generous: a busy machine must not turn a fetch into the defaults. Tests
+    # of a timeout set their own.
+    c.RepoFileFetcher.timeout = 30.0
     return c
 
 

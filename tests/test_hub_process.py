@@ -494,3 +494,18 @@ def test_server_names_that_are_object_keys_in_javascript_keep_the_page_live(
         )
     assert browser.execute_script("return window.pbhNotReloaded === true;")
     assert "1 of 5 servers running" in browser.find_element(By.ID, "quota").text
+
+
+def test_the_default_server_cannot_be_started(hub):
+    """With their own token a user asks for the unnamed server, which
+    BinderHub never uses: refused, so no sixth server escapes the limit."""
+    hub.api("POST", "/users/lena")
+    status, token = hub.api("POST", "/users/lena/tokens", {"note": "tests"})
+    assert status == 201, token
+    for server in ("one", "two", "three", "four", "five"):
+        assert hub.launch("lena", server, github("owner", "good")).outcome == "ready"
+    launch = hub.launch("lena", "", {}, service=f"token:{token['token']}")
+    assert launch.outcome in ("failed", "refused"), launch
+    assert "named servers only" in launch.message, launch
+    wait_until(lambda: "" not in servers_of(hub, "lena"))
+    assert len(servers_of(hub, "lena")) == 5

@@ -313,6 +313,7 @@ def test_fetch_faults_launch_with_defaults_and_say_why(
     make_spawner, raw, config, fault, reason
 ):
     raw.faults[f"/owner/repo/{SHA}/.resources"] = fault
+    config.RepoFileFetcher.timeout = 0.5  # "slow" answers only at the end
 
     async def run():
         _, pod = await launch(make_spawner, config, github("owner", "repo"))

@@ -87,12 +87,15 @@ class LoopbackServer:
         self._server = _QuietServer((host, 0), _Handler)
         self._server.owner = self
         self.url = f"http://{host}:{self._server.server_port}"
+        #: Set when the server stops: a request held on purpose lets go.
+        self.stopping = threading.Event()
 
     def __enter__(self):
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -144,8 +147,8 @@ class RawFileServer(LoopbackServer):
             request.send_header("Content-Length", str(len(body)))
             request.end_headers()
             request.wfile.write(body)
-        elif fault == "slow":
-            time.sleep(2)
+        elif fault == "slow":  # answers only when the server stops (or in 60 s)
+            self.stopping.wait(60)
             request._send(200, b"cpur=1\n")
         elif fault == "error":
             request._send(500, b"Internal Server Error")

@@ -2,6 +2,9 @@
 
 A user may have ``ServerQuota.limit`` servers running or starting at once;
 stopped servers do not count, so an old stopped server never blocks a launch.
+The unnamed default server cannot be started at all: BinderHub never asks
+for it, and a user who started it through the hub API would hold a server
+outside the limit, the per-user totals and the home page.
 That is also what BinderHub's launcher counts (the hub API lists only active
 servers), so the two never disagree. JupyterHub's own check, which counts
 stopped servers too, is switched off by ``configure(c)`` in favour of this one.
@@ -83,7 +86,15 @@ class ServerQuota(LoggingConfigurable):
         these when their turn comes, so parallel launches fill the quota
         exactly once.
         """
-        if self.limit <= 0 or not spawner.name:
+        if not spawner.name:
+            raise LaunchRefused(
+                "Launch refused: this service starts named servers only, one "
+                "for each repository you launch from BinderHub; the default "
+                "server would escape the limit of servers and the totals. "
+                f"Your servers are listed at {self.home_url}.",
+                "quota",
+            )
+        if self.limit <= 0:
             return
         running = settled_servers(spawner.user, exclude=spawner.name)
         others = sorted({*running, *reserved} - {spawner.name})

@@ -151,7 +151,9 @@ class Hub:
 
         The chart's hub answers 202 at once (z2jh sets slow_spawn_timeout 0),
         so a refusal arrives as the failed progress event BinderHub shows."""
-        path = f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}"
+        path = f"/users/{quote(user, safe='')}/server"  # "": the default server
+        if server:
+            path += f"s/{quote(server, safe='')}"
         status, body = self.api("POST", path, options, service=service)
         if status not in (201, 202):
             message = body.get("message", "") if isinstance(body, dict) else body
