@@ -39,6 +39,32 @@ def make_spawner():
         db.close()
 
 
+@pytest.fixture
+def raw():
+    """The raw-file stand-in repositories' `.resources` are read from."""
+    from .standins import RawFileServer
+
+    with RawFileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def kube():
+    """The Kubernetes API stand-in of the hook's unit tests (Secrets, claims)."""
+    from .standins import KubeAPIStandIn
+
+    with KubeAPIStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def config(raw, kube):
+    """values/cerit.yaml's hub configuration aimed at ``raw`` and ``kube``."""
+    from .hub_setup import cerit_config
+
+    return cerit_config(raw.url, kube.url)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_kubernetes_config():
     """KubeSpawner caches its Kubernetes config by API host. Each test's

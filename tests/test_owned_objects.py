@@ -16,25 +16,12 @@ from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.ssh_keys import KEY_VOLUME
 from pyconfig.hub.user_names import user_slug
 
-from .hub_setup import cerit_config, github
-from .standins import KubeAPIStandIn, RawFileServer
+from .hub_setup import github
 from .test_user_names import COLLIDING
 
 NAMESPACE = "binderhub"  # the hub pod's namespace (z2jh)
 #: The names KubeSpawner's slug gave both colliding users before.
 LEGACY = "john-doe---30f69670"
-
-
-@pytest.fixture
-def kube():
-    with KubeAPIStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def config(kube):
-    with RawFileServer() as raw:
-        yield cerit_config(raw.url, kube.url)
 
 
 def owned_by(owner: str | None, name: str, data: dict | None = None) -> dict:

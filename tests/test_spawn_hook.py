@@ -17,28 +17,10 @@ from kubernetes_asyncio.client import ApiClient
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, hook_for
 
-from .hub_setup import OTHER_SHA, SHA, cerit_config, gist, github, gitlab, zenodo
-from .standins import KubeAPIStandIn, RawFileServer
+from .hub_setup import OTHER_SHA, SHA, gist, github, gitlab, zenodo
 
 GPU_FILE = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
 GIB = 1024**3
-
-
-@pytest.fixture
-def raw():
-    with RawFileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def kube():
-    with KubeAPIStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def config(raw, kube):
-    return cerit_config(raw.url, kube.url)
 
 
 async def launch(make_spawner, config, options, username="alice", server="proj"):

@@ -27,18 +27,6 @@ from .standins import KubeAPIStandIn, RawFileServer
 SECRET = ("binderhub", "alice-ssh-key")  # the hub pod's namespace (z2jh)
 
 
-@pytest.fixture
-def kube():
-    with KubeAPIStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def config(kube):
-    with RawFileServer() as raw:
-        yield cerit_config(raw.url, kube.url)
-
-
 async def start(make_spawner, config, server="one", username="alice"):
     spawner = make_spawner(config, username=username, server=server)
     spawner.user_options = github("owner", "repo")
