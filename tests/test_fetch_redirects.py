@@ -26,12 +26,6 @@ PATH = f"/owner/private/{SHA}/.resources"
 
 
 @pytest.fixture
-def raw():
-    with RawFileServer() as server:
-        yield server
-
-
-@pytest.fixture
 def other():
     """Another host: same machine, another loopback address."""
     with RawFileServer(host="127.0.0.2") as server:
