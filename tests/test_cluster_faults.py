@@ -128,7 +128,8 @@ def test_servers_outlive_a_hub_restart(hub):
     assert hub.call("GET", path, service=alice)[0] == 200
     pod = next(
         p for p in hub.kube.list("pods", NAMESPACE)
-        if p["metadata"]["annotations"]["hub.jupyter.org/servername"] == "long-lived"
+        if (p["metadata"].get("annotations") or {}).get("hub.jupyter.org/servername")
+        == "long-lived"
     )  # fmt: skip
     process = hub.kubelet.pods[(NAMESPACE, pod["metadata"]["name"])].process
 

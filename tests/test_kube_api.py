@@ -589,6 +589,8 @@ SINGULAR = {
     "services": "service",
     "events": "event",
     "configmaps": "config_map",
+    "resourcequotas": "resource_quota",
+    "limitranges": "limit_range",
 }
 
 

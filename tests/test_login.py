@@ -151,7 +151,8 @@ def test_a_group_with_a_higher_cap_launches_what_others_are_refused(service):
     assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
     [pod] = [
         p for p in hub.kube.list("pods", NAMESPACE)
-        if p["metadata"]["annotations"].get("hub.jupyter.org/username") == "alice"
+        if (p["metadata"].get("annotations") or {}).get("hub.jupyter.org/username")
+        == "alice"
     ]  # fmt: skip
     limits = pod["spec"]["containers"][0]["resources"]["limits"]
     assert int(limits["memory"]) == ASKED_MEM * 1024**3, limits  # G: GiB

@@ -200,7 +200,7 @@ def clear(hub: Hub, names: list[str]) -> None:
             if server:
                 hub.api("DELETE", f"/users/{name}/servers/{server}", {"remove": True})
     deadline = time.monotonic() + 300
-    while hub.kube.list("pods", NAMESPACE):
+    while hub.kube.list("pods", NAMESPACE, "component=singleuser-server"):
         if time.monotonic() > deadline:
             raise SystemExit("pods did not go away")
         time.sleep(0.5)

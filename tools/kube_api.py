@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from tools import admission
 from tools.chart import DEFAULT_KUBE_VERSION, NAMESPACE
 from tools.standins import LoopbackServer, _Handler
 
@@ -101,6 +102,10 @@ RESOURCES: dict[str, _Kind] = {
         ("ev",),
     ),
     "configmaps": _Kind("ConfigMap", "configmap", None, False, (), ("cm",)),
+    "resourcequotas": _Kind(
+        "ResourceQuota", "resourcequota", {}, True, (), ("quota",)
+    ),
+    "limitranges": _Kind("LimitRange", "limitrange", None, False, (), ("limits",)),
 }  # fmt: skip
 
 _REASONS = {
@@ -419,11 +424,18 @@ def _validate(resource: str, obj: dict[str, Any]) -> None:
         containers = (obj.get("spec") or {}).get("containers") or []
         if not containers:
             raise _invalid(kind, name, "spec.containers: Required value")
-        for i, container in enumerate(containers):
-            for field in ("name", "image"):
-                if not container.get(field):
+        init = (obj.get("spec") or {}).get("initContainers") or []
+        for part, listed in (("initContainers", init), ("containers", containers)):
+            for i, container in enumerate(listed):
+                for field in ("name", "image"):
+                    if not container.get(field):
+                        raise _invalid(
+                            kind, name, f"spec.{part}[{i}].{field}: Required value"
+                        )
+                problem = _request_over_limit(container.get("resources") or {})
+                if problem:
                     raise _invalid(
-                        kind, name, f"spec.containers[{i}].{field}: Required value"
+                        kind, name, f"spec.{part}[{i}].resources.requests{problem}"
                     )
     if resource == "persistentvolumeclaims":
         spec = obj.get("spec") or {}
@@ -431,6 +443,22 @@ def _validate(resource: str, obj: dict[str, Any]) -> None:
             raise _invalid(kind, name, "spec.accessModes: Required value")
         if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
             raise _invalid(kind, name, "spec.resources[storage]: Required value")
+
+
+def _request_over_limit(resources: dict[str, Any]) -> str:
+    """The API server's words for a request above its limit, or ''."""
+    limits = resources.get("limits") or {}
+    for name, value in sorted((resources.get("requests") or {}).items()):
+        if name not in limits:
+            continue
+        request = admission.Quantity.parse(value)
+        limit = admission.Quantity.parse(limits[name])
+        if request.amount > limit.amount:
+            return (
+                f'[{name}]: Invalid value: "{request}": must be less than '
+                f"or equal to {name} limit of {limit}"
+            )
+    return ""
 
 
 def _secret_data(obj: dict[str, Any], check_base64: bool) -> None:
@@ -642,9 +670,14 @@ class KubeAPI(LoopbackServer):
     ) -> list[dict]:
         return self._list(resource, namespace, _Selector(resource, label_selector))[0]
 
-    def create(self, resource: str, namespace: str, body: dict) -> dict:
-        """Store a new object; Conflict if the name is taken."""
-        return self._create(resource, namespace, body, from_http=False)
+    def create(
+        self, resource: str, namespace: str, body: dict, as_client: bool = False
+    ) -> dict:
+        """Store a new object; Conflict if the name is taken.
+
+        ``as_client``: as a controller's create over HTTP would be, validated
+        and through admission (a 403 ApiError where a quota refuses it)."""
+        return self._create(resource, namespace, body, from_http=as_client)
 
     def delete(self, resource: str, namespace: str, name: str) -> dict | None:
         """Remove an object at once; None if there was none."""
@@ -734,8 +767,6 @@ class KubeAPI(LoopbackServer):
                     if (resource, namespace, metadata["name"]) not in self._store:
                         break
             name = metadata["name"]
-            if from_http:
-                _validate(resource, obj)
             if (resource, namespace, name) in self._store:
                 raise Conflict(
                     409,
@@ -743,6 +774,8 @@ class KubeAPI(LoopbackServer):
                     "AlreadyExists",
                     {"name": name, "kind": resource},
                 )
+            if from_http:
+                self._admit(resource, namespace, obj)
             self._rv += 1
             metadata.update(
                 uid=str(uuid.uuid4()),
@@ -754,8 +787,10 @@ class KubeAPI(LoopbackServer):
                 self._rv, "ADDED", resource, namespace, None, copy.deepcopy(obj)
             )
             self._record(change)
-        self._publish(change)
-        return copy.deepcopy(obj)
+            changes = [change, *self._count_quotas(resource, namespace)]
+        for each in changes:
+            self._publish(each)
+        return copy.deepcopy(self._store.get((resource, namespace, name), obj))
 
     def _delete(self, resource: str, namespace: str, name: str, options: dict) -> dict:
         preconditions = options.get("preconditions") or {}
@@ -779,7 +814,9 @@ class KubeAPI(LoopbackServer):
             gone["metadata"]["resourceVersion"] = str(self._rv)
             change = _Change(self._rv, "DELETED", resource, namespace, obj, gone)
             self._record(change)
-        self._publish(change)
+            changes = [change, *self._count_quotas(resource, namespace)]
+        for each in changes:
+            self._publish(each)
         return copy.deepcopy(obj)
 
     def _update(
@@ -872,8 +909,73 @@ class KubeAPI(LoopbackServer):
                 copy.deepcopy(new),
             )
             self._record(change)
-        self._publish(change)
+            changes = [change, *self._count_quotas(resource, namespace)]
+        for each in changes:
+            self._publish(each)
         return copy.deepcopy(new)
+
+    # -- admission ----------------------------------------------------------------
+
+    def _held(self, namespace: str) -> list[tuple[str, dict]]:
+        """(resource, object) of everything ``namespace`` holds; lock held."""
+        return [(r, obj) for (r, ns, _), obj in self._store.items() if ns == namespace]
+
+    def _of_kind(self, resource: str, namespace: str) -> list[dict]:
+        return [obj for r, obj in self._held(namespace) if r == resource]
+
+    def _admit(self, resource: str, namespace: str, obj: dict) -> None:
+        """Defaults, validation and admission of an HTTP create, in the API
+        server's order (tools/admission.py); lock held."""
+        try:
+            if resource == "pods":
+                admission.default_requests_from_limits(obj)
+                admission.apply_limit_ranges(
+                    obj, self._of_kind("limitranges", namespace)
+                )
+            _validate(resource, obj)
+            admission.check_quotas(
+                resource,
+                obj,
+                self._of_kind("resourcequotas", namespace),
+                self._held(namespace),
+            )
+        except admission.Refused as refusal:
+            name = obj["metadata"]["name"]
+            raise ApiError(
+                403,
+                f'{resource} "{name}" is forbidden: {refusal}',
+                "Forbidden",
+                {"name": name, "kind": resource},
+            ) from None
+        except ValueError as error:  # a quantity that does not parse
+            raise _invalid(
+                RESOURCES[resource].kind, obj["metadata"]["name"], str(error)
+            ) from None
+
+    def _count_quotas(self, resource: str, namespace: str) -> list[_Change]:
+        """Bring the namespace's quotas' status.used up to date after a
+        change to ``resource`` (the quota controller's job); lock held."""
+        changes: list[_Change] = []
+        quotas = self._of_kind("resourcequotas", namespace)
+        held = self._held(namespace) if quotas else []
+        for quota in quotas:
+            try:
+                status = admission.quota_status(quota, held)
+            except ValueError:
+                continue  # a hand-made quota with a bad amount: left as it is
+            if quota.get("status") == status:
+                continue
+            old = copy.deepcopy(quota)
+            self._rv += 1
+            quota["status"] = status
+            quota["metadata"]["resourceVersion"] = str(self._rv)
+            change = _Change(
+                self._rv, "MODIFIED", "resourcequotas", namespace, old,
+                copy.deepcopy(quota),
+            )  # fmt: skip
+            self._record(change)
+            changes.append(change)
+        return changes
 
     # -- HTTP -------------------------------------------------------------------
 
