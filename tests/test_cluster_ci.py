@@ -23,7 +23,6 @@ import base64
 import copy
 import json
 import re
-import socket
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -449,9 +448,9 @@ def test_the_server_is_read_from_the_ready_events_url():
 
 
 def test_a_hub_that_does_not_answer_is_a_check_error():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from tools.ports import free_port
+
+    port = free_port()  # reserved: nothing listens there
     api = cluster_ci.HubAPI(f"http://127.0.0.1:{port}", "unused")
     with pytest.raises(cluster_ci.CheckError, match="the hub API at"):
         cluster_ci.user_token(api, "ci-user")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 from pyconfig.hub.helm_test import check, main
 
 from .standins import RawFileServer
@@ -17,9 +15,9 @@ def test_a_hub_without_our_configuration_is_reported():
 
 
 def test_an_unreachable_hub_is_reported():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from tools.ports import free_port
+
+    port = free_port()  # reserved: nothing listens there
     problem = check(f"http://127.0.0.1:{port}/hub/api/", timeout=2)
     assert problem is not None and "does not answer" in problem
 

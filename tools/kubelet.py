@@ -2,9 +2,10 @@
 
 No kubelet or container runtime can run here, so this is their smallest
 honest stand-in. A pod created through the API (by KubeSpawner's
-``start()``) becomes a real local process running the pod's own command
-(``jupyterhub-singleuser``, from this virtualenv) with the pod's
-environment, in a folder that stands for the container's ``/``:
+``start()``) and bound to no other node becomes a real local process
+running the pod's own command (``jupyterhub-singleuser``, from this
+virtualenv) with the pod's environment, in a folder that stands for the
+container's ``/``:
 
 - each pod gets its own loopback address (127.0.1.x, .2.x, ...), which is
   its ``status.podIP``; the server's ``--ip`` is that address, so the hub
@@ -35,7 +36,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -47,9 +47,12 @@ from typing import Any
 
 from tools.kube_api import KubeAPI
 from tools.lifetime import bound_to_parent
+from tools.ports import release, reserve
 
 #: Seconds a stopped pod's process gets to end after SIGTERM, before SIGKILL.
 GRACE_SECONDS = 5.0
+#: This node's name: pods bound to any other node are not run here.
+NODE_NAME = "loopback"
 #: The most pods one node runs at once (addresses 127.0.1.1 .. 127.0.N.250).
 MAX_PODS = 250 * 8
 
@@ -66,6 +69,8 @@ class RunningPod:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
+    #: The ports reserved for it on ``ip`` (tools/ports.py).
+    ports: list[int]
 
 
 class Kubelet:
@@ -101,6 +106,8 @@ class Kubelet:
     def _on_event(self, kind: str, resource: str, obj: dict[str, Any]) -> None:
         if resource != "pods":
             return
+        if (obj.get("spec") or {}).get("nodeName") not in (None, "", NODE_NAME):
+            return  # bound to another node: its kubelet's, not ours
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         if kind == "ADDED" and not self.start_pods:
             self._event_for(obj, "FailedScheduling", "this node holds new pods")
@@ -160,6 +167,7 @@ class Kubelet:
             if mine:
                 del self.pods[(pod.namespace, pod.name)]
         if mine:  # ended by itself, not by a delete
+            _release(pod.ip, pod.ports)
             self._set_status(pod.namespace, pod.name, _terminated(pod.ip, code))
 
     def _event_for(self, pod: dict[str, Any], reason: str, message: str) -> None:
@@ -193,14 +201,23 @@ class Kubelet:
     # -- one pod ------------------------------------------------------------
 
     def _run(self, pod: dict[str, Any]) -> RunningPod:
-        namespace = pod["metadata"]["namespace"]
-        name = pod["metadata"]["name"]
-        spec = pod["spec"]
-        [container] = spec["containers"][:1] or [None]
+        [container] = pod["spec"]["containers"][:1] or [None]
         if container is None:
             raise PodError("no container")
         ports = [p["containerPort"] for p in container.get("ports") or []]
         ip = self._free_address(ports)
+        try:
+            return self._launch(pod, container, ip, ports)
+        except BaseException:
+            _release(ip, ports)
+            raise
+
+    def _launch(
+        self, pod: dict[str, Any], container: dict[str, Any], ip: str, ports: list
+    ) -> RunningPod:
+        namespace = pod["metadata"]["namespace"]
+        name = pod["metadata"]["name"]
+        spec = pod["spec"]
         root = self.root / "pods" / f"{namespace}-{name}"
         if root.exists():
             shutil.rmtree(root)
@@ -225,14 +242,21 @@ class Kubelet:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: stop ends all of it
             ).result()
-        return RunningPod(namespace, name, ip, root, process, log)
+        return RunningPod(namespace, name, ip, root, process, log, ports)
 
     def _free_address(self, ports: list[int]) -> str:
-        """The next loopback address on which the pod's ports are free (another
-        node on this machine may hold some)."""
+        """The next loopback address on which the pod's ports are free,
+        reserved for it (another node on this machine may hold some)."""
         for ip in self._addresses:
-            if all(_bindable(ip, port) for port in ports):
+            taken = []
+            for port in ports:
+                if not reserve(ip, port):
+                    break
+                taken.append(port)
+            else:
                 return ip
+            for port in taken:
+                release(ip, port)
         raise PodError(f"this node runs at most {MAX_PODS} pods")
 
     def _command(self, container: dict[str, Any], ip: str, root: Path) -> list[str]:
@@ -369,15 +393,6 @@ class PodError(Exception):
     """Why a pod cannot start here; it stays Pending with this message."""
 
 
-def _bindable(ip: str, port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((ip, port))
-        except OSError:
-            return False
-    return True
-
-
 def _inside(root: Path, path: str) -> Path:
     """``path`` of the container, below ``root``; never outside it."""
     parts = [p for p in Path("/", path).parts[1:] if p not in ("", ".")]
@@ -419,6 +434,12 @@ def _stop(pod: RunningPod) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pod.process.pid, signal.SIGKILL)
         pod.process.wait(GRACE_SECONDS)
+    _release(pod.ip, pod.ports)
+
+
+def _release(ip: str, ports: list[int]) -> None:
+    for port in ports:
+        release(ip, port)
 
 
 def _running(ip: str, pod: dict[str, Any]) -> dict[str, Any]:

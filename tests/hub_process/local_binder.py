@@ -72,6 +72,7 @@ import yaml
 from tools import chart, hub_pod
 from tools.chart import NAMESPACE
 from tools.lifetime import bound_to_parent
+from tools.ports import free_port
 
 from ..standins import RawFileServer
 from .local_hub import (
@@ -79,7 +80,6 @@ from .local_hub import (
     ROOT,
     TEST_VALUES,
     Hub,
-    free_port,
     local_hub,
     serving,
 )

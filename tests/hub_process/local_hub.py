@@ -22,7 +22,6 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,8 @@ from tools import chart, hub_pod
 from tools.kube_api import KubeAPI
 from tools.kubelet import node
 from tools.lifetime import bound_to_parent
+from tools.ports import free_port
+from tools.workloads import admit_release_pods
 
 from ..standins import KubeAPIStandIn, RawFileServer
 
@@ -49,12 +50,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 CHP = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 TEST_VALUES = (ROOT / "values" / "minimal.yaml", DATA / "hub-test-values.yaml")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _body(raw: bytes):
@@ -233,6 +228,17 @@ HUB_TOKEN = "not-a-secret"
 BINDER_TOKEN = "binderhub-token"
 
 
+#: The release's objects installed on the loopback cluster, as `helm
+#: install` would, by kind: what pods mount, and the namespace's admission.
+INSTALLED = {
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+    "Service": "services",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+}
+
+
 @contextmanager
 def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
     """The Kubernetes API the hub talks to, and the node running its pods
@@ -251,8 +257,11 @@ def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
         node(kube, state / "node") as kubelet,
     ):
         for obj in release:
-            if obj["kind"] in ("ConfigMap", "Secret", "Service"):
-                kube.create(f"{obj['kind'].lower()}s", chart.NAMESPACE, obj)
+            if obj["kind"] in INSTALLED:
+                kube.create(INSTALLED[obj["kind"]], chart.NAMESPACE, obj)
+        # The release's own pods pass the namespace's LimitRange and quota
+        # first, as their controllers' creates would on a real cluster.
+        admit_release_pods(kube, release, chart.NAMESPACE)
         yield kube, kubelet
 
 
