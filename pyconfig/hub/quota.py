@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
+from jupyterhub import orm
 from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
@@ -137,8 +138,9 @@ class ServerQuota(LoggingConfigurable):
             task.cancel()
 
 
-#: Set on a spawner whose launch the spawn hook failed: no pod was asked for.
-NO_POD_ASKED = "_persistent_binderhub_no_pod_asked"
+#: The pod a spawner's launch asked for, set on it by the spawn hook ("" when
+#: the hook failed the launch: no pod was asked for).
+ASKED_POD = "_persistent_binderhub_asked_pod"
 
 
 def active_servers(user: Any, exclude: str = "") -> list[str]:
@@ -167,17 +169,43 @@ def settled_servers(user: Any, exclude: str = "") -> list[str]:
 async def _remove_when_stopped(
     spawner: Any, grace: float, timeout: float = 60.0
 ) -> None:
+    """The removal task: never raises (nothing would read it), says why."""
+    try:
+        await _remove(spawner, grace, timeout)
+    except asyncio.CancelledError:
+        spawner.log.info(
+            "Removal of %s/%s (or of its late pod) called off: launched again",
+            spawner.user.name,
+            spawner.name,
+        )
+        raise
+    except Exception:
+        spawner.log.exception(
+            "Removing %s/%s after its failed launch", spawner.user.name, spawner.name
+        )
+
+
+async def _remove(spawner: Any, grace: float, timeout: float) -> None:
     user, name = spawner.user, spawner.name
+    user_name, user_id, db = user.name, user.id, user.db
+    # Read now: the hub may replace the spawner object (below).
+    asked = getattr(spawner, ASKED_POD, "")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while spawner._start_pending or spawner.pending or spawner.active:
         if loop.time() > deadline:
-            spawner.log.warning("Refused server %s/%s did not stop", user.name, name)
+            spawner.log.warning("Refused server %s/%s did not stop", user_name, name)
             return
         await asyncio.sleep(0.1)
     await asyncio.sleep(grace)
-    if name not in user.orm_user.orm_spawners:
-        return  # the user deleted it already
+    if not _same_user(db, user_name, user_id):
+        # The admin deleted the user (their servers went with them), perhaps
+        # made them anew: nothing of this user object is ours to touch.
+        await _delete_late_pod(spawner, asked, user_name, db)
+        return
+    if name not in user.orm_user.orm_spawners:  # the user deleted it already
+        await _delete_late_pod(spawner, asked, user_name, db)
+        return
     # The hub may have made a new spawner object for the same server since
     # (its progress API replaces a failed one): act on the current one.
     spawner = dict.get(user.spawners, name) or spawner
@@ -185,15 +213,30 @@ async def _remove_when_stopped(
         return
     await user._delete_spawner(spawner)  # delete_forever: the volume stays
     spawner = dict.get(user.spawners, name) or spawner
-    if _launched_again(spawner) or name not in user.orm_user.orm_spawners:
+    if (
+        _launched_again(spawner)
+        or not _same_user(db, user_name, user_id)
+        or name not in user.orm_user.orm_spawners
+    ):
         return  # during the await: no row is deleted under a launch
-    db = user.db
     db.delete(spawner.orm_spawner)
     user.spawners.pop(name, None)
     db.commit()
-    spawner.log.info("Removed %s/%s: its first launch failed", user.name, name)
-    if not getattr(spawner, NO_POD_ASKED, False):
-        await _delete_late_pod(spawner)
+    spawner.log.info("Removed %s/%s: its first launch failed", user_name, name)
+    await _delete_late_pod(spawner, asked, user_name, db)
+
+
+def _same_user(db: Any, name: str, user_id: int) -> bool:
+    """The hub still has this user: same name, same row (not deleted, nor
+    deleted and made anew)."""
+    found = orm.User.find(db, name)
+    return found is not None and found.id == user_id
+
+
+def _server_exists(db: Any, user_name: str, server_name: str) -> bool:
+    """A server of this name exists now, for whichever user holds the name."""
+    found = orm.User.find(db, user_name)
+    return found is not None and server_name in found.orm_spawners
 
 
 def _launched_again(spawner: Any) -> bool:
@@ -204,30 +247,51 @@ def _launched_again(spawner: Any) -> bool:
     )
 
 
-async def _delete_late_pod(spawner: Any) -> None:
+async def _delete_late_pod(
+    spawner: Any, pod_name: str, user_name: str, db: Any
+) -> None:
     """Delete the removed server's pod if a create arrives after all.
 
     A pod create that timed out on KubeSpawner's side may still be applied
     by a slow API server after the launch failed and the hub deleted the
     (then absent) pod: a notebook no server owns, that the culler never
-    sees. Once KubeSpawner's retries would be over, its name is deleted
-    once more, unless the server was launched again meanwhile. One API call.
+    sees. Once KubeSpawner's retries would be over, that pod is deleted,
+    unless a server of the same name exists again by then (the same user's
+    relaunch, or a user deleted and made anew): its pod has the same name
+    and is its own. The pod is read first and deleted only as read (a uid
+    precondition), so a pod made after the check is never the one deleted.
     """
     api = getattr(spawner, "api", None)
-    pod_name = getattr(spawner, "pod_name", "")
     if api is None or not pod_name:
-        return  # not a KubeSpawner
+        return  # not a KubeSpawner, or no pod was asked for
     await asyncio.sleep(float(getattr(spawner, "k8s_api_request_retry_timeout", 30)))
-    if spawner.name in spawner.user.orm_user.orm_spawners:
-        return  # a server of this name exists again; its pod is its own
+    timeout = float(getattr(spawner, "k8s_api_request_timeout", 3)) * 3
     try:
-        delete = api.delete_namespaced_pod(
-            pod_name, spawner.namespace, grace_period_seconds=1
+        pod = await asyncio.wait_for(
+            api.read_namespaced_pod(pod_name, spawner.namespace), timeout=timeout
         )
-        timeout = float(getattr(spawner, "k8s_api_request_timeout", 3)) * 3
-        await asyncio.wait_for(delete, timeout=timeout)
     except Exception as error:  # 404: nothing came late, as usual
         if getattr(error, "status", None) != 404:
-            spawner.log.warning("Could not delete late pod %s: %s", pod_name, error)
+            spawner.log.warning("Could not read late pod %s: %s", pod_name, error)
+        spawner.log.info("Late pod check of %s: no pod", pod_name)
         return
-    spawner.log.warning("Deleted pod %s, created after its launch had failed", pod_name)
+    if _server_exists(db, user_name, spawner.name):
+        spawner.log.info("Late pod check of %s: its server exists again", pod_name)
+        return
+    try:
+        delete = api.delete_namespaced_pod(
+            pod_name,
+            spawner.namespace,
+            grace_period_seconds=1,
+            body={"preconditions": {"uid": pod.metadata.uid}},
+        )
+        await asyncio.wait_for(delete, timeout=timeout)
+    except Exception as error:  # 404/409: gone, or a new pod meanwhile
+        if getattr(error, "status", None) not in (404, 409):
+            spawner.log.warning("Could not delete late pod %s: %s", pod_name, error)
+        spawner.log.info("Late pod check of %s: not deleted", pod_name)
+        return
+    spawner.log.warning(
+        "Late pod check of %s: deleted, created after its launch had failed",
+        pod_name,
+    )

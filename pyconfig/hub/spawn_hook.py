@@ -30,7 +30,7 @@ from .launch_record import (
     no_usage,
     usage_of,
 )
-from .quota import NO_POD_ASKED, ServerQuota, settled_servers
+from .quota import ASKED_POD, ServerQuota, settled_servers
 from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
 from .ssh_keys import KEY_VOLUME, NotOwned, SSHKeyError, SSHKeys
@@ -72,7 +72,7 @@ class SpawnHook:
         it until the hub has started the server, when its record counts.
         """
         started = asyncio.get_running_loop().time()
-        setattr(spawner, NO_POD_ASKED, False)  # this launch's, not an earlier one's
+        setattr(spawner, ASKED_POD, "")  # this launch's, not an earlier one's
         previous = vars(spawner.orm_spawner).pop(_PREVIOUS, None)
         reserved = self.reserved.setdefault(spawner.user.name, {})
         mine: Usage | None = None
@@ -106,7 +106,6 @@ class SpawnHook:
             apply_settings(spawner, settings)
             record(spawner, options, launch, public_key)
         except BaseException as error:
-            setattr(spawner, NO_POD_ASKED, True)
             self._release(spawner, mine)
             keep_record(spawner, previous)
             refused = isinstance(error, LaunchRefused)
@@ -117,6 +116,9 @@ class SpawnHook:
             if refused:  # so that BinderHub reads why (ServerQuota.refusal_delay)
                 await asyncio.sleep(self.quota.refusal_delay)
             raise  # the hub stops the server; post_stop_hook removes it if new
+        # KubeSpawner asks for this pod next; its name is kept here, since
+        # clear_state() at the stop sets pod_name back to the template's.
+        setattr(spawner, ASKED_POD, spawner.pod_name)
         metrics.LAUNCHES.labels(launch.origin).inc()
         self._hold_while_starting(spawner, mine)
         _observe(started, "success")
@@ -156,6 +158,9 @@ class SpawnHook:
         spawner.pvc_name = self.storage.claim_name(user)
         if spawner.pod_name_template == KubeSpawner.pod_name_template.default_value:
             spawner.pod_name = f"jupyter-{server_slug(user, server)}"
+            spawner.dns_name = spawner.dns_name_template.format(
+                namespace=spawner.namespace, name=spawner.pod_name
+            )
         settings = self.storage.launch_settings(user, server)
         spawner.volume_mounts = _updated(
             spawner.volume_mounts, settings.pop("volume_mounts")
