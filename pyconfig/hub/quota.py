@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
+from jupyterhub.utils import maybe_future
 from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
@@ -170,7 +171,7 @@ async def _remove_when_stopped(
     user, name = spawner.user, spawner.name
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while spawner._start_pending or spawner.pending or spawner.active:
+    while spawner.pending or spawner.active:
         if loop.time() > deadline:
             spawner.log.warning("Refused server %s/%s did not stop", user.name, name)
             return
@@ -183,7 +184,7 @@ async def _remove_when_stopped(
     spawner = dict.get(user.spawners, name) or spawner
     if _launched_again(spawner):
         return
-    await user._delete_spawner(spawner)  # delete_forever: the volume stays
+    await _delete_forever(spawner)  # the volume stays (delete_pvc is off)
     spawner = dict.get(user.spawners, name) or spawner
     if _launched_again(spawner) or name not in user.orm_user.orm_spawners:
         return  # during the await: no row is deleted under a launch
@@ -197,11 +198,30 @@ async def _remove_when_stopped(
 
 
 def _launched_again(spawner: Any) -> bool:
-    """A launch of the server has begun (the hub sets ``_start_pending``
-    before its first await) or runs."""
-    return bool(
-        getattr(spawner, "_start_pending", False) or spawner.pending or spawner.active
-    )
+    """A launch of the server has begun or runs.
+
+    ``pending`` is "spawn" for all of a launch: the hub's one caller of
+    ``User.spawn`` (``BaseHandler.spawn_single_user``) marks it in the same
+    step as it creates the coroutine, before any of it runs, and clears it
+    after the start has ended (jupyterhub 5.3 to 5.5). The private
+    ``Spawner._start_pending`` is set later and cleared sooner, so it adds
+    nothing.
+    """
+    return bool(spawner.pending or spawner.active)
+
+
+async def _delete_forever(spawner: Any) -> None:
+    """What JupyterHub does before it deletes a stopped server's row, with the
+    public ``Spawner.delete_forever`` (JupyterHub's own ``User._delete_spawner``
+    is private): its error is logged, and the row goes anyway."""
+    try:
+        await maybe_future(spawner.delete_forever())
+    except Exception:
+        spawner.log.exception(
+            "Error cleaning up persistent resources of %s/%s",
+            spawner.user.name,
+            spawner.name,
+        )
 
 
 async def _delete_late_pod(spawner: Any) -> None:

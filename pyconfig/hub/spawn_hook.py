@@ -101,7 +101,10 @@ class SpawnHook:
             settings = kubespawner_settings(launch.resources, policy)
             settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
             spawner.log.info(
-                "Resources for %s: %s", spawner._log_name, launch.explanation
+                "Resources for %s:%s: %s",
+                spawner.user.name,
+                spawner.name,
+                launch.explanation,
             )
             apply_settings(spawner, settings)
             record(spawner, options, launch, public_key)
