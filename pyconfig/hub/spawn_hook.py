@@ -35,6 +35,7 @@ from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
 from .ssh_keys import KEY_VOLUME, NotOwned, SSHKeyError, SSHKeys
 from .storage import ClaimError, UserStorage
+from .upstream_apis import check_upstream_apis
 from .user_names import server_slug
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
@@ -316,7 +317,9 @@ def _remember_previous_options(
 
 
 def listen_for_replaced_options() -> None:
-    """Register the listener once; the hub does this by importing the module."""
+    """Register the listener once; the hub does this by importing the module.
+    Without the attribute (a newer jupyterhub), the hub stops saying so."""
+    check_upstream_apis()
     attribute = orm.Spawner.user_options
     if not event.contains(attribute, "set", _remember_previous_options):
         event.listen(attribute, "set", _remember_previous_options, active_history=True)
