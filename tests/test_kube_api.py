@@ -783,3 +783,59 @@ def test_kubespawner_starts_and_stops_a_pod_with_the_hub_role(release, make_spaw
         f"/api/v1/namespaces/{NS}/pods",
         f"/api/v1/namespaces/{NS}/events",
     }
+
+
+def test_deleting_an_owner_collects_its_dependents_as_the_garbage_collector():
+    with KubeAPI() as api:
+        owner = api.create("pods", NS, pod("owner"))
+        other = api.create("pods", NS, pod("other"))
+
+        def secret(name: str, *owners: dict, kind: str = "Pod") -> dict:
+            refs = [
+                {"apiVersion": "v1", "kind": kind, "name": o["metadata"]["name"],
+                 "uid": o["metadata"]["uid"]}
+                for o in owners
+            ]  # fmt: skip
+            body = {"metadata": {"name": name, "ownerReferences": refs}}
+            return api.create("secrets", NS, body)
+
+        secret("owned", owner)
+        secret("shared", owner, other)
+        secret("free")
+        node = {"metadata": {"name": "node-1", "uid": "node-uid"}}
+        secret("on-a-node", owner, node, kind="Node")
+        ref = {"apiVersion": "v1", "kind": "Pod", "name": "owner",
+               "uid": owner["metadata"]["uid"]}  # fmt: skip
+        chained = api.create(
+            "configmaps",
+            NS,
+            {"metadata": {"name": "chained", "ownerReferences": [ref]}},
+        )
+        secret("owned-by-chained", chained, kind="ConfigMap")
+        api.delete("pods", NS, "owner")
+        assert api.get("secrets", NS, "owned") is None
+        assert api.get("configmaps", NS, "chained") is None
+        assert api.get("secrets", NS, "owned-by-chained") is None  # in cascade
+        assert api.get("secrets", NS, "free") is not None
+        # An owner still there keeps it, without the deleted one's reference.
+        shared = api.get("secrets", NS, "shared")
+        assert [r["name"] for r in shared["metadata"]["ownerReferences"]] == ["other"]
+        # A kind this cluster does not keep (a Node) counts as present.
+        assert api.get("secrets", NS, "on-a-node") is not None
+
+
+def test_an_orphaning_delete_keeps_the_dependents_without_the_reference():
+    async def run(api: KubeAPI) -> None:
+        async with core(api) as v1:
+            await v1.delete_namespaced_pod(
+                "owner", NS, body={"propagationPolicy": "Orphan"}
+            )
+
+    with KubeAPI() as api:
+        owner = api.create("pods", NS, pod("owner"))
+        ref = {"apiVersion": "v1", "kind": "Pod", "name": "owner",
+               "uid": owner["metadata"]["uid"]}  # fmt: skip
+        api.create("secrets", NS, {"metadata": {"name": "s", "ownerReferences": [ref]}})
+        asyncio.run(run(api))
+        kept = api.get("secrets", NS, "s")
+    assert kept is not None and "ownerReferences" not in kept["metadata"]

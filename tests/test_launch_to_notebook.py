@@ -102,8 +102,17 @@ def test_a_file_written_by_one_server_is_read_by_another(hub):
 
 
 def test_stop_ends_the_pod_and_keeps_the_claim_and_the_key(hub):
+    """The loopback cluster collects garbage as a real one does (the pod's
+    dependents go with it), so the claim and the key must name no owner
+    that a stop deletes; they name none at all."""
     pod = running(hub, "second")
     name = pod["metadata"]["name"]
+    for resource, kept in (
+        ("persistentvolumeclaims", "alice-nfs-pvc"),
+        ("secrets", "alice-ssh-key"),
+    ):
+        obj = hub.kube.get(resource, NAMESPACE, kept)
+        assert "ownerReferences" not in obj["metadata"], obj["metadata"]
     stop_server(hub, "alice", "second")
     assert (NAMESPACE, name) not in hub.kubelet.pods
     assert hub.kube.get("persistentvolumeclaims", NAMESPACE, "alice-nfs-pvc")

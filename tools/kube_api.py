@@ -17,9 +17,12 @@ adapter larger than this module.
 Where it differs from a real API server, on purpose (keep it in mind when a
 test passes here):
 
-- deletion is immediate (no graceful pod termination, no finalizers, no
-  garbage collection of dependents); there is no scheduler or kubelet
-  (tools/kubelet.py sets pod status through ``update_status``);
+- deletion is immediate (no graceful pod termination, no finalizers);
+  dependents whose ownerReferences all point at deleted owners are deleted
+  right after their owner (the garbage collector's background propagation,
+  at once), or lose the reference with propagationPolicy Orphan; there is
+  no scheduler or kubelet (tools/kubelet.py sets pod status through
+  ``update_status``);
 - strategic merge patch is applied as a JSON merge patch (lists are replaced,
   not merged by key); apply patches, ``dryRun``, ``deletecollection`` and
   lists across namespaces are not served (400/405/404); ``limit`` is ignored
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import json
 import random
@@ -445,6 +449,19 @@ def _validate(resource: str, obj: dict[str, Any]) -> None:
             raise _invalid(kind, name, "spec.resources[storage]: Required value")
 
 
+def _owners(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return obj["metadata"].get("ownerReferences") or []
+
+
+def _without_owner(obj: dict[str, Any], uid: str) -> dict[str, Any]:
+    kept = [r for r in _owners(obj) if r.get("uid") != uid]
+    if kept:
+        obj["metadata"]["ownerReferences"] = kept
+    else:
+        obj["metadata"].pop("ownerReferences", None)
+    return obj
+
+
 def _request_over_limit(resources: dict[str, Any]) -> str:
     """The API server's words for a request above its limit, or ''."""
     limits = resources.get("limits") or {}
@@ -817,7 +834,38 @@ class KubeAPI(LoopbackServer):
             changes = [change, *self._count_quotas(resource, namespace)]
         for each in changes:
             self._publish(each)
+        self._collect_garbage(
+            namespace, metadata["uid"], options.get("propagationPolicy") == "Orphan"
+        )
         return copy.deepcopy(obj)
+
+    def _collect_garbage(self, namespace: str, uid: str, orphan: bool) -> None:
+        """What the garbage collector does after an owner is deleted: each
+        dependent whose owners are all gone is deleted (then its own
+        dependents); with propagationPolicy Orphan, dependents only lose
+        the reference. Owners of kinds not kept here (a Node, a ReplicaSet)
+        count as present."""
+        with self._changed:
+            present = {obj["metadata"]["uid"] for obj in self._store.values()}
+            dependents = [
+                (resource, obj)
+                for (resource, ns, _), obj in self._store.items()
+                if ns == namespace and uid in {r.get("uid") for r in _owners(obj)}
+            ]
+        kinds = {kind.kind for kind in RESOURCES.values()}
+        for resource, obj in dependents:
+            name = obj["metadata"]["name"]
+            others = [r for r in _owners(obj) if r.get("uid") != uid]
+            alive = any(r.get("uid") in present or r.get("kind") not in kinds
+                        for r in others)  # fmt: skip
+            with contextlib.suppress(NotFound):
+                if orphan or alive:
+                    self._update(
+                        resource, namespace, name,
+                        lambda o: _without_owner(o, uid), status_only=False,
+                    )  # fmt: skip
+                else:
+                    self._delete(resource, namespace, name, {})
 
     def _update(
         self,
