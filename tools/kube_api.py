@@ -58,7 +58,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from tools import admission
+from tools import admission, pod_security
 from tools.chart import DEFAULT_KUBE_VERSION, NAMESPACE
 from tools.standins import LoopbackServer, _Handler
 
@@ -560,6 +560,9 @@ class KubeAPI(LoopbackServer):
         self._floor = self._rv  # watches may resume from here on
         self._subscribers: list[Callable[[str, str, dict], None]] = []
         self._closing = False
+        #: namespace -> its labels (no Namespace objects are served); Pod
+        #: Security admission reads pod-security.kubernetes.io/enforce here.
+        self.namespace_labels: dict[str, dict[str, str]] = {}
 
     def __enter__(self) -> KubeAPI:
         # serve_forever's default 0.5 s poll would make every exit wait that long.
@@ -981,6 +984,11 @@ class KubeAPI(LoopbackServer):
                     obj, self._of_kind("limitranges", namespace)
                 )
             _validate(resource, obj)
+            if resource == "pods":
+                labels = self.namespace_labels.get(namespace, {})
+                refused = pod_security.refusal(obj, labels)
+                if refused:
+                    raise admission.Refused(refused)
             admission.check_quotas(
                 resource,
                 obj,
