@@ -647,13 +647,22 @@ def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
     assert {"kind": "ServiceAccount", "name": "hub", "namespace": NS} in binding[
         "subjects"
     ]
+    # z2jh's Role, and ours that lets the hub read the namespace's quotas.
+    reader = chart.find(release, "Role", "persistent-binderhub-quota-reader")
+    reader_binding = chart.find(
+        release, "RoleBinding", "persistent-binderhub-quota-reader"
+    )
+    assert {"kind": "ServiceAccount", "name": "hub", "namespace": NS} in (
+        reader_binding["subjects"]
+    )
     granted = {
         (resource, verb)
-        for rule in role["rules"]
+        for rule in [*role["rules"], *reader["rules"]]
         if "" in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
+    assert {v for r, v in granted if r == "resourcequotas"} == {"get", "list"}
 
     async def run(api: KubeAPI) -> dict[tuple[str, str], int]:
         async with core(api, "hub-token") as v1:

@@ -21,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pyconfig.hub.namespace_quota import NamespaceQuota
 from pyconfig.hub.quota import ServerQuota
 from pyconfig.hub.repo_files import RepoFileFetcher
 from pyconfig.hub.repository_resources import RepositoryResources
@@ -38,6 +39,7 @@ TEMPLATES = ROOT / "docs" / "templates"
 CONFIGURABLES = (
     ResourcePolicy,
     ServerQuota,
+    NamespaceQuota,
     RepositoryResources,
     RepoFileFetcher,
     UserStorage,

@@ -179,14 +179,18 @@ _SECRET = re.compile(r"/api/v1/namespaces/([^/]+)/secrets(?:/([^/?]+))?(?:\?.*)?
 _CLAIM = re.compile(
     r"/api/v1/namespaces/([^/]+)/persistentvolumeclaims/([^/?]+)(?:\?.*)?\Z"
 )
-#: What KubeSpawner's reflectors list and watch: no pods or events run here.
-_WATCHED = re.compile(r"/api/v1/namespaces/[^/]+/(pods|events)(?:\?(.*))?\Z")
+#: What KubeSpawner's reflectors list and watch (no pods or events run here),
+#: and the namespace's quotas the hook may list (none).
+_WATCHED = re.compile(
+    r"/api/v1/namespaces/[^/]+/(pods|events|resourcequotas)(?:\?(.*))?\Z"
+)
 
 
 class KubeAPIStandIn(LoopbackServer):
     """Secrets API of one cluster, with the hub Role's permissions; claims
-    are read (those a test planted); pods and events are listed (none) and
-    watched (nothing happens) for KubeSpawner's reflectors."""
+    are read (those a test planted); pods, events and ResourceQuotas are
+    listed (none), and pods and events watched (nothing happens) for
+    KubeSpawner's reflectors."""
 
     ALLOWED = frozenset({"GET", "POST", "DELETE"})  # get/list, create, delete
 
@@ -233,7 +237,11 @@ class KubeAPIStandIn(LoopbackServer):
             time.sleep(min(seconds, 5.0))
             request.close_connection = True
             return
-        kind = {"pods": "PodList", "events": "EventList"}[resource]
+        kind = {
+            "pods": "PodList",
+            "events": "EventList",
+            "resourcequotas": "ResourceQuotaList",
+        }[resource]
         body = {"kind": kind, "apiVersion": "v1",
                 "metadata": {"resourceVersion": "1"}, "items": []}  # fmt: skip
         request._send(200, json.dumps(body).encode(), "application/json")

@@ -19,7 +19,7 @@ LAUNCHES = Counter(
 REFUSALS = Counter(
     "persistent_binderhub_refusals",
     "Refused launches by reason: resources (the file or a cap), quota, total, "
-    "fetch, storage, ssh_key.",
+    "fetch, storage, ssh_key, cluster_full (the namespace's ResourceQuota).",
     labelnames=["reason"],
 )
 FETCH_SECONDS = Histogram(
@@ -50,4 +50,10 @@ KUBERNETES_CALLS = Counter(
     "persistent_binderhub_ssh_key_api_calls",
     "Kubernetes API calls made for users' SSH key Secrets, by call: read, create.",
     labelnames=["call"],
+)
+NAMESPACE_QUOTA = Gauge(
+    "persistent_binderhub_namespace_quota",
+    "The namespace's ResourceQuotas as last read before a launch "
+    "(NamespaceQuota.enabled): each resource's hard limit and what is used.",
+    labelnames=["quota", "resource", "kind"],
 )

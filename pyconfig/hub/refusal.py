@@ -10,7 +10,8 @@ class LaunchRefused(web.HTTPError):
 
     JupyterHub's REST API answers with ``log_message``; its HTML pages show
     ``jupyterhub_message``. Both carry the same text. ``why`` labels the
-    refusal in the metrics: resources, quota, total, fetch, storage or ssh_key.
+    refusal in the metrics: resources, quota, total, fetch, storage, ssh_key
+    or cluster_full.
     """
 
     def __init__(self, message: str, why: str = "resources"):

@@ -30,6 +30,7 @@ from .launch_record import (
     no_usage,
     usage_of,
 )
+from .namespace_quota import NamespaceQuota
 from .quota import ASKED_POD, ServerQuota, settled_servers
 from .refusal import LaunchRefused
 from .repository_resources import LaunchResources, RepositoryResources
@@ -54,6 +55,7 @@ class SpawnHook:
         self.ssh_keys = SSHKeys(config=config)
         self.storage = UserStorage(config=config)
         self.quota = ServerQuota(config=config)
+        self.namespace_quota = NamespaceQuota(config=config)
         #: user name -> server name -> what its launch holds, from its
         #: checks until it is refused or the hub has started the server.
         self.reserved: dict[str, dict[str, Usage]] = {}
@@ -108,6 +110,14 @@ class SpawnHook:
                 launch.explanation,
             )
             apply_settings(spawner, settings)
+            if ensure_key:  # a launch, not a preview: the API may be called
+                await self.namespace_quota.check(
+                    shared_client("CoreV1Api"),
+                    spawner.namespace,
+                    spawner,
+                    policy.snapshot().gpu_resource_name,
+                    self.ssh_keys.request_timeout,
+                )
             record(spawner, options, launch, public_key)
         except BaseException as error:
             self._release(spawner, mine)
