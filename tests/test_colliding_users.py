@@ -18,9 +18,8 @@ import pytest
 from pyconfig.hub.user_names import path_name
 from tools.chart import NAMESPACE
 
-from .hub_process.local_binder import hub_and_binder
 from .hub_process.local_hub import pod_of
-from .hub_process.login import LOGIN_VALUES, log_in_http, members_group
+from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
 from .hub_setup import SHA, github
 from .test_user_names import COLLIDING
 
@@ -33,21 +32,9 @@ OWNER = "hub.jupyter.org/username"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from tools.oidc_provider import OIDCProvider
-
     state = tmp_path_factory.mktemp("colliding")
-    with OIDCProvider() as idp:
-        idp.newcomers = {"eduperson_entitlement": [members_group()]}
-        with hub_and_binder(state, FILES, COMMITS, LOGIN_VALUES, idp=idp) as running:
-            yield running
-
-
-def token_of(hub, user: str) -> str:
-    status, token = hub.api(
-        "POST", f"/users/{urllib.parse.quote(user, safe='')}/tokens", {"note": "t"}
-    )
-    assert status == 201, token
-    return token["token"]
+    with members_service(state, FILES, COMMITS, LOGIN_VALUES) as running:
+        yield running
 
 
 def contents(hub, user: str, server: str, token: str, path: str):

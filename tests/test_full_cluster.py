@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from .hub_process.local_binder import hub_and_binder
 from .hub_process.local_hub import pod_of
-from .hub_process.login import LOGIN_VALUES, log_in_http, members_group
+from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
 from .hub_setup import SHA
 
 pytestmark = pytest.mark.slow
@@ -32,19 +31,9 @@ FULL = "Launch refused: the service is full: 1 of its 1 GPUs are in use"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from tools.oidc_provider import OIDCProvider
-
     state = tmp_path_factory.mktemp("full")
-    with OIDCProvider() as idp:
-        idp.newcomers = {"eduperson_entitlement": [members_group()]}
-        with hub_and_binder(state, FILES, COMMITS, VALUES, idp=idp) as running:
-            yield running
-
-
-def token_of(hub, user: str) -> str:
-    status, token = hub.api("POST", f"/users/{user}/tokens", {"note": "t"})
-    assert status == 201, token
-    return token["token"]
+    with members_service(state, FILES, COMMITS, VALUES) as running:
+        yield running
 
 
 def test_the_last_gpu_taken_the_next_gpu_launch_reads_why_once(service):

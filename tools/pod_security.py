@@ -257,60 +257,29 @@ def _seccomp_restricted(pod: dict) -> str:
     return "; ".join(found)
 
 
-#: (check identifier, level, name in the message, check), sorted by identifier
-#: as the library reports them; a restricted check may replace a baseline one.
-_CHECKS: list[tuple[str, str, str, Check, str]] = sorted(
-    [
-        (
-            "allowPrivilegeEscalation",
-            "restricted",
-            "allowPrivilegeEscalation != false",
-            _privilege_escalation,
-            "",
-        ),
-        (
-            "capabilities_baseline",
-            "baseline",
-            "non-default capabilities",
-            _capabilities_baseline,
-            "",
-        ),
-        (
-            "capabilities_restricted",
-            "restricted",
-            "unrestricted capabilities",
-            _capabilities_restricted,
-            "capabilities_baseline",
-        ),
-        ("hostNamespaces", "baseline", "host namespaces", _host_namespaces, ""),
-        ("hostPathVolumes", "baseline", "hostPath volumes", _host_path, ""),
-        ("hostPorts", "baseline", "hostPort", _host_ports, ""),
-        ("privileged", "baseline", "privileged", _privileged, ""),
-        (
-            "restrictedVolumes",
-            "restricted",
-            "restricted volume types",
-            _restricted_volumes,
-            "hostPathVolumes",
-        ),
-        ("runAsNonRoot", "restricted", "runAsNonRoot != true", _run_as_non_root, ""),
-        ("runAsUser", "restricted", "runAsUser=0", _run_as_user, ""),
-        (
-            "seccompProfile_baseline",
-            "baseline",
-            "seccompProfile",
-            _seccomp_baseline,
-            "",
-        ),
-        (
-            "seccompProfile_restricted",
-            "restricted",
-            "seccompProfile",
-            _seccomp_restricted,
-            "seccompProfile_baseline",
-        ),
-    ]
-)
+#: (check identifier, level, name in the message, check, the baseline check
+#: it replaces), sorted by identifier as the library reports them.
+# fmt: off
+_CHECKS: list[tuple[str, str, str, Check, str]] = sorted([
+    ("allowPrivilegeEscalation", "restricted", "allowPrivilegeEscalation != false",
+     _privilege_escalation, ""),
+    ("capabilities_baseline", "baseline", "non-default capabilities",
+     _capabilities_baseline, ""),
+    ("capabilities_restricted", "restricted", "unrestricted capabilities",
+     _capabilities_restricted, "capabilities_baseline"),
+    ("hostNamespaces", "baseline", "host namespaces", _host_namespaces, ""),
+    ("hostPathVolumes", "baseline", "hostPath volumes", _host_path, ""),
+    ("hostPorts", "baseline", "hostPort", _host_ports, ""),
+    ("privileged", "baseline", "privileged", _privileged, ""),
+    ("restrictedVolumes", "restricted", "restricted volume types",
+     _restricted_volumes, "hostPathVolumes"),
+    ("runAsNonRoot", "restricted", "runAsNonRoot != true", _run_as_non_root, ""),
+    ("runAsUser", "restricted", "runAsUser=0", _run_as_user, ""),
+    ("seccompProfile_baseline", "baseline", "seccompProfile", _seccomp_baseline, ""),
+    ("seccompProfile_restricted", "restricted", "seccompProfile",
+     _seccomp_restricted, "seccompProfile_baseline"),
+])
+# fmt: on
 
 
 def violations(pod: dict[str, Any], level: str) -> str:

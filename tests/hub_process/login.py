@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.cookiejar
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,33 @@ def log_in_http(hub_url: str, username: str) -> urllib.request.OpenerDirector:
         if not landed.url.startswith(hub_url):
             raise RuntimeError(f"login of {username} ended at {landed.url}")
     return opener
+
+
+@contextmanager
+def members_service(
+    state: Path,
+    files: dict[str, bytes],
+    commits: dict[tuple[str, str, str], str],
+    values_files: tuple[Path, ...] = LOGIN_VALUES,
+) -> Iterator[tuple[Any, Any]]:
+    """The hub and BinderHub of ``values_files`` (values/cerit.yaml's login),
+    logging in through the loopback OpenID Connect provider, where every
+    newcomer is a member of the service's users group."""
+    from tools.oidc_provider import OIDCProvider
+
+    from .local_binder import hub_and_binder
+
+    with OIDCProvider() as idp:
+        idp.newcomers = {"eduperson_entitlement": [members_group()]}
+        with hub_and_binder(state, files, commits, values_files, idp=idp) as running:
+            yield running
+
+
+def token_of(hub: Any, user: str) -> str:
+    """A new API token of ``user``, made with the tests' admin service."""
+    status, token = hub.api(
+        "POST", f"/users/{urllib.parse.quote(user, safe='')}/tokens", {"note": "t"}
+    )
+    if status != 201:
+        raise AssertionError(f"no token for {user}: {status} {token}")
+    return token["token"]
