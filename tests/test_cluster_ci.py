@@ -134,7 +134,11 @@ def test_the_runner_address_share_and_registry_are_the_workflows(values, objects
     told speaks plain HTTP, and the service container's port."""
     host, share = job["env"]["CI_HOST"], job["env"]["NFS_SHARE"]
     storage = chart.find(objects, "StorageClass", "ci-nfs")
-    assert storage["parameters"] == {"server": host, "share": share}
+    assert storage["parameters"] == {
+        "server": host,
+        "share": share,
+        "mountPermissions": "0777",
+    }
     config = values["binderhub"]["config"]
     assert config["BinderHub"]["image_prefix"].startswith(f"{host}:5000/")
     assert config["DockerRegistry"]["url"] == f"http://{host}:5000"
