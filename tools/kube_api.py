@@ -787,6 +787,8 @@ class KubeAPI(LoopbackServer):
                     if (resource, namespace, metadata["name"]) not in self._store:
                         break
             name = metadata["name"]
+            if from_http:  # admission runs before storage finds the name taken
+                self._admit(resource, namespace, obj)
             if (resource, namespace, name) in self._store:
                 raise Conflict(
                     409,
@@ -794,8 +796,6 @@ class KubeAPI(LoopbackServer):
                     "AlreadyExists",
                     {"name": name, "kind": resource},
                 )
-            if from_http:
-                self._admit(resource, namespace, obj)
             self._rv += 1
             metadata.update(
                 uid=str(uuid.uuid4()),
