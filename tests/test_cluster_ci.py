@@ -33,7 +33,9 @@ import pytest
 import yaml
 
 from pyconfig.resources.parser import parse
-from tools import chart, chart_checks, cluster_ci
+from tools import chart, chart_checks, cluster_ci, pod_security
+from tools.kube_api import ApiError, KubeAPI
+from tools.workloads import admit_release_pods, pods_of
 
 from .conftest import ROOT
 from .hub_process.local_binder import hub_and_binder
@@ -500,6 +502,160 @@ def test_the_report_goes_on_when_kubectl_fails(tmp_path):
     assert sum(line.startswith("::group::") for line in lines) == (
         len(cluster_ci.TABLES) + len(cluster_ci.LOGS) + 1
     )
+
+
+# --- quota, limit range and Pod Security, as the job's API server has them ------
+
+
+def namespace_labels(job: dict[str, Any]) -> dict[str, str]:
+    """The labels the workflow puts on the release's namespace."""
+    found = re.findall(r"(pod-security\.kubernetes\.io/\w+)=(\w+)", scripts(job))
+    return dict(found)
+
+
+def test_the_ci_release_and_two_notebooks_run_under_its_quota_and_labels(
+    objects, launch, job
+):
+    """What the job's API server admits, the loopback cluster admits: the
+    release's own pods and two notebooks of this repository, under the CI
+    values' ResourceQuota and LimitRange (cerit.yaml's shape) in a namespace
+    labelled as the workflow labels it."""
+    labels = namespace_labels(job)
+    assert labels[pod_security.LABEL] == "privileged"
+    assert {"ResourceQuota", "LimitRange"} <= {o["kind"] for o in objects}
+    pod, _ = launch
+    with KubeAPI() as api:
+        api.namespace_labels[chart.NAMESPACE] = labels
+        for obj in objects:
+            if obj["kind"] in ("ResourceQuota", "LimitRange"):
+                api.create(f"{obj['kind'].lower()}s", chart.NAMESPACE, obj)
+        admitted = admit_release_pods(api, objects, chart.NAMESPACE)
+        for index in (1, 2):
+            notebook = copy.deepcopy(pod)
+            notebook["metadata"]["name"] = f"{pod['metadata']['name']}-{index}"
+            api.create("pods", chart.NAMESPACE, notebook, as_client=True)
+        [quota] = api.list("resourcequotas", chart.NAMESPACE)
+        assert quota["status"]["used"]["pods"] == str(len(admitted) + 2)
+        # The label is what lets dind in: baseline would refuse it.
+        api.namespace_labels[chart.NAMESPACE] = {pod_security.LABEL: "baseline"}
+        with pytest.raises(ApiError, match='violates PodSecurity "baseline:latest"'):
+            admit_release_pods(
+                api, [chart.find(objects, "DaemonSet", "binderhub-dind")],
+                chart.NAMESPACE,
+            )  # fmt: skip
+
+
+def test_the_job_compares_pod_security_after_the_launches(job):
+    names = [s.get("run", "") for s in job["steps"]]
+    check = next(i for i, r in enumerate(names) if "cluster_ci check" in r)
+    compare = next(i for i, r in enumerate(names) if "cluster_ci pod-security" in r)
+    assert compare == check + 1  # the notebooks of the check still run
+
+
+def named_pods(objects: list[dict[str, Any]], notebook: dict[str, Any]) -> list[dict]:
+    """The pods the job's namespace holds after the check, named as their
+    controllers name them."""
+    pods = []
+    for index, each in enumerate(pods_of(objects)):
+        meta = each["metadata"]
+        meta.setdefault("name", f"{meta.get('generateName', 'pod-')}{index:05d}")
+        pods.append(each)
+    for server in ("a", "b"):
+        copied = copy.deepcopy(notebook)
+        copied["metadata"]["name"] = f"jupyter-ci-user--{server}"
+        pods.append(copied)
+    return pods
+
+
+#: What the API server answers (pod-security-admission's warnings for a
+#: dry-run namespace label) for the job's pods, as Kubernetes words them.
+HEADER = (
+    'Warning: existing pods in namespace "binderhub" violate the new '
+    'PodSecurity enforce level "{}:latest"'
+)
+NOT_RESTRICTED = "allowPrivilegeEscalation != false, unrestricted capabilities"
+SERVER_SAYS = {
+    "baseline": "\n".join([
+        HEADER.format("baseline"),
+        "Warning: binderhub-dind-00004: hostPath volumes, privileged",
+        "Warning: binderhub-image-cleaner-00006: hostPath volumes",
+        "Warning: jupyter-ci-user--a (and 1 other pod): non-default "
+        "capabilities, privileged",
+    ]),
+    "restricted": "\n".join([
+        HEADER.format("restricted"),
+        f"Warning: binder-00005: {NOT_RESTRICTED}, runAsNonRoot != true, "
+        "seccompProfile",
+        f"Warning: binderhub-dind-00004: {NOT_RESTRICTED}, privileged, "
+        "restricted volume types, runAsNonRoot != true, seccompProfile",
+        f"Warning: binderhub-image-cleaner-00006: {NOT_RESTRICTED}, restricted "
+        "volume types, runAsNonRoot != true, seccompProfile",
+        f"Warning: jupyter-ci-user--a (and 1 other pod): {NOT_RESTRICTED}, "
+        "privileged, runAsNonRoot != true, runAsUser=0, seccompProfile",
+    ]),
+}  # fmt: skip
+
+
+def fake_kubectl(tmp_path: Path, pods: list[dict], says: dict[str, str]) -> str:
+    """A kubectl on PATH's place that answers the two commands the
+    comparison runs: the pods as JSON, and the server's warnings."""
+    (tmp_path / "pods.json").write_text(json.dumps({"items": pods}))
+    for level, text in says.items():
+        (tmp_path / f"{level}.txt").write_text(text)
+    script = tmp_path / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        f'  *"get pods"*) cat "{tmp_path}/pods.json" ;;\n'
+        f'  *enforce=baseline*) cat "{tmp_path}/baseline.txt" >&2 ;;\n'
+        f'  *enforce=restricted*) cat "{tmp_path}/restricted.txt" >&2 ;;\n'
+        '  *) echo unexpected "$*" >&2; exit 1 ;;\n'
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_pod_security_agrees_with_the_api_servers_warnings(objects, launch, tmp_path):
+    pods = named_pods(objects, launch[0])
+    kubectl = fake_kubectl(tmp_path, pods, SERVER_SAYS)
+    lines: list[str] = []
+    assert cluster_ci.check_pod_security(lines.append, binary=kubectl) == 0, lines
+    assert lines == [
+        f"baseline: the API server and the loopback cluster agree on {len(pods)} "
+        "pods: 3 kinds of failure",
+        f"restricted: the API server and the loopback cluster agree on {len(pods)} "
+        "pods: 4 kinds of failure",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("level", "old", "new", "problem"),
+    [
+        ("baseline", "image-cleaner-00006: hostPath volumes",
+         "image-cleaner-00006: hostPath volumes, hostPort",
+         "baseline: the API server refuses binderhub-image-cleaner-00006 "
+         "(hostPath volumes, hostPort); the loopback cluster refuses no such pod"),
+        ("baseline", "Warning: binderhub-image-cleaner-00006: hostPath volumes\n", "",
+         "baseline: the loopback cluster refuses binderhub-image-cleaner-00006 "
+         "(hostPath volumes); the API server names no pod for that"),
+        ("restricted", "(and 1 other pod)", "(and 2 other pods)",
+         "restricted: for 'allowPrivilegeEscalation != false, unrestricted "
+         "capabilities, privileged, runAsNonRoot != true, runAsUser=0, "
+         "seccompProfile' the API server counts 3 pods from jupyter-ci-user--a, "
+         "the loopback cluster 2 from jupyter-ci-user--a"),
+    ],
+)  # fmt: skip
+def test_each_disagreement_with_the_api_server_fails_the_step(
+    objects, launch, tmp_path, level, old, new, problem
+):
+    says = dict(SERVER_SAYS)
+    assert old in says[level]
+    says[level] = says[level].replace(old, new)
+    kubectl = fake_kubectl(tmp_path, named_pods(objects, launch[0]), says)
+    lines: list[str] = []
+    assert cluster_ci.check_pod_security(lines.append, binary=kubectl) == 1
+    assert f"FAIL: {problem}" in lines
 
 
 # --- the check against the real BinderHub and hub ------------------------------

@@ -1,6 +1,7 @@
 """The cluster CI job's checks of real launches (.github/workflows/cluster.yaml).
 
     python -m tools.cluster_ci check gh/OWNER/REPO/SHA  # after helm install, helm test
+    python -m tools.cluster_ci pod-security             # after check
     python -m tools.cluster_ci report                   # after a failed step
 
 The job installs the chart on a one-node k3s with values/minimal.yaml and
@@ -24,6 +25,14 @@ looks at what the cluster made of it:
    the file's memory and CPU limits, and a file can be written to the volume.
 5. Launch the same spec again: a second server, in its own pod while the
    first runs, passes 3 and 4 and reads the first one's file.
+
+``pod-security`` holds the loopback cluster's Pod Security admission
+(tools/pod_security.py) against the API server's: for ``baseline`` and
+``restricted``, a server-side dry run of labelling the namespace makes the
+server name the pods already there that the level would refuse, and why;
+the loopback cluster must refuse the same pods for the same reasons (the
+release's own, the helm test pod, and the two notebooks ``check`` left
+running).
 
 ``report`` prints what helps after a failure: nodes, the pods' phases,
 conditions, container states and volumes (never their environment: it holds
@@ -52,6 +61,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
+
+from tools import pod_security  # the standard library's alone, as below
 
 # Only the standard library at the top: `report` runs after any failure, also
 # one before .venv was built, with whatever Python the runner has.
@@ -467,7 +478,7 @@ class Kubectl:
     namespace: str = NAMESPACE
     binary: str = "kubectl"
 
-    def run(self, *args: str, timeout: float = 120) -> str:
+    def _call(self, args: tuple[str, ...], timeout: float) -> tuple[str, str]:
         command = [self.binary, "--namespace", self.namespace, *args]
         try:
             result = subprocess.run(
@@ -477,7 +488,24 @@ class Kubectl:
             raise CheckError(f"kubectl {' '.join(args[:2])}: {error}") from None
         if result.returncode != 0:
             raise CheckError(f"kubectl {' '.join(args[:2])}: {result.stderr.strip()}")
-        return result.stdout
+        return result.stdout, result.stderr
+
+    def run(self, *args: str, timeout: float = 120) -> str:
+        return self._call(args, timeout)[0]
+
+    def warnings(self, *args: str) -> str:
+        """What kubectl prints on stderr for a command that succeeds: the API
+        server's warnings, one ``Warning: ...`` line each."""
+        return self._call(args, 120)[1]
+
+    def pod_security_warnings(self, level: str) -> str:
+        """The API server's warnings were the namespace labelled ``level``:
+        a server-side dry run, which evaluates the pods already there and
+        changes nothing."""
+        return self.warnings(
+            "label", "namespace", self.namespace, "--overwrite", "--dry-run=server",
+            f"{pod_security.LABEL}={level}",
+        )  # fmt: skip
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--output", "json"))
@@ -586,6 +614,82 @@ def check(spec: str, user: str = USER, echo: Echo = say) -> int:
     return 1 if problems else 0
 
 
+# --- Pod Security, as the API server and the loopback cluster judge it -----
+
+#: The pods the API server names in a namespace label's warnings, by
+#: identical reasons (pod-security-admission: "POD: reason, reason", or
+#: "POD (and N other pods): ..." naming the lexically first).
+_POD_WARNING = re.compile(r"Warning: (\S+?)(?: \(and (\d+) other pods?\))?: (.+)")
+
+
+def admission_warnings(stderr: str) -> dict[str, tuple[str, int]]:
+    """reasons -> (first pod's name, how many pods), from the warnings of a
+    dry-run namespace label."""
+    found = {}
+    for line in stderr.splitlines():
+        match = _POD_WARNING.fullmatch(line.strip())
+        if match:
+            name, others, why = match.groups()
+            found[why] = (name, 1 + int(others or 0))
+    return found
+
+
+def pod_security_problems(
+    pods: list[dict[str, Any]], level: str, stderr: str
+) -> list[str]:
+    """Where tools/pod_security.py (the loopback cluster's admission) and the
+    API server disagree on which pods ``level`` refuses, and why: the same
+    kinds of failure, each with as many pods and the same first one."""
+    ours: dict[str, list[str]] = {}
+    for pod in pods:
+        why = pod_security.reasons(pod, level)
+        if why:
+            ours.setdefault(why, []).append(pod["metadata"]["name"])
+    theirs = admission_warnings(stderr)
+    problems = []
+    for why, (name, count) in sorted(theirs.items()):
+        names = sorted(ours.get(why, []))
+        if not names:
+            more = f" and {count - 1} more" if count > 1 else ""
+            problems.append(
+                f"{level}: the API server refuses {name}{more} ({why}); the "
+                "loopback cluster refuses no such pod"
+            )
+        elif (names[0], len(names)) != (name, count):
+            problems.append(
+                f"{level}: for {why!r} the API server counts {count} pods from "
+                f"{name}, the loopback cluster {len(names)} from {names[0]}"
+            )
+    for why in sorted(set(ours) - set(theirs)):
+        problems.append(
+            f"{level}: the loopback cluster refuses {', '.join(sorted(ours[why]))} "
+            f"({why}); the API server names no pod for that"
+        )
+    return problems
+
+
+def check_pod_security(echo: Echo = say, binary: str = "kubectl") -> int:
+    """The release's pods (notebooks of ``check`` included) at ``baseline``
+    and ``restricted``: the loopback cluster's verdict against the server's."""
+    kube = Kubectl(NAMESPACE, binary)
+    problems = []
+    try:
+        pods = kube.pods()
+        for level in ("baseline", "restricted"):
+            stderr = kube.pod_security_warnings(level)
+            found = pod_security_problems(pods, level, stderr)
+            problems += found
+            if not found:
+                echo(f"{level}: the API server and the loopback cluster agree "
+                     f"on {len(pods)} pods: {len(admission_warnings(stderr))} "
+                     "kinds of failure")  # fmt: skip
+    except CheckError as error:
+        problems.append(str(error))
+    for problem in problems:
+        echo(f"FAIL: {problem}")
+    return 1 if problems else 0
+
+
 # --- after a failure ---------------------------------------------------------
 
 
@@ -674,10 +778,16 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("check", help="launch twice through BinderHub and check")
     run.add_argument("spec", help="gh/OWNER/REPO/SHA: the commit this job checked out")
     run.add_argument("--user", default=USER)
+    commands.add_parser(
+        "pod-security",
+        help="compare the loopback cluster's Pod Security verdicts with the server's",
+    )
     commands.add_parser("report", help="print the cluster's state after a failure")
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args.spec, args.user)
+    if args.command == "pod-security":
+        return check_pod_security()
     return report()
 
 

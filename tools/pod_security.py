@@ -282,8 +282,8 @@ _CHECKS: list[tuple[str, str, str, Check, str]] = sorted([
 # fmt: on
 
 
-def violations(pod: dict[str, Any], level: str) -> str:
-    """The API server's list of what ``pod`` violates at ``level``, or ''."""
+def _failed(pod: dict[str, Any], level: str) -> list[tuple[str, str]]:
+    """(reason, detail) of each check ``pod`` fails at ``level``, in order."""
     if level not in LEVELS:
         raise ValueError(f"unknown Pod Security level {level!r}")
     wanted = LEVELS[: LEVELS.index(level) + 1]
@@ -295,8 +295,20 @@ def violations(pod: dict[str, Any], level: str) -> str:
             continue
         detail = check(pod)
         if detail:
-            found.append(f"{name} ({detail})")
-    return ", ".join(found)
+            found.append((name, detail))
+    return found
+
+
+def violations(pod: dict[str, Any], level: str) -> str:
+    """The API server's list of what ``pod`` violates at ``level``, or ''."""
+    return ", ".join(f"{name} ({detail})" for name, detail in _failed(pod, level))
+
+
+def reasons(pod: dict[str, Any], level: str) -> str:
+    """The reasons alone, as the API server's warnings name them when a
+    namespace label would make ``pod`` unfit (``kubectl label`` answers
+    ``POD: privileged, hostPath volumes``), or ''."""
+    return ", ".join(name for name, _ in _failed(pod, level))
 
 
 def refusal(pod: dict[str, Any], namespace_labels: dict[str, str]) -> str:
