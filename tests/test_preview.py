@@ -143,3 +143,89 @@ def test_a_fifo_as_resources_is_refused_not_waited_on(tmp_path):
                      "gh/owner/repo/main", "--resources", str(fifo))  # fmt: skip
     assert result.returncode == 2
     assert "not a regular file" in result.stderr
+
+
+# --- the namespace's admission ----------------------------------------------
+
+
+def layered(tmp_path, base: str, quota: dict, **hub_config: dict) -> str:
+    """``base`` with a namespace quota and more hub configuration."""
+    values = yaml.safe_load((ROOT / base).read_text())
+    values.setdefault("persistentBinderhub", {})["resourceQuota"] = {
+        "enabled": True,
+        **quota,
+    }
+    config = values["binderhub"]["jupyterhub"]["hub"]["config"]
+    config.update(hub_config)
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+def init_container(pod: dict, name: str = "block-cloud-metadata") -> dict:
+    return next(c for c in pod["spec"]["initContainers"] if c["name"] == name)
+
+
+def test_the_pod_is_shown_as_the_namespaces_limit_range_fills_it(tmp_path):
+    """z2jh's block-cloud-metadata init container sets no resources; under
+    cerit.yaml's quota the chart's LimitRange gives it containerDefaults."""
+    empty = tmp_path / ".resources"
+    empty.write_text("")
+    defaults = yaml.safe_load((ROOT / "chart" / "values.yaml").read_text())[
+        "persistentBinderhub"]["resourceQuota"]["containerDefaults"]  # fmt: skip
+    shown = {}
+    for values in ("values/cerit.yaml", "values/minimal.yaml"):
+        result = preview("--values", values, "--launch", "gh/owner/repo/main",
+                         "--resources", str(empty))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        pod, _ = yaml.safe_load_all(result.stdout)
+        shown[values] = init_container(pod).get("resources")
+    assert shown["values/cerit.yaml"] == defaults
+    assert not shown["values/minimal.yaml"]  # no quota, no LimitRange
+
+
+def test_a_pod_the_namespace_quota_refuses_exits_1_in_the_api_servers_words(
+    tmp_path,
+):
+    """Without NamespaceQuota the hub does not look at the quota: the API
+    server refuses the Pod, and preview says so in its words."""
+    resources = tmp_path / ".resources"
+    resources.write_text("gpu=2\n")
+    values = layered(tmp_path, "values/minimal.yaml", {"gpus": 1},
+                     ResourcePolicy={"max_gpu": 2})  # fmt: skip
+    result = preview("--values", values, "--launch", "gh/owner/repo/main",
+                     "--user", "Dana.O-Neil@example.org",
+                     "--resources", str(resources))  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.startswith("the namespace refuses the notebook's Pod: pods")
+    assert (
+        "is forbidden: exceeded quota: persistent-binderhub, requested: "
+        "requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=0, limited: "
+        "requests.nvidia.com/gpu=1"
+    ) in result.stderr
+
+
+def test_with_namespace_quota_on_the_hub_refuses_first_in_the_users_words(tmp_path):
+    resources = tmp_path / ".resources"
+    resources.write_text("gpu=2\n")
+    values = layered(tmp_path, "values/cerit.yaml", {"gpus": 1})
+    result = preview("--values", values, "--launch", "gh/owner/repo/main",
+                     "--resources", str(resources))  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert "the service is full: 0 of its 1 GPUs are in use" in result.stderr
+    assert "forbidden" not in result.stderr
+
+
+def test_a_stricter_pod_security_level_refuses_the_release_itself(tmp_path):
+    empty = tmp_path / ".resources"
+    empty.write_text("")
+    result = preview("--values", "values/minimal.yaml", "--launch",
+                     "gh/owner/repo/main", "--resources", str(empty),
+                     "--pod-security", "baseline")  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith(
+        "the namespace refuses a pod of the release itself, so nothing would run: "
+        'pods "binderhub-dind-'
+    )
+    assert 'violates PodSecurity "baseline:latest": hostPath volumes' in result.stderr

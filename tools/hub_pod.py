@@ -337,13 +337,19 @@ def serialized(obj: Any) -> Any:
 
 
 def config_for(
-    values: dict[str, Any], root: Path, log: TextIO | None = None
+    values: dict[str, Any],
+    root: Path,
+    log: TextIO | None = None,
+    objects: list[dict[str, Any]] | None = None,
 ) -> tuple[Config, PodOnDisk]:
-    """The hub's configuration under a values file: render the release, lay
-    out the hub pod in ``root``, run z2jh's jupyterhub_config.py on it."""
+    """The hub's configuration under a values file: render the release
+    (unless ``objects`` is its render), lay out the hub pod in ``root``, run
+    z2jh's jupyterhub_config.py on it."""
     from tools import chart
 
-    pod = hub_pod(chart.manifests(chart.render(values)), root)
+    if objects is None:
+        objects = chart.manifests(chart.render(values))
+    pod = hub_pod(objects, root)
     return z2jh_config(pod, log), pod
 
 

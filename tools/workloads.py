@@ -13,7 +13,9 @@ refuse fails here the same way.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from tools.kube_api import KubeAPI
@@ -59,3 +61,22 @@ def admit_release_pods(
     return [
         api.create("pods", namespace, pod, as_client=True) for pod in pods_of(objects)
     ]
+
+
+#: The namespace objects of a release that decide what a pod may be.
+NAMESPACE_POLICY = {"ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}
+
+
+@contextlib.contextmanager
+def fresh_namespace(
+    objects: list[dict[str, Any]], namespace: str, labels: dict[str, str] | None = None
+) -> Iterator[KubeAPI]:
+    """A loopback API whose ``namespace`` has ``labels`` and the release's
+    ResourceQuota and LimitRange, as before `helm install` creates its pods
+    (admit_release_pods next, as its controllers would)."""
+    with KubeAPI() as api:
+        api.namespace_labels[namespace] = dict(labels or {})
+        for obj in objects:
+            if obj.get("kind") in NAMESPACE_POLICY:
+                api.create(NAMESPACE_POLICY[obj["kind"]], namespace, obj)
+        yield api

@@ -89,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the Pod and PVC a launch would get (no cluster needed)",
         description="Print, as a YAML stream in Kubernetes API field names, the "
         "Pod and then the PVC that KubeSpawner would create for a launch, using "
-        "the hub configuration a values file produces. Exit 1 with the message "
-        "a user would see when the launch would be refused.",
+        "the hub configuration a values file produces, the Pod as the "
+        "namespace's ResourceQuota and LimitRange admit it. Exit 1 with the "
+        "message a user would see when the hub would refuse the launch, or the "
+        "API server's when the namespace would refuse the Pod.",
     )
     preview.add_argument("--values", type=Path, required=True, metavar="FILE",
                          help="a values file of this chart")  # fmt: skip
@@ -103,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--image",
         help="the image BinderHub built (default: a placeholder that says so)",
+    )
+    preview.add_argument(
+        "--pod-security",
+        choices=("privileged", "baseline", "restricted"),
+        default="privileged",
+        help="the release namespace's pod-security.kubernetes.io/enforce label "
+        "(default: privileged, which the release needs for dind)",
     )
     _add_diff(commands)
     return parser
@@ -197,6 +206,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             out,
             args.verbose,
             args.image,
+            args.pod_security,
         )
     try:
         if args.values:

@@ -5,9 +5,14 @@ do: the values file is rendered with the chart (the binderhub chart and z2jh
 included), z2jh's own jupyterhub_config.py runs on the rendered hub Secret
 (tools/hub_pod.py), a spawner is made as the hub makes one, our hook decides
 the launch, and the binderhub chart's BinderSpawner starts it up to the
-point where KubeSpawner would call the cluster. Nothing is created: the SSH
-key Secret is not touched, and with ``--resources`` the repository is not
-fetched either. Needs a clone of this project (`make setup`, `make deps`).
+point where KubeSpawner would call the cluster. The Pod then goes through
+the admission of a freshly installed release's namespace on the loopback
+cluster (tools/workloads.py): the values file's ResourceQuota and
+LimitRange, and the Pod Security level ``--pod-security`` names, so a Pod
+the API server would refuse is refused with its words, and the Pod printed
+has what a LimitRange fills in. Nothing is created: the SSH key Secret is
+not touched, and with ``--resources`` the repository is not fetched either.
+Needs a clone of this project (`make setup`, `make deps`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,22 +49,26 @@ async def launch(
     resources: bytes | None,
     server: str = "",
     offline: bool = False,
+    kube: Any = None,
 ) -> dict[str, Any]:
     """The Pod and PVC manifests (API field names) a launch gets under ``config``.
 
-    JupyterHub's own spawn runs (tools/hub_pod.launch) against an empty,
-    throwaway Kubernetes API on loopback, so the hook's SSH key Secret is
-    made there and nothing reaches a real cluster. With ``resources``, every
-    repository's `.resources` is that file, from a loopback raw-file server;
-    ``offline`` without one: no repository has the file (that server answers
-    404), so nothing is fetched either.
+    JupyterHub's own spawn runs (tools/hub_pod.launch) against ``kube``, a
+    throwaway Kubernetes API on loopback (an empty one if None), so the
+    hook's SSH key Secret is made there and nothing reaches a real cluster.
+    With ``resources``, every repository's `.resources` is that file, from a
+    loopback raw-file server; ``offline`` without one: no repository has the
+    file (that server answers 404), so nothing is fetched either.
     """
     from tools.hub_pod import launch as hub_launch
     from tools.hub_pod import serialized
     from tools.standins import KubeAPIStandIn, RawFileServer
 
     config = copy.deepcopy(config)  # a Config's copy shares its sections
-    with KubeAPIStandIn() as kube, RawFileServer() as raw:
+    with contextlib.ExitStack() as stack:
+        if kube is None:
+            kube = stack.enter_context(KubeAPIStandIn())
+        raw = stack.enter_context(RawFileServer())
         config.KubeSpawner.k8s_api_host = kube.url
         if resources is not None or offline:
             raw.any_path = resources
@@ -84,12 +94,62 @@ def refusal_message(error: Exception) -> str | None:
     return str(getattr(error, "jupyterhub_message", error)) if refused else None
 
 
-def hub_configuration(values: dict[str, Any], log: TextIO) -> tuple[Any, Any]:
-    """The hub's configuration for a values file, from the rendered release,
-    and the hub pod it runs in."""
+def hub_configuration(
+    values: dict[str, Any], log: TextIO, objects: list[dict[str, Any]] | None = None
+) -> tuple[Any, Any]:
+    """The hub's configuration for a values file, from the rendered release
+    (``objects``, when it is rendered already), and the hub pod it runs in."""
     from tools.hub_pod import config_for
 
-    return config_for(values, Path(tempfile.mkdtemp(prefix="pyconfig-preview-")), log)
+    root = Path(tempfile.mkdtemp(prefix="pyconfig-preview-"))
+    return config_for(values, root, log, objects)
+
+
+class Refused(Exception):
+    """What refuses the launch: the hub (the user's message), or the
+    namespace (the API server's)."""
+
+
+def admitted_launch(
+    objects: list[dict[str, Any]],
+    pod_security: str,
+    launching: Callable[[Any], Awaitable[dict[str, Any]]],
+    quiet: contextlib.AbstractContextManager,
+) -> dict[str, Any]:
+    """The launch's manifests in the namespace of a fresh install of
+    ``objects``: its labels, ResourceQuota and LimitRange, and the release's
+    own pods admitted first (they hold their share of the quota, which the
+    hub reads before a launch when NamespaceQuota is on). The Pod then goes
+    through the namespace's admission: only its spec is taken back (a
+    LimitRange fills defaults there)."""
+    from tools.chart import NAMESPACE
+    from tools.kube_api import ApiError
+    from tools.pod_security import LABEL
+    from tools.workloads import admit_release_pods, fresh_namespace
+
+    with fresh_namespace(objects, NAMESPACE, {LABEL: pod_security}) as kube:
+        try:
+            admit_release_pods(kube, objects, NAMESPACE)
+        except ApiError as error:
+            raise Refused(
+                "the namespace refuses a pod of the release itself, so nothing "
+                f"would run: {error.message}"
+            ) from None
+        try:
+            with quiet:
+                manifests = asyncio.run(launching(kube))
+        except Exception as error:
+            refusal = refusal_message(error)
+            if refusal is None:
+                raise
+            raise Refused(refusal) from None
+        try:
+            stored = kube.create("pods", NAMESPACE, manifests["pod"], as_client=True)
+        except ApiError as error:
+            raise Refused(
+                f"the namespace refuses the notebook's Pod: {error.message}"
+            ) from None
+    return {**manifests, "pod": {**manifests["pod"], "spec": stored["spec"]}}
 
 
 def _read_file(path: Path) -> bytes:
@@ -122,8 +182,10 @@ def _no_cluster() -> None:
 
 
 def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
-        out=None, verbose: bool = False, image: str | None = None) -> int:  # fmt: skip
-    """The command: 0 and a YAML stream, 1 with the refusal, 2 on bad usage.
+        out=None, verbose: bool = False, image: str | None = None,
+        pod_security: str = "privileged") -> int:  # fmt: skip
+    """The command: 0 and a YAML stream, 1 with the refusal (the hub's, or the
+    namespace's), 2 on bad usage.
 
     The hub's own log lines (alembic, z2jh's "Loading ...", KubeSpawner) are
     printed only with ``verbose``."""
@@ -143,7 +205,10 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         options = user_options(spec)
         options["image"] = image or f"(the image BinderHub builds for {spec})"
         with quiet:
-            config, pod = hub_configuration(values, sys.stderr if verbose else log)
+            objects = chart.manifests(chart.render(values))
+            config, pod = hub_configuration(
+                values, sys.stderr if verbose else log, objects
+            )
     except (OSError, SpecError, chart.ChartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -151,14 +216,13 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         print(f"error: {values_path}: {str(error).strip()}", file=sys.stderr)
         return 2
     try:
-        with quiet:
-            manifests = asyncio.run(launch(config, pod, options, user, resources))
-    except Exception as error:
-        refusal = refusal_message(error)
-        if refusal is None:
-            raise
-        print(refusal, file=sys.stderr)
+        manifests = admitted_launch(
+            objects, pod_security, lambda kube: launch(
+                config, pod, options, user, resources, kube=kube), quiet,
+        )  # fmt: skip
+    except Refused as refused:
+        print(refused, file=sys.stderr)
         return 1
-    objects = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
-    out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in objects))
+    shown = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
+    out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in shown))
     return 0
