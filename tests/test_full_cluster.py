@@ -11,6 +11,9 @@ repository without a GPU still launches.
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from .hub_process.local_hub import pod_of
@@ -38,9 +41,9 @@ def service(tmp_path_factory):
 
 def test_the_last_gpu_taken_the_next_gpu_launch_reads_why_once(service):
     hub, binder = service
-    tokens = {}
+    tokens, browsers = {}, {}
     for user in ("ada", "ben"):
-        log_in_http(hub.url, user)
+        browsers[user] = log_in_http(hub.url, user)
         tokens[user] = token_of(hub, user)
 
     events = binder.build("gh/lab/gpu-model/main", tokens["ada"])
@@ -72,3 +75,11 @@ def test_the_last_gpu_taken_the_next_gpu_launch_reads_why_once(service):
         'quota="persistent-binderhub",resource="requests.nvidia.com/gpu"} 1.0'
     )
     assert used in metrics, metrics[-2000:]
+
+    # And as the home page shows it, to every user: ada's notebook holds the
+    # GPU, and each holds its 2 cores.
+    with browsers["ben"].open(f"{hub.url}/hub/home", timeout=30) as page:
+        home = html.unescape(page.read().decode())
+    assert "The service's capacity" in home
+    assert "<li>GPUs: 1 of 1 in use</li>" in home, home[-3000:]
+    assert re.search(r"<li>CPU: \d+ of \d+ cores held</li>", home)

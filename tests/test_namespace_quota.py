@@ -9,9 +9,11 @@ quota accounting is the API server's (tools/admission.py).
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
+from pyconfig.hub import namespace_quota
 from pyconfig.hub.refusal import LaunchRefused
 from tools.chart import NAMESPACE
 from tools.kube_api import Fault, KubeAPI
@@ -115,3 +117,51 @@ def test_an_unreadable_quota_leaves_the_judgement_to_kubernetes(
     spawner = launch(make_spawner, raw, cluster, GPU_FILE)
     assert spawner.extra_resource_limits == {"nvidia.com/gpu": 1}
     assert "Namespace quota not read (403); launch goes on" in capfd.readouterr().err
+
+
+# -- the quota's use, as the home page reads it ---------------------------------
+
+
+def test_each_launch_keeps_the_reading_the_home_page_shows(make_spawner, raw, cluster):
+    quota(cluster, **{"requests.nvidia.com/gpu": "8", "limits.cpu": "512",
+                      "limits.memory": "2Ti", "pods": "500"})  # fmt: skip
+    holding(cluster, "jupyter-other", **{"cpu": "2", "memory": "1536Mi",
+                                         "nvidia.com/gpu": "1"})  # fmt: skip
+    launch(make_spawner, raw, cluster, GPU_FILE)
+    reading = namespace_quota.last_reading()
+    assert namespace_quota.capacity(reading, "nvidia.com/gpu") == [
+        "GPUs: 1 of 8 in use",
+        "CPU: 2 of 512 cores held",
+        "Memory: 1.5 GB of 2048 GB held",
+        "Pods: 1 of 500 (notebooks, builds and the service's own)",
+    ]
+    holding(cluster, "jupyter-third", cpu="3", memory="1Gi")
+    launch(make_spawner, raw, cluster, PLAIN_FILE)  # read again at this launch
+    later = namespace_quota.last_reading()
+    assert later.at >= reading.at
+    assert "CPU: 5 of 512 cores held" in namespace_quota.capacity(
+        later, "nvidia.com/gpu"
+    )
+
+
+def test_of_several_quotas_the_one_with_the_least_room_is_shown():
+    def one(name: str, hard: dict, used: dict) -> dict:
+        return {"metadata": {"name": name}, "spec": {"hard": hard},
+                "status": {"used": used}}  # fmt: skip
+
+    reading = namespace_quota.Reading(
+        (
+            one("wide", {"limits.cpu": "100", "pods": "50"},
+                {"limits.cpu": "10", "pods": "3"}),
+            one("narrow", {"requests.cpu": "12", "requests.amd.com/gpu": "2"},
+                {"requests.cpu": "8", "requests.amd.com/gpu": "2"}),
+            one("broken", {"limits.memory": "lots"}, {}),
+        ),
+        datetime(2026, 12, 7, 12, 0),
+    )  # fmt: skip
+    assert namespace_quota.capacity(reading, "amd.com/gpu") == [
+        "GPUs: 2 of 2 in use",
+        "CPU: 8 of 12 cores held",
+        "Pods: 3 of 50 (notebooks, builds and the service's own)",
+    ]
+    assert namespace_quota.capacity(reading, "nvidia.com/gpu")[0].startswith("CPU")

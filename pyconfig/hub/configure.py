@@ -28,7 +28,7 @@ from traitlets.config import Config
 from traitlets.config.loader import LazyConfigValue
 
 from .. import __version__
-from ..resources.policy import PolicyError
+from ..resources.policy import PolicyError, ResourcePolicy
 from ..resources.policy_defaults import (
     DERIVED,
     chart_key,
@@ -37,6 +37,7 @@ from ..resources.policy_defaults import (
 )
 from .helm_test import HEADER
 from .home_page import HomePage, page_data
+from .namespace_quota import NamespaceQuota, capacity, last_reading
 from .quota import ServerQuota
 from .spawn_hook import SpawnHook, post_stop_hook, pre_spawn_hook
 from .ssh_keys import SSHKeys
@@ -133,6 +134,8 @@ def _home_page(c: Config) -> None:
     cull_timeout, cull_every = _culler(c)
     binder_url = _binder_url(c)
     storage_of = UserStorage(config=c).home
+    quota_read = NamespaceQuota(config=c).enabled
+    gpu_name = ResourcePolicy(config=c).snapshot().gpu_resource_name
 
     def persistent_binderhub(user: Any) -> HomePage | None:
         if user is None:
@@ -140,7 +143,12 @@ def _home_page(c: Config) -> None:
         storage = storage_of(user.name)
         now = datetime.now(UTC).replace(tzinfo=None)
         page = page_data(user, limit, cull_timeout, cull_every, storage, now)
-        return dataclasses.replace(page, binder_url=binder_url)
+        page = dataclasses.replace(page, binder_url=binder_url)
+        reading = last_reading() if quota_read else None
+        if reading is None:
+            return page
+        lines = tuple(capacity(reading, gpu_name))
+        return dataclasses.replace(page, capacity=lines, capacity_at=reading.at)
 
     variables = dict(_get(c.JupyterHub, "template_vars") or {})
     variables["persistent_binderhub"] = persistent_binderhub

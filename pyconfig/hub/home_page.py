@@ -67,6 +67,10 @@ class HomePage:
     cull_timeout: int = 0  # seconds idle before removal; 0: never removed
     cull_every: int = 0  # seconds between the culler's checks
     binder_url: str = ""  # BinderHub's page, where another repository launches
+    #: The namespace quota's use, a line per resource, as the hub read it at
+    #: ``capacity_at`` (the last launch); empty without NamespaceQuota.
+    capacity: tuple[str, ...] = ()
+    capacity_at: datetime | None = None
 
     # For the template: times as <time datetime> and as UTC words.
     iso = staticmethod(iso)

@@ -9,13 +9,16 @@ quota slot is spent (the refused server goes, as every refused one).
 
 Kubernetes keeps the last word: two launches may race for the last GPU,
 and a quota the hub cannot read does not stop a launch. The read is one
-list call per launch, made only when ``NamespaceQuota.enabled``.
+list call per launch, made only when ``NamespaceQuota.enabled``. The last
+reading is kept for the home page (``capacity``) and /hub/metrics: both show
+the quota as of the last launch, with no call of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from traitlets import Bool
@@ -39,7 +42,8 @@ class NamespaceQuota(LoggingConfigurable):
         "ResourceQuotas (one list call) and refuse a launch they would refuse, "
         "saying what ran out (GPUs, CPU, memory, notebooks) and what to do. "
         "Turn on with persistentBinderhub.resourceQuota.enabled; the hub's "
-        "Role may read ResourceQuotas (the chart grants it).",
+        "Role may read ResourceQuotas (the chart grants it). The home page and "
+        "/hub/metrics show the quota's use as read at the last launch.",
     ).tag(schema={"type": "boolean"})
 
     async def check(
@@ -58,6 +62,7 @@ class NamespaceQuota(LoggingConfigurable):
             return
         quotas = [_plain(q) for q in listed.items]
         _observe(quotas)
+        _READINGS["last"] = Reading(tuple(quotas), _utcnow())
         short = shortages(quotas, asked_by(spawner, gpu_name))
         if short:
             raise LaunchRefused(refusal_text(short, gpu_name), "cluster_full")
@@ -154,7 +159,72 @@ def _count(quantity: Quantity) -> str:
 
 
 def _gb(quantity: Quantity) -> str:
-    return f"{float(quantity.amount / GIB):.3g} GB"
+    amount = float(quantity.amount / GIB)
+    return f"{amount:.0f} GB" if amount >= 100 else f"{amount:.3g} GB"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A namespace's ResourceQuotas as the hub last read them."""
+
+    quotas: tuple[dict, ...]
+    at: datetime  # naive UTC, as the hub database keeps times
+
+
+#: "last": the hub's last reading (its notebooks' namespace).
+_READINGS: dict[str, Reading] = {}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def last_reading() -> Reading | None:
+    return _READINGS.get("last")
+
+
+def _families(gpu_name: str) -> list[tuple[tuple[str, ...], str]]:
+    """Each resource users read about: the quota names that count it, and
+    how its use reads (filled with used and hard)."""
+    return [
+        ((f"requests.{gpu_name}",), "GPUs: {used} of {hard} in use"),
+        (("limits.cpu", "requests.cpu", "cpu"), "CPU: {used} of {hard} cores held"),
+        (
+            ("limits.memory", "requests.memory", "memory"),
+            "Memory: {used} of {hard} held",
+        ),
+        (
+            ("pods", "count/pods"),
+            "Pods: {used} of {hard} (notebooks, builds and the service's own)",
+        ),
+    ]
+
+
+def capacity(reading: Reading, gpu_name: str) -> list[str]:
+    """The quota's use, a line per resource it limits: of the quotas and
+    names that count a resource, the one with the least room left."""
+    lines = []
+    for names, words in _families(gpu_name):
+        tightest: tuple[Quantity, Quantity] | None = None
+        for quota in reading.quotas:
+            hard = (quota.get("spec") or {}).get("hard") or {}
+            used = (quota.get("status") or {}).get("used") or {}
+            for name in names:
+                if name not in hard:
+                    continue
+                try:
+                    limit = Quantity.parse(hard[name])
+                    held = Quantity.parse(used.get(name, 0))
+                except ValueError:
+                    continue
+                room = limit.amount - held.amount
+                if tightest is None or room < tightest[1].amount - tightest[0].amount:
+                    tightest = (held, limit)
+        if tightest is None:
+            continue
+        show = _gb if "Memory" in words else _count
+        lines.append(words.format(used=show(tightest[0]), hard=show(tightest[1])))
+    return lines
 
 
 def _plain(quota: Any) -> dict:
