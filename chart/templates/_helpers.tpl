@@ -8,6 +8,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 
 {{/*
+The namespace notebooks run in, with their claims, key Secrets, known hosts
+ConfigMap, quota and LimitRange: hub.config.KubeSpawner.namespace when an
+admin sets it (notebooks under a stricter Pod Security level than dind's),
+else the release's.
+*/}}
+{{- define "pbh.notebookNamespace" -}}
+{{- $hub := ((.Values.binderhub | default dict).jupyterhub | default dict).hub | default dict -}}
+{{- $spawner := (($hub.config | default dict).KubeSpawner | default dict) -}}
+{{- $spawner.namespace | default .Release.Namespace -}}
+{{- end }}
+
+{{/*
 Checks that neither JSON Schema nor the hub's Python makes: settings that
 contradict each other or that authentication needs. Every problem is
 collected, each naming the key and the fix, and the render fails once with
@@ -56,6 +68,20 @@ start and by `python -m pyconfig check --values`.
 {{- $storageType := toString (($single.storage | default dict).type) -}}
 {{- if ne $storageType "none" -}}
 {{- $problems = append $problems (printf "binderhub.jupyterhub.singleuser.storage.type is %q but must be none: the per-user volume comes from binderhub.jupyterhub.hub.config.UserStorage" $storageType) -}}
+{{- end -}}
+{{- $notebooks := include "pbh.notebookNamespace" . -}}
+{{- if and (ne $notebooks .Release.Namespace) ((($hub.networkPolicy | default dict).enabled) | toString | ne "false") -}}
+{{- $admitted := false -}}
+{{- range $rule := (($hub.networkPolicy | default dict).ingress | default list) -}}
+{{- range $peer := ($rule.from | default list) -}}
+{{- if eq (toString (dig "namespaceSelector" "matchLabels" "kubernetes.io/metadata.name" "" $peer)) $notebooks -}}
+{{- $admitted = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $admitted -}}
+{{- $problems = append $problems (printf "binderhub.jupyterhub.hub.networkPolicy.ingress must admit the notebooks' namespace %s (hub.config.KubeSpawner.namespace), or notebooks cannot reach the hub API: add a rule from namespaceSelector matchLabels kubernetes.io/metadata.name: %s with podSelector matchLabels hub.jupyter.org/network-access-hub: \"true\" (README, \"Pod Security\")" $notebooks $notebooks) -}}
+{{- end -}}
 {{- end -}}
 {{- $storage := .Values.persistentBinderhub.storageClass -}}
 {{- if and $storage.create (or (not $storage.nfs.server) (not $storage.nfs.share)) -}}
