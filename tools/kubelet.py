@@ -49,7 +49,11 @@ it; as root, ``--ServerApp.allow_root`` is added), image pulls (the events
 say an image was pulled; none is), restarts, and the network (loopback
 only: no network namespace, so a process that listens on 0.0.0.0 takes
 that port on every pod's address; only paths below /etc are the
-container's own, the rest of the file system is the host's).
+container's own, the rest of the file system is the host's), and PID
+namespaces: what is left of a pod's process group is killed when its main
+process ends, but a child that left the group (JupyterHub starts its proxy
+in a session of its own) outlives a main process that dies without
+stopping it.
 """
 
 from __future__ import annotations
@@ -286,6 +290,7 @@ class Kubelet:
 
     def _watch_exit(self, pod: RunningPod) -> None:
         code = pod.process.wait()
+        _end_group(pod)  # the container's other processes end with it
         with self._lock:
             mine = self.pods.get((pod.namespace, pod.name)) is pod
             if mine:
@@ -727,7 +732,15 @@ def _stop(pod: RunningPod) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pod.process.pid, signal.SIGKILL)
         pod.process.wait(GRACE_SECONDS)
+    _end_group(pod)
     _release(pod.ip, pod.ports)
+
+
+def _end_group(pod: RunningPod) -> None:
+    """SIGKILL what is left of the pod's process group (a hub's proxy, say):
+    a container's processes do not outlive its main one."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pod.process.pid, signal.SIGKILL)
 
 
 def _release(ip: str, ports: list[int]) -> None:
