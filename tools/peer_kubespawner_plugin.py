@@ -25,9 +25,14 @@ cluster would, and says here how:
   var). A ``-p`` plugin's fixtures rank below conftest's, hence a wrapped
   helper rather than a fixture of ours.
 
-What still differs from a cluster: see the module docstrings of
-tools/kube_api.py and tools/kubelet.py (no images, no network namespace;
-only /etc is the container's own).
+What still differs from a cluster (details in the module docstrings of
+tools/kube_api.py and tools/kubelet.py): no images (every pod runs the
+programs of this virtualenv, which has JupyterLab as the singleuser image
+does); no network namespace (hence the hub's arguments above; Services
+resolve through each pod's /etc/hosts to a pod they select, with no virtual
+IP); only /etc and the host name are the container's own, the rest of the
+file system is the host's; exec has no stdin or tty and sends its output
+when the command ends. All this needs root (CI runs as root).
 """
 
 from __future__ import annotations
