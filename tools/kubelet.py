@@ -17,14 +17,43 @@ container's ``/``:
 - the notebook server's file root is the pod's ``/`` (an argument added:
   ``--ServerApp.root_dir``), so the contents API sees the container's
   paths, e.g. ``home/{username}-nfs-pvc``;
-- the pod is Running and Ready once its process runs, Failed when the
-  process ends by itself, and deleting the pod ends the process.
+- the node stands in for the scheduler too: a new pod gets the Normal
+  events a cluster records, worded as there (Scheduled by default-scheduler,
+  then the kubelet's Pulling, Pulled, Created, Started), which KubeSpawner
+  shows in a launch's progress;
+- a volume whose Secret, ConfigMap or claim does not exist yet is retried
+  (a FailedMount Warning event, as the kubelet words it) until it appears,
+  the pod deleted or the node closed; the pod stays Pending meanwhile;
+- the pod is Running once its process runs, and Ready (conditions and
+  containerStatuses) only once its readinessProbe passes (tcpSocket,
+  httpGet) or, without one, once its first container port answers; Failed
+  (or Succeeded) when the process ends by itself; deleting the pod ends it;
+- ``$(VAR)`` in command and args is expanded from the container's env, as
+  the kubelet does; the pod's processes find the node's virtualenv's
+  programs (``programs``: this Python's unless told) and the project's
+  node_modules/.bin (configurable-http-proxy) on PATH;
+- as root, the process runs in its own mount namespace where ``/etc`` is
+  the host's overlaid by the pod's ``etc`` folder (writable): volumes
+  mounted under /etc are at their container paths, and ``/etc/hosts`` is
+  the node's: localhost, the pod's name, and every Service of the cluster
+  (``name``, ``name.ns``, ``name.ns.svc``, ``name.ns.svc.cluster.local``)
+  at the address of a pod it selects, a stand-in for cluster DNS (no
+  virtual IPs, no kube-proxy; refreshed when a process starts or an exec
+  runs). ``exec()`` runs a command in a running pod's namespace with its
+  environment, as ``kubectl exec`` does.
 
 What is not simulated: images (every pod runs this machine's Python),
 resource limits, users and groups (the process runs as this machine's user,
 not the pod's ``runAsUser``: this Python lives where uid 1000 cannot read
-it; as root, ``--ServerApp.allow_root`` is added), and the network
-(loopback only).
+it; as root, ``--ServerApp.allow_root`` is added), image pulls (the events
+say an image was pulled; none is), restarts, and the network (loopback
+only: no network namespace, so a process that listens on 0.0.0.0 takes
+that port on every pod's address; only paths below /etc are the
+container's own, the rest of the file system is the host's), and PID
+namespaces: what is left of a pod's process group is killed when its main
+process ends, but a child that left the group (JupyterHub starts its proxy
+in a session of its own) outlives a main process that dies without
+stopping it.
 """
 
 from __future__ import annotations
@@ -34,11 +63,15 @@ import datetime
 import itertools
 import os
 import random
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,6 +88,16 @@ GRACE_SECONDS = 5.0
 NODE_NAME = "loopback"
 #: The most pods one node runs at once (addresses 127.0.1.1 .. 127.0.N.250).
 MAX_PODS = 250 * 8
+#: Seconds between tries of a pod whose volumes are missing (the kubelet
+#: backs off up to 2 minutes; a test must not wait that long).
+MOUNT_RETRY_SECONDS = 1.0
+#: Seconds between readiness checks when the probe sets no periodSeconds.
+PROBE_SECONDS = 0.2
+#: configurable-http-proxy and other npm programs of the project.
+NODE_BIN = Path(__file__).resolve().parents[1] / "node_modules" / ".bin"
+#: Programs that are Jupyter servers: they get the pod's address and root.
+_JUPYTER_SERVERS = ("jupyterhub-singleuser", "jupyter", "jupyter-lab", "jupyter-server")
+_VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
 def _now() -> str:
@@ -71,14 +114,20 @@ class RunningPod:
     log: Path
     #: The ports reserved for it on ``ip`` (tools/ports.py).
     ports: list[int]
+    #: The container's environment and working directory (for exec).
+    env: dict[str, str]
+    workdir: Path
 
 
 class Kubelet:
     """Runs the API's pods as local processes, below ``root``."""
 
-    def __init__(self, api: KubeAPI, root: Path) -> None:
+    def __init__(self, api: KubeAPI, root: Path, programs: Path | None = None) -> None:
         self.api = api
         self.root = root
+        #: Where the pods' programs are (the stand-in for their image): this
+        #: Python's virtualenv unless another is given.
+        self.programs = programs or Path(sys.executable).parent
         self.pods: dict[tuple[str, str], RunningPod] = {}
         #: False: new pods stay Pending, as on a node that cannot start them
         #: (no capacity, an image that never pulls); for the fault tests.
@@ -91,6 +140,9 @@ class Kubelet:
         #: Pods being stopped after a delete; close() waits for them.
         self._stopping: set[threading.Thread] = set()
         self._closed = False
+        #: Set when the node closes: ends mount retries and probes at once.
+        self._closing = threading.Event()
+        self._starting: set[tuple[str, str]] = set()
         # Each node starts at its own place, so nodes of processes that run
         # at once (a test and `make demo`) rarely try the same address.
         start = random.randrange(MAX_PODS)
@@ -100,6 +152,7 @@ class Kubelet:
         ]
         self._addresses = iter(every[start:] + every[:start])
         api.subscribe(self._on_event)
+        api.executor = self._execute
 
     # -- the API's events -------------------------------------------------
 
@@ -112,6 +165,13 @@ class Kubelet:
         if kind == "ADDED" and not self.start_pods:
             self._event_for(obj, "FailedScheduling", "this node holds new pods")
         elif kind == "ADDED":
+            self._event_for(
+                obj,
+                "Scheduled",
+                f"Successfully assigned {key[0]}/{key[1]} to {NODE_NAME}",
+                "Normal",
+                "default-scheduler",
+            )
             threading.Thread(target=self._start, args=(obj,), daemon=True).start()
         elif kind == "DELETED":
             with self._lock:
@@ -132,16 +192,46 @@ class Kubelet:
             self._stopping.add(thread)
         thread.start()
 
+    @property
+    def starting(self) -> set[tuple[str, str]]:
+        """(namespace, name) of the pods whose start is under way (retried)."""
+        with self._lock:
+            return set(self._starting)
+
     def _start(self, pod: dict[str, Any]) -> None:
+        key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+        with self._lock:
+            self._starting.add(key)
+        try:
+            self._start_once_ready(pod)
+        finally:
+            with self._lock:
+                self._starting.discard(key)
+
+    def _start_once_ready(self, pod: dict[str, Any]) -> None:
+        """Start the pod's process once its volumes can be mounted."""
         namespace = pod["metadata"]["namespace"]
         name = pod["metadata"]["name"]
-        try:
-            running = self._run(pod)
-        except PodError as error:
-            self._set_status(namespace, name, _waiting(str(error)))
-            self._event_for(pod, "FailedMount", str(error))
-            return
-        except RuntimeError:  # the node closed meanwhile: its spawner is gone
+        said = ""
+        running = None
+        for _ in range(100_000):  # ends when it runs, the pod goes, or the node
+            try:
+                running = self._run(pod)
+                break
+            except Missing as error:  # as the kubelet: wait for it to appear
+                if str(error) != said:
+                    said = str(error)
+                    self._set_status(namespace, name, _waiting(said))
+                    self._event_for(pod, error.reason, said)
+            except PodError as error:
+                self._set_status(namespace, name, _waiting(str(error)))
+                self._event_for(pod, "FailedMount", str(error))
+                return
+            except RuntimeError:  # the node closed meanwhile: its spawner is gone
+                return
+            if self._closing.wait(MOUNT_RETRY_SECONDS) or not self._current(pod):
+                return
+        if running is None:
             return
         with self._lock:
             closed = self._closed
@@ -149,19 +239,58 @@ class Kubelet:
                 self.pods[(namespace, name)] = running
         # Closed, or the pod deleted (perhaps made anew) while it started: its
         # DELETED event found no process to stop, so stop this one now.
-        stored = self.api.get("pods", namespace, name)
-        uid = pod["metadata"].get("uid")
-        if closed or stored is None or stored["metadata"].get("uid") != uid:
+        if closed or not self._current(pod):
             with self._lock:
                 if self.pods.get((namespace, name)) is running:
                     del self.pods[(namespace, name)]
             _stop(running)
             return
-        self._set_status(namespace, name, _running(running.ip, pod))
+        container = pod["spec"]["containers"][0]
+        image = container.get("image", "")
+        for reason, message in (
+            ("Pulling", f'Pulling image "{image}"'),
+            (
+                "Pulled",
+                f'Successfully pulled image "{image}" in 0s (0s including waiting)',
+            ),
+            ("Created", f"Created container {container['name']}"),
+            ("Started", f"Started container {container['name']}"),
+        ):
+            self._event_for(pod, reason, message, "Normal")
+        self._set_status(namespace, name, _running(running.ip, pod, ready=False))
         threading.Thread(target=self._watch_exit, args=(running,), daemon=True).start()
+        self._probe(pod, running, container)
+
+    def _current(self, pod: dict[str, Any]) -> bool:
+        """The pod is still the one stored (not deleted, not made anew)."""
+        meta = pod["metadata"]
+        stored = self.api.get("pods", meta["namespace"], meta["name"])
+        return stored is not None and stored["metadata"].get("uid") == meta.get("uid")
+
+    def _probe(
+        self, pod: dict[str, Any], running: RunningPod, container: dict[str, Any]
+    ) -> None:
+        """Mark the pod Ready once its readiness check passes; give up when
+        the process ends, the pod is gone or the node closes."""
+        probe = container.get("readinessProbe") or {}
+        period = float(probe.get("periodSeconds") or PROBE_SECONDS)
+        period = min(period, PROBE_SECONDS * 5)
+        for _ in range(1_000_000):  # bounded by the checks below
+            if running.process.poll() is not None or self._closing.is_set():
+                return
+            with self._lock:
+                if self.pods.get((running.namespace, running.name)) is not running:
+                    return
+            if _ready(probe, container, running.ip):
+                self._set_status(
+                    running.namespace, running.name, _running(running.ip, pod)
+                )
+                return
+            self._closing.wait(period)
 
     def _watch_exit(self, pod: RunningPod) -> None:
         code = pod.process.wait()
+        _end_group(pod)  # the container's other processes end with it
         with self._lock:
             mine = self.pods.get((pod.namespace, pod.name)) is pod
             if mine:
@@ -170,9 +299,16 @@ class Kubelet:
             _release(pod.ip, pod.ports)
             self._set_status(pod.namespace, pod.name, _terminated(pod.ip, code))
 
-    def _event_for(self, pod: dict[str, Any], reason: str, message: str) -> None:
-        """A Warning Event on the pod, as the kubelet records one (KubeSpawner
-        shows a pod's events in the launch's progress)."""
+    def _event_for(
+        self,
+        pod: dict[str, Any],
+        reason: str,
+        message: str,
+        kind: str = "Warning",
+        component: str = "kubelet",
+    ) -> None:
+        """An Event on the pod, as the kubelet (or scheduler) records one
+        (KubeSpawner shows a pod's events in the launch's progress)."""
         meta = pod["metadata"]
         event = {
             "metadata": {"generateName": f"{meta['name']}."},
@@ -184,11 +320,12 @@ class Kubelet:
             },
             "reason": reason,
             "message": message,
-            "type": "Warning",
+            "type": kind,
             "firstTimestamp": _now(),
             "lastTimestamp": _now(),
             "count": 1,
-            "source": {"component": "kubelet"},
+            "source": {"component": component}
+            | ({"host": NODE_NAME} if component == "kubelet" else {}),
         }
         with contextlib.suppress(Exception):  # an event is a courtesy
             self.api.create("events", meta["namespace"], event)
@@ -224,17 +361,24 @@ class Kubelet:
         root.mkdir(parents=True)
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
         for mount in container.get("volumeMounts") or []:
-            self._mount(namespace, volumes[mount["name"]], mount, root)
+            volume = volumes[mount["name"]]
+            try:
+                self._mount(namespace, volume, mount, root)
+            except Missing as error:
+                raise Missing(
+                    f'MountVolume.SetUp failed for volume "{volume["name"]}" : {error}'
+                ) from None
         env = self._environment(namespace, pod, container, ip)
         workdir = _inside(root, container.get("workingDir") or "/home/jovyan")
         workdir.mkdir(parents=True, exist_ok=True)
         env.setdefault("HOME", str(_inside(root, "/home/jovyan")))
-        command = self._command(container, ip, root)
+        command = self._command(container, ip, root, env)
+        self._write_hosts(root, namespace, name, ip)
         log = root.parent / f"{namespace}-{name}.log"
         with log.open("wb") as out:
             process = self._spawner.submit(
                 subprocess.Popen,
-                bound_to_parent(command),
+                bound_to_parent(_contained(root, command, name)),
                 cwd=workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -242,7 +386,7 @@ class Kubelet:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own group: stop ends all of it
             ).result()
-        return RunningPod(namespace, name, ip, root, process, log, ports)
+        return RunningPod(namespace, name, ip, root, process, log, ports, env, workdir)
 
     def _free_address(self, ports: list[int]) -> str:
         """The next loopback address on which the pod's ports are free,
@@ -259,25 +403,97 @@ class Kubelet:
                 release(ip, port)
         raise PodError(f"this node runs at most {MAX_PODS} pods")
 
-    def _command(self, container: dict[str, Any], ip: str, root: Path) -> list[str]:
-        """The container's command and args, its programs from this Python's
-        environment, listening on the pod's address, files rooted at its /."""
+    def _command(
+        self, container: dict[str, Any], ip: str, root: Path, env: dict[str, str]
+    ) -> list[str]:
+        """The container's command and args (``$(VAR)`` expanded from its
+        env), programs from this Python's environment; a Jupyter server
+        listens on the pod's address with its files rooted at the pod's /."""
         words = [*(container.get("command") or []), *(container.get("args") or [])]
         if not words:
             raise PodError("the container has no command (images are not simulated)")
-        program = shutil.which(words[0], path=str(Path(sys.executable).parent))
+        words = [_expand(word, env) for word in words]
+        program = _program(words[0], self.programs)
         if program is None:
             raise PodError(f"{words[0]} is not installed here")
+        if Path(program).name not in _JUPYTER_SERVERS:
+            return [program, *words[1:]]
         args = [a for a in words[1:] if not a.startswith(("--ip=", "--ip "))]
         added = [f"--ip={ip}", f"--ServerApp.root_dir={root}"]
         if os.geteuid() == 0:  # users are not simulated; CI runs as root
             added.append("--ServerApp.allow_root=True")
         return [program, *args, *added]
 
+    def _write_hosts(self, root: Path, namespace: str, name: str, ip: str) -> None:
+        """The pod's /etc/hosts: localhost, itself, and the cluster's Services
+        at the address of a pod each selects (the cluster DNS stand-in)."""
+        lines = [
+            "127.0.0.1\tlocalhost",
+            "::1\tlocalhost ip6-localhost",
+            f"{ip}\t{name}",
+        ]
+        for service in self.api.list_all("services"):
+            meta = service["metadata"]
+            selector = (service.get("spec") or {}).get("selector") or {}
+            if not selector:
+                continue
+            target = next(
+                (
+                    p["status"]["podIP"]
+                    for p in self.api.list("pods", meta["namespace"])
+                    if (p.get("status") or {}).get("podIP")
+                    and selector.items() <= (p["metadata"].get("labels") or {}).items()
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            svc, ns = meta["name"], meta["namespace"]
+            names = f"{svc}.{ns}.svc.cluster.local {svc}.{ns}.svc {svc}.{ns}"
+            if ns == namespace:  # the search domain of the pod's namespace
+                names += f" {svc}"
+            lines.append(f"{target}\t{names}")
+        etc = root / "etc"
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "hosts").write_text("\n".join(lines) + "\n")
+
+    def _execute(
+        self, namespace: str, name: str, command: list[str]
+    ) -> tuple[int, bytes, bytes]:
+        done = self.exec(namespace, name, command)
+        return done.returncode, done.stdout, done.stderr
+
+    def exec(
+        self, namespace: str, name: str, command: list[str], timeout: float = 60
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``command`` in a running pod, as ``kubectl exec`` does: in its
+        mount namespace (its /etc), with its environment and working folder."""
+        with self._lock:
+            pod = self.pods.get((namespace, name))
+        if pod is None or pod.process.poll() is not None:
+            raise PodError(f"pod {namespace}/{name} has no running container")
+        program = _program(command[0], self.programs)
+        if program is None:
+            raise PodError(f"{command[0]} is not installed here")
+        self._write_hosts(pod.root, namespace, name, pod.ip)
+        argv = [program, *command[1:]]
+        if _contained(pod.root, ["true"]) != ["true"]:  # join its mount namespace
+            target = f"--target={pod.process.pid}"
+            argv = ["nsenter", target, "--mount", "--uts", "--", *argv]
+        return subprocess.run(
+            argv,
+            cwd=pod.workdir,
+            env=pod.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def _environment(
         self, namespace: str, pod: dict[str, Any], container: dict[str, Any], ip: str
     ) -> dict[str, str]:
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+        env = {"PATH": f"{self.programs}:{NODE_BIN}:/usr/bin:/bin"}
         fields = {
             "metadata.name": pod["metadata"]["name"],
             "metadata.namespace": namespace,
@@ -292,9 +508,12 @@ class Kubelet:
                 env[entry["name"]] = fields.get(source["fieldRef"]["fieldPath"], "")
             elif "secretKeyRef" in source:
                 ref = source["secretKeyRef"]
-                data = self._data(
-                    namespace, "secrets", ref["name"], ref.get("optional")
-                )
+                try:
+                    data = self._data(
+                        namespace, "secrets", ref["name"], ref.get("optional")
+                    )
+                except Missing as error:  # CreateContainerConfigError, retried
+                    raise Missing(f"Error: {error}", "Failed") from None
                 if ref["key"] in data:
                     env[entry["name"]] = data[ref["key"]].decode()
                 elif not ref.get("optional"):
@@ -310,7 +529,7 @@ class Kubelet:
         if "persistentVolumeClaim" in volume:
             claim = volume["persistentVolumeClaim"]["claimName"]
             if self.api.get("persistentvolumeclaims", namespace, claim) is None:
-                raise PodError(f'persistentvolumeclaim "{claim}" not found')
+                raise Missing(f'persistentvolumeclaim "{claim}" not found')
             folder = self.claim_folder(namespace, claim)
             source = _inside(folder, sub) if sub else folder
             source.mkdir(parents=True, exist_ok=True)
@@ -350,7 +569,7 @@ class Kubelet:
         if obj is None:
             if optional:
                 return {}
-            raise PodError(f'{resource[:-1]} "{name}" not found')
+            raise Missing(f'{resource[:-1]} "{name}" not found')
         if resource == "secrets":
             data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
             for key, value in (obj.get("stringData") or {}).items():
@@ -370,6 +589,7 @@ class Kubelet:
     def close(self) -> None:
         """End every pod's process (what the node's shutdown does), at once:
         the pods' grace periods run side by side, as a node's do."""
+        self._closing.set()
         with self._lock:
             self._closed = True
             pods = list(self.pods.values())
@@ -391,6 +611,84 @@ class Kubelet:
 
 class PodError(Exception):
     """Why a pod cannot start here; it stays Pending with this message."""
+
+
+class Missing(PodError):
+    """An object the pod needs does not exist (yet): tried again later."""
+
+    def __init__(self, message: str, reason: str = "FailedMount") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _program(word: str, programs: Path) -> str | None:
+    """Where a container's program is here: the node's virtualenv, the
+    project's npm programs, then the system's."""
+    path = f"{programs}:{NODE_BIN}:/usr/bin:/bin"
+    return shutil.which(word, path=path)
+
+
+def _expand(word: str, env: dict[str, str]) -> str:
+    """``$(VAR)`` from the container's env, ``$$`` a literal ``$``; an unknown
+    variable stays as written (Kubernetes' expansion rules)."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _VARIABLE.sub(one, word)
+
+
+def _contained(root: Path, command: list[str], hostname: str = "") -> list[str]:
+    """``command`` in mount and UTS namespaces of its own: /etc is the host's
+    overlaid by ``root``/etc, the host name the pod's (as root, with
+    unshare); else unchanged."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        return command
+    upper, work = root / "etc", root / ".etc-work"
+    upper.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    script = (
+        'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc'
+        ' && { [ -z "$3" ] || hostname "$3"; } && shift 3 && exec "$@"'
+    )
+    return [
+        unshare, "--mount", "--uts", "--", "/bin/sh", "-c", script, "sh",
+        str(upper), str(work), hostname, *command,
+    ]  # fmt: skip
+
+
+def _ready(probe: dict[str, Any], container: dict[str, Any], ip: str) -> bool:
+    """One readiness check: the probe's (tcpSocket, httpGet), else whether
+    the first container port accepts a connection (no port: ready)."""
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports") or []}
+
+    def port_of(value: Any) -> int:
+        return int(ports.get(value, value))
+
+    if "httpGet" in probe:
+        get = probe["httpGet"]
+        url = f"http://{ip}:{port_of(get['port'])}{get.get('path') or '/'}"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                return 200 <= answer.status < 400
+        except urllib.error.HTTPError as error:
+            return 200 <= error.code < 400
+        except OSError:
+            return False
+    if "tcpSocket" in probe:
+        port = port_of(probe["tcpSocket"]["port"])
+    elif ports:
+        port = next(iter(ports.values()))
+    else:
+        return True
+    try:
+        with socket.create_connection((ip, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _inside(root: Path, path: str) -> Path:
@@ -434,7 +732,15 @@ def _stop(pod: RunningPod) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pod.process.pid, signal.SIGKILL)
         pod.process.wait(GRACE_SECONDS)
+    _end_group(pod)
     _release(pod.ip, pod.ports)
+
+
+def _end_group(pod: RunningPod) -> None:
+    """SIGKILL what is left of the pod's process group (a hub's proxy, say):
+    a container's processes do not outlive its main one."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pod.process.pid, signal.SIGKILL)
 
 
 def _release(ip: str, ports: list[int]) -> None:
@@ -442,8 +748,9 @@ def _release(ip: str, ports: list[int]) -> None:
         release(ip, port)
 
 
-def _running(ip: str, pod: dict[str, Any]) -> dict[str, Any]:
+def _running(ip: str, pod: dict[str, Any], ready: bool = True) -> dict[str, Any]:
     names = [c["name"] for c in pod["spec"]["containers"]]
+    state = "True" if ready else "False"
     return {
         "phase": "Running",
         "podIP": ip,
@@ -451,13 +758,15 @@ def _running(ip: str, pod: dict[str, Any]) -> dict[str, Any]:
         "hostIP": "127.0.0.1",
         "startTime": _now(),
         "conditions": [
-            {"type": kind, "status": "True", "lastTransitionTime": _now()}
-            for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": _now()},
+            {"type": "ContainersReady", "status": state, "lastTransitionTime": _now()},
+            {"type": "Ready", "status": state, "lastTransitionTime": _now()},
         ],
         "containerStatuses": [
             {
                 "name": name,
-                "ready": True,
+                "ready": ready,
                 "started": True,
                 "restartCount": 0,
                 "image": "",
@@ -496,9 +805,9 @@ def _waiting(message: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def node(api: KubeAPI, root: Path) -> Iterator[Kubelet]:
+def node(api: KubeAPI, root: Path, programs: Path | None = None) -> Iterator[Kubelet]:
     """A kubelet for ``api`` whose pods all end when the block does."""
-    kubelet = Kubelet(api, root)
+    kubelet = Kubelet(api, root, programs)
     try:
         yield kubelet
     finally:
