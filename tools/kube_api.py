@@ -542,9 +542,10 @@ class KubeAPI(LoopbackServer):
     """core/v1 of one cluster, in memory; use as a context manager.
 
     ``permissions`` maps a bearer token to the (resource, verb) pairs it may
-    use (a subresource is "pods/status"); None lets any bearer token do
-    anything. A token not in the map gets 401, as the API server answers a
-    token that authenticates no one.
+    use in every namespace (a subresource is "pods/status"); None lets any
+    bearer token do anything. A token not in the map gets 401, as the API
+    server answers a token that authenticates no one. ``for_release`` also
+    gives grants that hold in one namespace only, as a RoleBinding's do.
     """
 
     #: Events kept for watches that resume from a resourceVersion.
@@ -557,8 +558,11 @@ class KubeAPI(LoopbackServer):
         self.permissions = permissions
         #: token -> user name in 403 messages (for_release fills it).
         self.users: dict[str, str] = {}
-        #: token -> (resource, verb, name) grants from rules with resourceNames.
-        self._named: dict[str, set[tuple[str, str, str]]] = {}
+        #: token -> (namespace, resource, verb) grants of RoleBindings.
+        self._scoped: dict[str, set[tuple[str, str, str]]] = {}
+        #: token -> (namespace, resource, verb, name) grants from rules with
+        #: resourceNames; namespace "" for a ClusterRoleBinding's.
+        self._named: dict[str, set[tuple[str, str, str, str]]] = {}
         #: Statuses to answer, in order, before behaving normally (fault cases).
         self.fail_next: list[int] = []
         #: Faults aimed at one verb on one resource, each used once, in order.
@@ -602,17 +606,21 @@ class KubeAPI(LoopbackServer):
     def for_release(
         cls, objects: list[dict], tokens: dict[str, str], namespace: str = NAMESPACE
     ) -> KubeAPI:
-        """An API whose tokens have the rendered release's RBAC in ``namespace``.
+        """An API whose tokens have the rendered release's RBAC.
 
-        ``tokens`` maps a ServiceAccount name to its bearer token. Grants come
-        from every RoleBinding in ``namespace`` and every ClusterRoleBinding
-        naming the account (or its groups), through the Role or ClusterRole
-        they reference; only rules for the core API group count.
-        ``resourceNames`` are honoured: such a rule grants its verbs on those
-        named objects only, as RBAC does (so never list, watch or create).
+        ``tokens`` maps the name of a ServiceAccount of ``namespace`` to its
+        bearer token. Grants come from every RoleBinding (in the namespace it
+        is in: the release's, or another one the chart puts notebooks in)
+        and every ClusterRoleBinding (in every namespace) naming the account
+        or its groups, through the Role of the binding's namespace or the
+        ClusterRole they reference; only rules for the core API group
+        count. ``resourceNames`` are honoured: such a rule grants its verbs
+        on those named objects only, as RBAC does (so never list, watch or
+        create).
         """
-        permissions: dict[str, set[tuple[str, str]]] = {}
-        named: dict[str, set[tuple[str, str, str]]] = {}
+        everywhere: dict[str, set[tuple[str, str]]] = {}
+        scoped: dict[str, set[tuple[str, str, str]]] = {}
+        named: dict[str, set[tuple[str, str, str, str]]] = {}
         users: dict[str, str] = {}
 
         def ns_of(obj: dict) -> str:
@@ -624,16 +632,13 @@ class KubeAPI(LoopbackServer):
             if o.get("kind") == "ServiceAccount" and ns_of(o) == namespace
         }
         roles = {
-            (o["kind"], o["metadata"]["name"]): o
+            (o["kind"], o["metadata"]["name"],
+             ns_of(o) if o["kind"] == "Role" else ""): o
             for o in objects
-            if o.get("kind") == "ClusterRole"
-            or (o.get("kind") == "Role" and ns_of(o) == namespace)
-        }
+            if o.get("kind") in ("ClusterRole", "Role")
+        }  # fmt: skip
         bindings = [
-            o
-            for o in objects
-            if o.get("kind") == "ClusterRoleBinding"
-            or (o.get("kind") == "RoleBinding" and ns_of(o) == namespace)
+            o for o in objects if o.get("kind") in ("ClusterRoleBinding", "RoleBinding")
         ]
         every = set(served())
         for account, token in tokens.items():
@@ -646,7 +651,8 @@ class KubeAPI(LoopbackServer):
                 "system:authenticated",
             }
             grants: set[tuple[str, str]] = set()
-            by_name: set[tuple[str, str, str]] = set()
+            in_one: set[tuple[str, str, str]] = set()
+            by_name: set[tuple[str, str, str, str]] = set()
             for binding in bindings:
                 if not any(
                     (
@@ -659,8 +665,11 @@ class KubeAPI(LoopbackServer):
                     for s in binding.get("subjects") or []
                 ):
                     continue
+                cluster_wide = binding["kind"] == "ClusterRoleBinding"
+                where = "" if cluster_wide else ns_of(binding)
                 ref = binding.get("roleRef") or {}
-                role = roles.get((ref.get("kind"), ref.get("name"))) or {}
+                role_ns = where if ref.get("kind") == "Role" else ""
+                role = roles.get((ref.get("kind"), ref.get("name"), role_ns)) or {}
                 for rule in role.get("rules") or []:
                     if not {"", "*"} & set(rule.get("apiGroups") or []):
                         continue
@@ -673,13 +682,17 @@ class KubeAPI(LoopbackServer):
                     for r in resources:
                         for v in verbs:
                             if names:
-                                by_name |= {(r, v, n) for n in names}
+                                by_name |= {(where, r, v, n) for n in names}
+                            elif where:
+                                in_one.add((where, r, v))
                             else:
                                 grants.add((r, v))
-            permissions[token] = grants
+            everywhere[token] = grants
+            scoped[token] = in_one
             named[token] = by_name
             users[token] = user
-        api = cls(permissions)
+        api = cls(everywhere)
+        api._scoped = scoped
         api._named = named
         api.users = users
         return api
@@ -1324,7 +1337,10 @@ class KubeAPI(LoopbackServer):
         key = f"{resource}/{sub}" if sub else resource
         if self.permissions is None or (key, verb) in self.permissions[token]:
             return
-        if name and (key, verb, name) in self._named.get(token, set()):
+        if namespace and (namespace, key, verb) in self._scoped.get(token, set()):
+            return
+        named = self._named.get(token, set())
+        if name and {(namespace, key, verb, name), ("", key, verb, name)} & named:
             return
         user = self.users.get(token, "unnamed")
         subject = f'{resource} "{name}"' if name else resource

@@ -224,10 +224,11 @@ def hub_and_binder(
     commits: dict[tuple[str, str, str], str],
     values_files: tuple[Path, ...] = TEST_VALUES,
     idp: OIDCProvider | None = None,
+    namespace_labels: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[tuple[Hub, Binder]]:
     """``local_hub(..., cluster=True)`` with ``files`` as raw repository
     files, and BinderHub in front of it resolving ``commits``; with ``idp``,
-    users log in there (local_hub's docstring)."""
+    users log in there; ``namespace_labels`` as local_hub's."""
     state.mkdir(parents=True, exist_ok=True)
     with github_api(commits) as github:
         layer = state / "binder-loopback.yaml"
@@ -236,7 +237,12 @@ def hub_and_binder(
         values = chart.merge_values(*(chart.load_values(p) for p in layers))
         with (
             local_hub(
-                state / "hub", files, values_files=layers, cluster=True, idp=idp
+                state / "hub",
+                files,
+                values_files=layers,
+                cluster=True,
+                idp=idp,
+                namespace_labels=namespace_labels,
             ) as hub,
             local_binder(hub, values, github, state / "binder") as binder,
         ):

@@ -19,6 +19,7 @@ stand-in of the admin's Secret that the hub's ``OAUTH_CLIENT_SECRET`` names.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import secrets
@@ -175,9 +176,11 @@ class Hub:
                 json.loads(record.with_suffix(".pvc.json").read_text()))  # fmt: skip
 
 
-def pod_of(hub: Hub, user: str, server: str) -> dict[str, Any] | None:
+def pod_of(
+    hub: Hub, user: str, server: str, namespace: str = chart.NAMESPACE
+) -> dict[str, Any] | None:
     """The pod of ``user``'s ``server`` in the hub's loopback cluster."""
-    for pod in hub.kube.list("pods", chart.NAMESPACE):
+    for pod in hub.kube.list("pods", namespace):
         annotations = pod["metadata"].get("annotations") or {}
         if (
             annotations.get("hub.jupyter.org/username") == user
@@ -240,9 +243,15 @@ INSTALLED = {
 
 
 @contextmanager
-def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
+def _kubernetes(
+    values: dict[str, Any],
+    state: Path,
+    cluster: bool,
+    namespace_labels: dict[str, dict[str, str]] | None = None,
+):
     """The Kubernetes API the hub talks to, and the node running its pods
-    (None without ``cluster``: the Secrets stand-in, and no pods run)."""
+    (None without ``cluster``: the Secrets stand-in, and no pods run).
+    ``namespace_labels``: what an admin labelled each namespace with."""
     if not cluster:
         with KubeAPIStandIn() as kube:
             yield kube, None
@@ -256,9 +265,11 @@ def _kubernetes(values: dict[str, Any], state: Path, cluster: bool):
         ) as kube,
         node(kube, state / "node") as kubelet,
     ):
+        kube.namespace_labels.update(copy.deepcopy(namespace_labels or {}))
         for obj in release:
             if obj["kind"] in INSTALLED:
-                kube.create(INSTALLED[obj["kind"]], chart.NAMESPACE, obj)
+                where = obj["metadata"].get("namespace") or chart.NAMESPACE
+                kube.create(INSTALLED[obj["kind"]], where, obj)
         # The release's own pods pass the namespace's LimitRange and quota
         # first, as their controllers' creates would on a real cluster.
         admit_release_pods(kube, release, chart.NAMESPACE)
@@ -272,11 +283,13 @@ def local_hub(
     values_files: tuple[Path, ...] = TEST_VALUES,
     cluster: bool = False,
     idp: OIDCProvider | None = None,
+    namespace_labels: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Hub]:
     """Start the hub for ``values_files`` with ``files`` served as raw
     repository files; stop it after. With ``cluster``, KubeSpawner's own
     start() runs against the loopback cluster (tools/kube_api.py) and the
-    pods run as notebook processes (tools/kubelet.py). With ``idp``, users
+    pods run as notebook processes (tools/kubelet.py), in namespaces with
+    ``namespace_labels`` (Pod Security's among them). With ``idp``, users
     log in there (the module's docstring)."""
     if not CHP.exists():
         raise RuntimeError("run `make setup` (npm ci) for configurable-http-proxy")
@@ -297,7 +310,7 @@ def local_hub(
         )
     with (
         RawFileServer() as raw,
-        _kubernetes(values, state, cluster) as (
+        _kubernetes(values, state, cluster, namespace_labels) as (
             kube,
             kubelet,
         ),
