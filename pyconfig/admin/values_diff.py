@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from . import safe_yaml
 from .launch_request import SpecError, user_options
 from .preview import refusal_message
 
@@ -389,8 +390,8 @@ def _shown_secret(secret: dict[str, Any]) -> dict[str, Any]:
 
 def _yaml_mapping(text: str | None) -> dict[str, Any] | None:
     try:
-        loaded = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
+        loaded = safe_yaml.load(text) if text else None
+    except (yaml.YAMLError, safe_yaml.UnsafeYAML):
         return None
     return loaded if isinstance(loaded, dict) else None
 
