@@ -126,7 +126,10 @@ Compare two values files of this chart as the cluster would run them:
      culler's options, the authenticator, ResourcePolicy, ServerQuota
   3. the Pod and PVC a sample launch gets, or the refusal a user would see
 
-Secret values are never printed, only whether they changed. Values z2jh
+Secret values are never printed, only whether they changed: secret-looking
+keys, and secret-looking parts of any value (a URL's password, private keys,
+tokens, connection-string keys, their base64, random-looking strings); an
+env var's value unless plainly not secret. Values z2jh
 generates at install (proxy, cookie and service tokens) compare equal, as
 `helm upgrade` keeps the deployed ones. Exit 0: no differences; 1:
 differences; 2: an error (a file that cannot be read, or that the chart or

@@ -33,6 +33,7 @@ import yaml
 
 from ..hub.repo_files import RepoFileFetcher
 from .launch_request import SpecError, user_options
+from .secret_values import redacted
 
 
 def server_name(options: dict[str, Any]) -> str:
@@ -210,10 +211,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
                 values, sys.stderr if verbose else log, objects
             )
     except (OSError, SpecError, chart.ChartError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redacted(str(error))}", file=sys.stderr)
         return 2
     except Exception as error:  # Helm or a hub.extraConfig snippet refused
-        print(f"error: {values_path}: {str(error).strip()}", file=sys.stderr)
+        why = redacted(str(error).strip())
+        print(f"error: {values_path}: {why}", file=sys.stderr)
         return 2
     try:
         manifests = admitted_launch(
@@ -221,8 +223,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
                 config, pod, options, user, resources, kube=kube), quiet,
         )  # fmt: skip
     except Refused as refused:
-        print(refused, file=sys.stderr)
+        print(redacted(str(refused)), file=sys.stderr)
         return 1
+    from .values_diff import masked_one
+
     shown = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
+    shown = [masked_one(manifest) for manifest in shown]  # env values, keys
     out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in shown))
     return 0
