@@ -34,6 +34,7 @@ import yaml
 from ..hub.repo_files import RepoFileFetcher
 from .launch_request import SpecError, user_options
 from .secret_values import redacted
+from .values_code import chart_code_only, note
 
 
 def server_name(options: dict[str, Any]) -> str:
@@ -207,8 +208,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         options["image"] = image or f"(the image BinderHub builds for {spec})"
         with quiet:
             objects = chart.manifests(chart.render(values))
+            code_only, skipped = chart_code_only(objects, chart.CHART)
+            if skipped:
+                print(redacted(note(str(values_path), skipped)), file=sys.__stderr__)
             config, pod = hub_configuration(
-                values, sys.stderr if verbose else log, objects
+                values, sys.stderr if verbose else log, code_only
             )
     except (OSError, SpecError, chart.ChartError) as error:
         print(f"error: {redacted(str(error))}", file=sys.stderr)

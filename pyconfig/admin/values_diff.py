@@ -351,13 +351,19 @@ def render(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> Side:
     """Render one side, load its hub configuration and launch under it."""
+    from tools.chart import CHART
     from tools.hub_pod import hub_pod, z2jh_config
+
+    from .values_code import chart_code_only, note
 
     shown = "stdin" if name == "-" else name
     objects = render(shown, values)
+    code_only, skipped = chart_code_only(objects, CHART)
+    if skipped:
+        print(redacted(note(shown, skipped)), file=sys.__stderr__)
     with tempfile.TemporaryDirectory(prefix="pyconfig-diff-") as root:
         try:
-            pod = hub_pod(objects, Path(root))
+            pod = hub_pod(code_only, Path(root))
             config = z2jh_config(pod, log)
         except Exception as error:  # a hub.extraConfig snippet refused the values
             raise DiffError(f"{shown}: {str(error).strip()}") from None
