@@ -32,6 +32,8 @@ import kubernetes_validate
 import yaml
 from helm_python import _native
 
+from pyconfig.admin import safe_yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"
 RENDERED = ROOT / "build" / "rendered"
@@ -254,7 +256,8 @@ def merge_values(*layers: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_values(path: Path) -> dict[str, Any]:
-    """A values file, or ChartError naming it (missing, unreadable, not YAML)."""
+    """A values file, or ChartError naming it (missing, unreadable, not YAML,
+    or aliases that would expand past what Helm accepts: pyconfig.admin.safe_yaml)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -262,7 +265,9 @@ def load_values(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise ChartError(f"{path}: cannot read it: {error}") from None
     try:
-        values = yaml.safe_load(text)
+        values = safe_yaml.load(text)
+    except safe_yaml.UnsafeYAML as error:
+        raise ChartError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

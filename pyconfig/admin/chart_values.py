@@ -25,6 +25,7 @@ from ..resources.policy_defaults import (
     derived_defaults,
     origins,
 )
+from . import safe_yaml
 
 C = TypeVar("C", bound=Configurable)
 
@@ -208,7 +209,8 @@ def load_values_file(path: Path) -> Any:
     """The YAML of a values file; a :class:`ValuesError` for anything else.
 
     Only a regular file is opened (a FIFO would block forever), and nesting
-    too deep for the parser is refused rather than crashing it.
+    too deep for the parser, or aliases that expand past what Helm accepts
+    (safe_yaml), are refused rather than eating the machine.
     """
     try:
         mode = path.stat().st_mode
@@ -219,7 +221,9 @@ def load_values_file(path: Path) -> Any:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise ValuesError(f"{path}: cannot read values: not a regular file")
             text = handle.read().decode("utf-8")
-        return yaml.load(text, Loader=HelmLoader) or {}  # a SafeLoader
+        return safe_yaml.load(text, HelmLoader) or {}
+    except safe_yaml.UnsafeYAML as error:
+        raise ValuesError(f"{path}: {error}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ValuesError(f"{path}: cannot read values: {_one_line(error)}") from None
     except RecursionError:

@@ -33,6 +33,8 @@ import yaml
 
 from ..hub.repo_files import RepoFileFetcher
 from .launch_request import SpecError, user_options
+from .secret_values import redacted
+from .values_code import chart_code_only, note
 
 
 def server_name(options: dict[str, Any]) -> str:
@@ -206,14 +208,18 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         options["image"] = image or f"(the image BinderHub builds for {spec})"
         with quiet:
             objects = chart.manifests(chart.render(values))
+            code_only, skipped = chart_code_only(objects, chart.CHART)
+            if skipped:
+                print(redacted(note(str(values_path), skipped)), file=sys.__stderr__)
             config, pod = hub_configuration(
-                values, sys.stderr if verbose else log, objects
+                values, sys.stderr if verbose else log, code_only
             )
     except (OSError, SpecError, chart.ChartError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redacted(str(error))}", file=sys.stderr)
         return 2
     except Exception as error:  # Helm or a hub.extraConfig snippet refused
-        print(f"error: {values_path}: {str(error).strip()}", file=sys.stderr)
+        why = redacted(str(error).strip())
+        print(f"error: {values_path}: {why}", file=sys.stderr)
         return 2
     try:
         manifests = admitted_launch(
@@ -221,8 +227,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
                 config, pod, options, user, resources, kube=kube), quiet,
         )  # fmt: skip
     except Refused as refused:
-        print(refused, file=sys.stderr)
+        print(redacted(str(refused)), file=sys.stderr)
         return 1
+    from .values_diff import masked_one
+
     shown = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
+    shown = [masked_one(manifest) for manifest in shown]  # env values, keys
     out.write("".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in shown))
     return 0

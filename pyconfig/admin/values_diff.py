@@ -38,8 +38,10 @@ from typing import Any, TextIO
 
 import yaml
 
+from . import safe_yaml
 from .launch_request import SpecError, user_options
 from .preview import refusal_message
+from .secret_values import plainly_not_secret, redacted, secret_spans
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 DEFAULT_SPEC = "gh/binder-examples/requirements/HEAD"
@@ -57,6 +59,11 @@ _SECRET_WORDS = ("secret", "token", "password", "passwd", "privatekey", "apikey"
 _REFERENCE_ENDS = ("url", "name", "names", "env", "ref", "path", "file", "secrets",
                    "template", "existingsecret", "existingsecretordefault",
                    "pullsecret", "pushsecret")  # fmt: skip
+#: Keys of environment variables: lists of {name, value} (a container's env,
+#: z2jh's extraEnv as a list) and mappings of name to value (extraEnv,
+#: Spawner.environment). Their values are masked unless plainly not secret.
+_ENV_LISTS = frozenset({"env", "extraEnv"})
+_ENV_MAPS = frozenset({"extraEnv", "environment"})
 
 
 class DiffError(Exception):
@@ -113,13 +120,18 @@ def _secret_value(value: Any) -> bool:
     )
 
 
-def masked(a: Any, b: Any, secret: bool = False, path: str = "") -> tuple[Any, Any]:
+def masked(
+    a: Any, b: Any, secret: bool = False, path: str = "", env: bool = False
+) -> tuple[Any, Any]:
     """Both sides with every secret value replaced by a note: ``(unchanged)``
     on both, or ``(secret)`` then ``(changed)``; a side may be ``_ABSENT``.
 
     ``secret``: the value sits under a secret-looking name. A mapping there is
     walked, its ``value`` hidden and its other keys judged by their own names
     (so an env var's ``valueFrom`` reference shows); flags are never hidden.
+    ``env``: the value of an environment variable, hidden unless plainly not
+    secret (secret_values.plainly_not_secret). Any other string shows with
+    only its secret parts (secret_values.secret_spans) replaced by a note.
     Lists of named entries (env, volumes) are paired by name, others by place.
     """
     present = [v for v in (a, b) if v is not _ABSENT]
@@ -127,30 +139,74 @@ def masked(a: Any, b: Any, secret: bool = False, path: str = "") -> tuple[Any, A
         return a, b
     nested = any(isinstance(v, dict) for v in present)
     flags = all(isinstance(v, bool) or v is None for v in present)
-    if (secret and not nested and not flags) or (
+    hidden_env = env and any(
+        isinstance(v, str) and not plainly_not_secret(v) for v in present
+    )
+    if ((secret or hidden_env) and not nested and not flags) or (
         not nested and any(_secret_value(v) for v in present)
     ):
         if a is _ABSENT or b is _ABSENT:
             return (a, ONLY) if a is _ABSENT else (ONLY, b)
         return (UNCHANGED, UNCHANGED) if a == b else (OLD, NEW)
+    if all(isinstance(v, str) for v in present):
+        return _masked_strings(a, b)
     if all(isinstance(v, dict) for v in present):
         return _masked_dicts(a, b, secret, path)
     if all(isinstance(v, list) for v in present):
         return _masked_lists(a, b, secret, path)
-    if len(present) == 2 and any(isinstance(v, dict | list) for v in present):
-        return masked(a, _ABSENT, secret, path)[0], masked(_ABSENT, b, secret, path)[1]
+    if len(present) == 2 and any(isinstance(v, dict | list | str) for v in present):
+        return (
+            masked(a, _ABSENT, secret, path, env)[0],
+            masked(_ABSENT, b, secret, path, env)[1],
+        )
     return a, b
+
+
+def masked_one(obj: Any) -> Any:
+    """One object with its secrets masked, for commands that print one side
+    (``preview``): each secret reads ``(secret)``."""
+    return masked(obj, _ABSENT)[0]
+
+
+def _masked_strings(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two strings (or one, the other ``_ABSENT``) with each secret part
+    replaced: ``(unchanged)`` where the other side holds the same secret."""
+    spans = {id(v): secret_spans(v) for v in (a, b) if v is not _ABSENT}
+    found = {
+        id(v): {v[s:e] for s, e in spans[id(v)]} for v in (a, b) if v is not _ABSENT
+    }
+
+    def replaced(text: Any, other: Any, changed: str) -> Any:
+        if text is _ABSENT or not spans[id(text)]:
+            return text
+        parts, at = [], 0
+        for start, end in spans[id(text)]:
+            if other is _ABSENT:
+                note = ONLY
+            else:
+                note = UNCHANGED if text[start:end] in found[id(other)] else changed
+            parts += [text[at:start], note]
+            at = end
+        return "".join([*parts, text[at:]])
+
+    return replaced(a, b, OLD), replaced(b, a, NEW)
 
 
 def _masked_dicts(a: Any, b: Any, secret: bool, path: str) -> tuple[Any, Any]:
     da: dict = {} if a is _ABSENT else a
     db: dict = {} if b is _ABSENT else b
     secret = secret or any(secret_key(str(d.get("name", ""))) for d in (da, db))
+    parts = path.split(".")
     left: dict[str, Any] = {}
     right: dict[str, Any] = {}
     for k in [*da, *(k for k in db if k not in da)]:
         hidden = secret_key(k, path) or (secret and k == "value")
-        x, y = masked(da.get(k, _ABSENT), db.get(k, _ABSENT), hidden, f"{path}.{k}")
+        env = parts[-1] in _ENV_MAPS or (
+            k == "value" and (parts[-1] in _ENV_LISTS or parts[-2:-1] == ["extraEnv"])
+        )
+        x, y = masked(
+            da.get(k, _ABSENT), db.get(k, _ABSENT), hidden, f"{path}.{k}", env
+        )
         if x is not _ABSENT:
             left[k] = x
         if y is not _ABSENT:
@@ -295,13 +351,19 @@ def render(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> Side:
     """Render one side, load its hub configuration and launch under it."""
+    from tools.chart import CHART
     from tools.hub_pod import hub_pod, z2jh_config
+
+    from .values_code import chart_code_only, note
 
     shown = "stdin" if name == "-" else name
     objects = render(shown, values)
+    code_only, skipped = chart_code_only(objects, CHART)
+    if skipped:
+        print(redacted(note(shown, skipped)), file=sys.__stderr__)
     with tempfile.TemporaryDirectory(prefix="pyconfig-diff-") as root:
         try:
-            pod = hub_pod(objects, Path(root))
+            pod = hub_pod(code_only, Path(root))
             config = z2jh_config(pod, log)
         except Exception as error:  # a hub.extraConfig snippet refused the values
             raise DiffError(f"{shown}: {str(error).strip()}") from None
@@ -389,8 +451,8 @@ def _shown_secret(secret: dict[str, Any]) -> dict[str, Any]:
 
 def _yaml_mapping(text: str | None) -> dict[str, Any] | None:
     try:
-        loaded = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
+        loaded = safe_yaml.load(text) if text else None
+    except (yaml.YAMLError, safe_yaml.UnsafeYAML):
         return None
     return loaded if isinstance(loaded, dict) else None
 
@@ -526,8 +588,11 @@ def _secret_row(path: tuple[str, ...], value: Any) -> bool:
         return False
     names = [part.strip("[]") for part in path]
     above = ".".join(names[:-1])
-    return secret_key(names[-1], above) or (
-        names[-1] == "value" and len(names) > 1 and secret_key(names[-2])
+    env = any(n in _ENV_MAPS for n in names[:-1]) and isinstance(value, str)
+    return (
+        secret_key(names[-1], above)
+        or (names[-1] == "value" and len(names) > 1 and secret_key(names[-2]))
+        or (env and not plainly_not_secret(value))
     )
 
 
@@ -611,6 +676,7 @@ def config_section(a: Side, b: Side) -> list[str]:
                 "(added)" if old is _ABSENT else "(removed)")  # fmt: skip
             lines.append(f"  {key}: {state}")
         else:
+            old, new = masked(old, new, path=key)
             shown = [_shown_or_default(v, default) for v in (old, new)]
             lines.append(f"  {key}: {shown[0]} -> {shown[1]}")
     return lines
@@ -677,7 +743,7 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
             sides = [prepare(n, v, launch, sys.stderr if verbose else log)
                      for n, v in zip((a, b), values, strict=True)]  # fmt: skip
     except (DiffError, SpecError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redacted(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     old, new = sides
     what = "no .resources" if resources is None else f".resources from {resources_path}"

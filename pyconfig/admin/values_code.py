@@ -1,0 +1,106 @@
+"""Which Python of a rendered hub comes from the values file, to leave it unrun.
+
+``diff`` and ``preview`` run z2jh's jupyterhub_config.py on the admin's
+machine, and it runs every ``hub.extraConfig`` snippet in-process (and any
+``.py`` mounted under its ``jupyterhub_config.d``). Whoever can change a
+release's values could so run code as the admin. What the chart ships runs:
+a snippet whose key and code are the chart's own defaults (this chart's
+values.yaml over the binderhub chart's, as Helm merges them). A snippet the
+values file adds, or a chart key it gives other code, does not; neither does
+a hub mount the values add where Python is loaded from (/usr/local/etc).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import tarfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import safe_yaml
+
+#: The hub container's own mounts (z2jh's and this chart's), by volume name.
+_CHART_MOUNTS = frozenset({"config", "secret", "pvc", "persistent-binderhub-pyconfig"})
+#: Where the hub loads Python from (z2jh's config folder, pyconfig's parent).
+_CODE_FOLDERS = ("/usr/local/etc/",)
+
+
+@cache
+def chart_snippets(chart_dir: Path) -> dict[str, str]:
+    """The hub.extraConfig snippets the chart ships, by key: the binderhub
+    chart's (read from its archive in charts/), then this chart's over them."""
+    snippets: dict[str, str] = {}
+    for archive in sorted((chart_dir / "charts").glob("binderhub-*.tgz")):
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile("binderhub/values.yaml")
+            values = safe_yaml.load(member.read().decode()) if member else {}
+        snippets.update(_extra_config(values, ("jupyterhub",)))
+    ours = safe_yaml.load((chart_dir / "values.yaml").read_text(encoding="utf-8"))
+    snippets.update(_extra_config(ours, ("binderhub", "jupyterhub")))
+    return snippets
+
+
+def _extra_config(values: Any, root: tuple[str, ...]) -> dict[str, str]:
+    node = values
+    for key in (*root, "hub", "extraConfig"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return {k: v for k, v in (node or {}).items() if isinstance(v, str)}
+
+
+def chart_code_only(
+    objects: list[dict[str, Any]], chart_dir: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The render with the values file's hub Python taken out, and what was
+    taken out ("hub.extraConfig.NAME", "hub mount PATH"), for the note."""
+    objects = copy.deepcopy(objects)
+    skipped: list[str] = []
+    chart = chart_snippets(chart_dir)
+    for obj in objects:
+        name = (obj.get("metadata") or {}).get("name")
+        if obj.get("kind") == "Secret" and name == "hub":
+            skipped += _drop_snippets(obj, chart)
+        if obj.get("kind") == "Deployment" and name == "hub":
+            skipped += _drop_mounts(obj)
+    return objects, skipped
+
+
+def _drop_snippets(secret: dict[str, Any], chart: dict[str, str]) -> list[str]:
+    data = secret.get("data") or {}
+    if "values.yaml" not in data:
+        return []
+    values = safe_yaml.load(base64.b64decode(data["values.yaml"]).decode()) or {}
+    snippets = (values.get("hub") or {}).get("extraConfig") or {}
+    foreign = [k for k, code in snippets.items() if chart.get(k) != code]
+    for key in foreign:
+        del snippets[key]
+    text = yaml.safe_dump(values)
+    data["values.yaml"] = base64.b64encode(text.encode()).decode()
+    return [f"hub.extraConfig.{key}" for key in foreign]
+
+
+def _drop_mounts(deployment: dict[str, Any]) -> list[str]:
+    skipped = []
+    for container in deployment["spec"]["template"]["spec"].get("containers") or []:
+        kept = []
+        for mount in container.get("volumeMounts") or []:
+            path = str(mount.get("mountPath", ""))
+            if mount.get("name") not in _CHART_MOUNTS and path.startswith(
+                _CODE_FOLDERS
+            ):
+                skipped.append(f"hub mount {path}")
+            else:
+                kept.append(mount)
+        container["volumeMounts"] = kept
+    return skipped
+
+
+def note(name: str, skipped: list[str]) -> str:
+    """The one line that says what was not run."""
+    return (
+        f"note: {name}: not run, as Python from a values file is never run on "
+        f"this machine: {', '.join(skipped)}; the configuration shown lacks it"
+    )

@@ -1,0 +1,99 @@
+"""diff and preview never run Python a values file brings: hub.extraConfig
+snippets it adds or rewrites, nor files it mounts where the hub loads code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pyconfig.admin.values_code import chart_code_only, chart_snippets
+from tools import chart
+
+from .conftest import ROOT
+
+MINIMAL = ROOT / "values" / "minimal.yaml"
+
+
+def _snippet(marker) -> str:
+    return f"open({str(marker)!r}, 'w').write('ran')\n"
+
+
+def with_code(tmp_path, extra: dict) -> tuple:
+    values = yaml.safe_load(MINIMAL.read_text())
+    values["binderhub"]["jupyterhub"]["hub"]["extraConfig"] = extra
+    path = tmp_path / "code.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path, values
+
+
+def _run(*args: str, home) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pyconfig", *args], cwd=ROOT, capture_output=True,
+        text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home)},
+    )  # fmt: skip
+
+
+def test_the_chart_ships_its_own_snippets():
+    snippets = chart_snippets(chart.CHART)
+    assert {"0-binderspawnermixin", "00-binder", "10-persistent-binderhub"} <= set(
+        snippets
+    )
+
+
+def test_a_snippet_the_values_add_would_run_and_is_taken_out(tmp_path):
+    marker = tmp_path / "ran"
+    _, values = with_code(tmp_path, {"99-mine": _snippet(marker)})
+    objects = chart.manifests(chart.render(values))
+    secret = chart.find(objects, "Secret", "hub")["data"]["values.yaml"]
+    assert secret  # the snippet is in the render: z2jh would run it
+    kept, skipped = chart_code_only(objects, chart.CHART)
+    assert skipped == ["hub.extraConfig.99-mine"]
+    assert chart_code_only(kept, chart.CHART)[1] == []  # the chart's stay
+
+
+def test_a_chart_key_given_other_code_is_not_run(tmp_path):
+    marker = tmp_path / "ran"
+    own = chart_snippets(chart.CHART)["10-persistent-binderhub"]
+    _, values = with_code(tmp_path, {"10-persistent-binderhub": own})
+    objects = chart.manifests(chart.render(values))
+    assert chart_code_only(objects, chart.CHART)[1] == []  # the same code: runs
+    _, values = with_code(tmp_path, {"10-persistent-binderhub": _snippet(marker)})
+    objects = chart.manifests(chart.render(values))
+    assert chart_code_only(objects, chart.CHART)[1] == [
+        "hub.extraConfig.10-persistent-binderhub"
+    ]
+
+
+def test_a_values_mount_where_the_hub_loads_code_is_left_out(tmp_path):
+    values = yaml.safe_load(MINIMAL.read_text())
+    values["binderhub"]["jupyterhub"]["hub"]["extraFiles"] = {
+        "evil": {
+            "mountPath": "/usr/local/etc/jupyterhub/jupyterhub_config.d/evil.py",
+            "stringData": "raise SystemExit('ran')\n",
+        }
+    }
+    objects = chart.manifests(chart.render(values))
+    assert chart_code_only(objects, chart.CHART)[1] == [
+        "hub mount /usr/local/etc/jupyterhub/jupyterhub_config.d/evil.py"
+    ]
+
+
+@pytest.mark.parametrize("command", ["diff", "preview"])
+def test_diff_and_preview_run_none_of_it_and_say_so(tmp_path, command):
+    marker = tmp_path / "home" / "ran"
+    marker.parent.mkdir()
+    path, _ = with_code(tmp_path, {"99-mine": _snippet(marker)})
+    args = (
+        ("diff", str(MINIMAL), str(path))
+        if command == "diff"
+        else ("preview", "--values", str(path), "--launch", "gh/a/b/HEAD")
+    )
+    result = _run(*args, home=marker.parent)
+    assert not marker.exists()
+    assert result.returncode in (0, 1), result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("note: ")]
+    assert line.startswith(f"note: {path}: not run") and "99-mine" in line
