@@ -18,9 +18,13 @@ from typing import Any
 import helm_python
 import pytest
 
-from tools import chart
+from tools import chart, pod_security
+from tools.kube_api import ApiError
 
 from .conftest import DATA, ROOT
+from .hub_process.local_hub import pod_of
+from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
+from .hub_setup import SHA
 
 NOTEBOOKS = "binderhub-notebooks"
 LAYOUT = (ROOT / "values" / "cerit.yaml", DATA / "notebook-namespace-values.yaml")
@@ -133,3 +137,60 @@ def test_the_hubs_grants_hold_where_their_bindings_are(split):
         'pods is forbidden: User "system:serviceaccount:binderhub:hub" cannot '
         'create resource "pods" in API group "" in the namespace "elsewhere"'
     )
+
+
+FILES = {f"/lab/model/{SHA}/.resources": b"cpul=2\nmeml=2\n"}
+COMMITS = {("lab", "model", "main"): SHA}
+#: As the README has the admin label them.
+LABELS = {
+    chart.NAMESPACE: {pod_security.LABEL: "privileged"},
+    NOTEBOOKS: {pod_security.LABEL: "baseline"},
+}
+
+
+@pytest.mark.slow
+def test_a_launch_through_binderhub_runs_in_the_notebooks_namespace(tmp_path):
+    """cerit.yaml with the layout, behind the real BinderHub and hub, on the
+    loopback cluster with the rendered RBAC and Pod Security labels: the
+    notebook, its claim and key Secret are in the notebooks' namespace and
+    admitted at baseline, with the quota counting them there; with z2jh's
+    block-cloud-metadata left on, baseline refuses the pod in Kubernetes'
+    words."""
+    values = (*LOGIN_VALUES, DATA / "notebook-namespace-values.yaml")
+    with members_service(tmp_path, FILES, COMMITS, values, namespace_labels=LABELS) as (
+        hub,
+        binder,
+    ):
+        log_in_http(hub.url, "Dana.O-Neil")
+        name = "dana.o-neil"  # as the hub normalizes it: not a Kubernetes name
+        events = binder.build("gh/lab/model/main", token_of(hub, name))
+        assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
+        _, user = hub.api("GET", f"/users/{name}")
+        [server] = user["servers"]
+        assert pod_of(hub, name, server) is None  # not at home
+        pod = pod_of(hub, name, server, NOTEBOOKS)
+        assert pod is not None and pod["status"]["phase"] == "Running"
+        assert "block-cloud-metadata" not in str(pod["spec"].get("initContainers"))
+        volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in volumes.values()
+                  if "persistentVolumeClaim" in v]  # fmt: skip
+        secrets = [v["secret"]["secretName"] for v in volumes.values() if "secret" in v]
+        assert claims and all(
+            hub.kube.get("persistentvolumeclaims", NOTEBOOKS, c) for c in claims
+        )
+        assert secrets and all(hub.kube.get("secrets", NOTEBOOKS, s) for s in secrets)
+        assert not hub.kube.list("persistentvolumeclaims", chart.NAMESPACE)
+        [quota] = hub.kube.list("resourcequotas", NOTEBOOKS)
+        assert quota["status"]["used"]["pods"] == "1"
+
+        # The same pod with z2jh's iptables init container: baseline refuses it.
+        with_iptables = copy.deepcopy(pod)
+        with_iptables["metadata"] = {"name": "with-block-cloud-metadata"}
+        with_iptables["spec"]["initContainers"] = [{
+            "name": "block-cloud-metadata", "image": "busybox",
+            "securityContext": {"privileged": True,
+                                "capabilities": {"add": ["NET_ADMIN"]}},
+        }]  # fmt: skip
+        with pytest.raises(ApiError) as refused:
+            hub.kube.create("pods", NOTEBOOKS, with_iptables, as_client=True)
+        assert 'violates PodSecurity "baseline:latest"' in refused.value.message

@@ -72,17 +72,26 @@ def members_service(
     files: dict[str, bytes],
     commits: dict[tuple[str, str, str], str],
     values_files: tuple[Path, ...] = LOGIN_VALUES,
+    namespace_labels: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """The hub and BinderHub of ``values_files`` (values/cerit.yaml's login),
     logging in through the loopback OpenID Connect provider, where every
-    newcomer is a member of the service's users group."""
+    newcomer is a member of the service's users group; ``namespace_labels``
+    as local_hub's."""
     from tools.oidc_provider import OIDCProvider
 
     from .local_binder import hub_and_binder
 
     with OIDCProvider() as idp:
         idp.newcomers = {"eduperson_entitlement": [members_group()]}
-        with hub_and_binder(state, files, commits, values_files, idp=idp) as running:
+        with hub_and_binder(
+            state,
+            files,
+            commits,
+            values_files,
+            idp=idp,
+            namespace_labels=namespace_labels,
+        ) as running:
             yield running
 
 
