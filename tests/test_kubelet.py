@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,10 @@ from kubernetes_asyncio.client import ApiClient, ApiException, Configuration
 
 from tools.kube_api import KubeAPI
 from tools.kubelet import node
+
+from .conftest import ROOT
+
+CERIT = ROOT / "values" / "cerit.yaml"
 
 pytestmark = pytest.mark.slow
 NS = "peer"
@@ -262,3 +267,30 @@ def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path):
         ip = api.get("pods", NS, "shell")["status"]["podIP"]
         said = asyncio.run(run(api))
     assert said.split() == ["shell", "in-the-pod", ip]
+
+
+def test_a_new_claims_folder_has_the_mode_its_storage_class_gives_it(tmp_path):
+    """csi-driver-nfs makes a claim's directory 755 (root, umask 022) unless
+    the StorageClass sets mountPermissions; the chart's sets 0777, so the
+    notebook user (uid 1000, not root) can write into a fresh volume."""
+    from tools import chart
+
+    objects = chart.manifests(chart.render(chart.load_values(CERIT)))
+    [ours] = [o for o in objects if o["kind"] == "StorageClass"]
+    assert ours["parameters"]["mountPermissions"] == "0777"
+    bare = {"metadata": {"name": "bare"}, "parameters": {"server": "nfs"}}
+    with KubeAPI() as api, node(api, tmp_path) as kubelet:
+        kubelet.storage_classes = {"nfs-csi": ours, "bare": bare}
+        modes = {}
+        for claim, storage_class in (("mine", "nfs-csi"), ("plain", "bare"),
+                                     ("unknown", "gone")):  # fmt: skip
+            api.create("persistentvolumeclaims", "ns", {
+                "metadata": {"name": claim},
+                "spec": {"storageClassName": storage_class},
+            })  # fmt: skip
+            folder = kubelet.claim_folder("ns", claim)
+            modes[claim] = stat.S_IMODE(folder.stat().st_mode)
+        assert modes == {"mine": 0o777, "plain": 0o755, "unknown": 0o755}
+        # Made once: a second mount keeps what the files' owner made of it.
+        (tmp_path / "claims" / "ns-mine").chmod(0o700)
+        assert stat.S_IMODE(kubelet.claim_folder("ns", "mine").stat().st_mode) == 0o700

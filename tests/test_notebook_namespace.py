@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,9 @@ def test_a_launch_through_binderhub_runs_in_the_notebooks_namespace(tmp_path):
         )
         assert secrets and all(hub.kube.get("secrets", NOTEBOOKS, s) for s in secrets)
         assert not hub.kube.list("persistentvolumeclaims", chart.NAMESPACE)
+        # A fresh volume, as the chart's StorageClass has the driver make it.
+        folder = hub.kubelet.claim_folder(NOTEBOOKS, claims[0])
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777
         [quota] = hub.kube.list("resourcequotas", NOTEBOOKS)
         assert quota["status"]["used"]["pods"] == "1"
 

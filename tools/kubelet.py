@@ -11,7 +11,10 @@ container's ``/``:
   its ``status.podIP``; the server's ``--ip`` is that address, so the hub
   reaches the pod where KubeSpawner says it is;
 - a PersistentVolumeClaim mounted by a pod is one folder per claim, shared
-  by every pod that mounts it (the container path is a link to it); a
+  by every pod that mounts it (the container path is a link to it), made
+  with the mode csi-driver-nfs gives it under the claim's StorageClass
+  (``storage_classes``: ``mountPermissions``, else 755; owned by the node's
+  user, where an NFS server that squashes root would give it to nobody); a
   Secret's or ConfigMap's keys become files, with ``items``, ``subPath``
   and ``defaultMode`` as the kubelet applies them;
 - the notebook server's file root is the pod's ``/`` (an argument added:
@@ -84,6 +87,9 @@ from tools.ports import release, reserve
 
 #: Seconds a stopped pod's process gets to end after SIGTERM, before SIGKILL.
 GRACE_SECONDS = 5.0
+#: The mode csi-driver-nfs leaves a new claim's directory with when its
+#: StorageClass sets no mountPermissions (made by root, umask 022).
+PROVISIONED_MODE = 0o755
 #: This node's name: pods bound to any other node are not run here.
 NODE_NAME = "loopback"
 #: The most pods one node runs at once (addresses 127.0.1.1 .. 127.0.N.250).
@@ -129,6 +135,9 @@ class Kubelet:
         #: Python's virtualenv unless another is given.
         self.programs = programs or Path(sys.executable).parent
         self.pods: dict[tuple[str, str], RunningPod] = {}
+        #: StorageClass name -> the object (storage.k8s.io is not served by
+        #: the API): what decides a new claim folder's mode.
+        self.storage_classes: dict[str, dict[str, Any]] = {}
         #: False: new pods stay Pending, as on a node that cannot start them
         #: (no capacity, an image that never pulls); for the fault tests.
         self.start_pods = True
@@ -578,10 +587,28 @@ class Kubelet:
         return {k: v.encode() for k, v in (obj.get("data") or {}).items()}
 
     def claim_folder(self, namespace: str, claim: str) -> Path:
-        """The folder that holds a claim's files (made on first use)."""
+        """The folder that holds a claim's files, made on first use as the
+        claim's provisioner makes it: csi-driver-nfs creates the claim's
+        directory as root under umask 022 (mode 755), then gives it its
+        StorageClass's ``mountPermissions`` when that is set."""
         folder = self.root / "claims" / f"{namespace}-{claim}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            return folder
+        folder.chmod(self.provisioned_mode(namespace, claim))
         return folder
+
+    def provisioned_mode(self, namespace: str, claim: str) -> int:
+        """The mode a new claim's directory gets from its StorageClass."""
+        found = self.api.get("persistentvolumeclaims", namespace, claim) or {}
+        name = (found.get("spec") or {}).get("storageClassName") or ""
+        parameters = (self.storage_classes.get(name) or {}).get("parameters") or {}
+        try:
+            return int(str(parameters.get("mountPermissions") or ""), 8)
+        except ValueError:  # unset or not octal: the driver leaves it alone
+            return PROVISIONED_MODE
 
     def pod_root(self, namespace: str, name: str) -> Path:
         return self.root / "pods" / f"{namespace}-{name}"

@@ -266,6 +266,9 @@ def _kubernetes(
         node(kube, state / "node") as kubelet,
     ):
         kube.namespace_labels.update(copy.deepcopy(namespace_labels or {}))
+        kubelet.storage_classes.update(
+            {o["metadata"]["name"]: o for o in release if o["kind"] == "StorageClass"}
+        )
         for obj in release:
             if obj["kind"] in INSTALLED:
                 where = obj["metadata"].get("namespace") or chart.NAMESPACE
