@@ -5,6 +5,7 @@ print none of them (nor their base64)."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
@@ -12,7 +13,12 @@ import sys
 import pytest
 import yaml
 
-from pyconfig.admin.secret_values import plainly_not_secret, redacted, secret_spans
+from pyconfig.admin.secret_values import (
+    RedactedLines,
+    plainly_not_secret,
+    redacted,
+    secret_spans,
+)
 from tools import chart
 
 from .conftest import ROOT
@@ -182,3 +188,18 @@ def test_env_values_show_only_when_plainly_not_secret():
     for secret in ("hunter2", "x7Kq9pL2", "https://u:p@h", "AKIAIOSFODNN7EXAMPLE"):
         assert not plainly_not_secret(secret), secret
     assert secret_spans(base64.b64encode(OPENSSH.format(side="x").encode()).decode())
+
+
+def test_the_hubs_log_lines_are_masked_line_by_line():
+    """--verbose passes the hub's own log through this: a secret split over
+    two writes is still caught, and nothing else is changed."""
+    out = io.StringIO()
+    lines = RedactedLines(out)
+    lines.write("Connecting to postgresql://hub:s3cr3t-Pa55")
+    lines.write("word@db.example.org/hub\nLoading extra config: 10-persistent")
+    assert (
+        out.getvalue() == "Connecting to postgresql://hub:(secret)@db.example.org/hub\n"
+    )
+    lines.flush()
+    assert out.getvalue().endswith("Loading extra config: 10-persistent")
+    assert "s3cr3t" not in out.getvalue()

@@ -97,3 +97,24 @@ def test_diff_and_preview_run_none_of_it_and_say_so(tmp_path, command):
     assert result.returncode in (0, 1), result.stderr
     [line] = [x for x in result.stderr.splitlines() if x.startswith("note: ")]
     assert line.startswith(f"note: {path}: not run") and "99-mine" in line
+
+
+def test_the_pyconfig_volume_pointed_elsewhere_is_left_out(tmp_path):
+    """The values can point the chart's pyconfig volume at a Secret they fill
+    (hub.extraFiles lands in the hub Secret): the mount is then not the
+    chart's code, and is taken out; the chart's own volume is kept."""
+    values = yaml.safe_load(MINIMAL.read_text())
+    hub = values["binderhub"]["jupyterhub"]["hub"]
+    code = {"mountPath": "/tmp/unused", "stringData": "raise SystemExit('ran')\n"}
+    hub["extraFiles"] = {"code": code}
+    theirs = {"secretName": "hub", "items": [{"key": "code", "path": "hub/x.py"}]}
+    hub["extraVolumes"] = [{"name": "persistent-binderhub-pyconfig", "secret": theirs}]
+    objects = chart.manifests(chart.render(values))
+    pod = chart.find(objects, "Deployment", "hub")["spec"]["template"]["spec"]
+    assert theirs in [v.get("secret") for v in pod["volumes"]]
+    assert chart_code_only(objects, chart.CHART)[1] == [
+        "hub volume persistent-binderhub-pyconfig (not the chart's) at "
+        "/usr/local/etc/persistent-binderhub/pyconfig"
+    ]
+    unchanged = chart.manifests(chart.render(yaml.safe_load(MINIMAL.read_text())))
+    assert chart_code_only(unchanged, chart.CHART)[1] == []

@@ -33,7 +33,7 @@ import yaml
 
 from ..hub.repo_files import RepoFileFetcher
 from .launch_request import SpecError, user_options
-from .secret_values import redacted
+from .secret_values import RedactedLines, redacted
 from .values_code import chart_code_only, note
 
 
@@ -200,7 +200,8 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         return 2
     _no_cluster()
     log = io.StringIO()
-    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log)
+    hub_log = RedactedLines(sys.stderr) if verbose else log
+    quiet = contextlib.redirect_stderr(hub_log)
     try:
         values = chart.load_values(values_path)
         resources = _read_file(resources_path) if resources_path else None
@@ -211,9 +212,7 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
             code_only, skipped = chart_code_only(objects, chart.CHART)
             if skipped:
                 print(redacted(note(str(values_path), skipped)), file=sys.__stderr__)
-            config, pod = hub_configuration(
-                values, sys.stderr if verbose else log, code_only
-            )
+            config, pod = hub_configuration(values, hub_log, code_only)
     except (OSError, SpecError, chart.ChartError) as error:
         print(f"error: {redacted(str(error))}", file=sys.stderr)
         return 2

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import itertools
 import math
 import re
 from collections import Counter
+from typing import TextIO
 
 _FLAGS = re.ASCII
 #: The secret is a pattern's group named "secret", or else its whole match.
@@ -167,3 +169,29 @@ def redacted(text: str, note: str = "(secret)") -> str:
         parts += [text[at:start], note]
         at = end
     return "".join([*parts, text[at:]])
+
+
+class RedactedLines(io.TextIOBase):
+    """A text stream that passes each whole line on with its secrets masked:
+    the hub's own log lines, which ``--verbose`` shows, quote values (a
+    database URL, an environment) as freely as a values file holds them."""
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._target.write(redacted(line) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._target.write(redacted(self._pending))
+            self._pending = ""
+        self._target.flush()

@@ -7,7 +7,11 @@ release's values could so run code as the admin. What the chart ships runs:
 a snippet whose key and code are the chart's own defaults (this chart's
 values.yaml over the binderhub chart's, as Helm merges them). A snippet the
 values file adds, or a chart key it gives other code, does not; neither does
-a hub mount the values add where Python is loaded from (/usr/local/etc).
+a hub mount the values add where Python is loaded from (/usr/local/etc), nor
+the chart's own code mounts once the values redefine their volume (the
+pyconfig volume pointed at a Secret the values fill, a second volume of the
+same name, which the API server would refuse and the hub pod on disk would
+take instead).
 """
 
 from __future__ import annotations
@@ -27,6 +31,19 @@ from . import safe_yaml
 _CHART_MOUNTS = frozenset({"config", "secret", "pvc", "persistent-binderhub-pyconfig"})
 #: Where the hub loads Python from (z2jh's config folder, pyconfig's parent).
 _CODE_FOLDERS = ("/usr/local/etc/",)
+#: The chart's volume of pyconfig itself (chart/values.yaml).
+_PYCONFIG = "persistent-binderhub-pyconfig"
+
+
+@cache
+def chart_volume(chart_dir: Path, name: str = _PYCONFIG) -> dict[str, Any] | None:
+    """The hub volume ``name`` as the chart's values.yaml defines it."""
+    ours = safe_yaml.load((chart_dir / "values.yaml").read_text(encoding="utf-8"))
+    hub = ((ours.get("binderhub") or {}).get("jupyterhub") or {}).get("hub") or {}
+    for volume in hub.get("extraVolumes") or []:
+        if isinstance(volume, dict) and volume.get("name") == name:
+            return volume
+    return None
 
 
 @cache
@@ -64,7 +81,7 @@ def chart_code_only(
         if obj.get("kind") == "Secret" and name == "hub":
             skipped += _drop_snippets(obj, chart)
         if obj.get("kind") == "Deployment" and name == "hub":
-            skipped += _drop_mounts(obj)
+            skipped += _drop_mounts(obj, chart_volume(chart_dir))
     return objects, skipped
 
 
@@ -82,15 +99,26 @@ def _drop_snippets(secret: dict[str, Any], chart: dict[str, str]) -> list[str]:
     return [f"hub.extraConfig.{key}" for key in foreign]
 
 
-def _drop_mounts(deployment: dict[str, Any]) -> list[str]:
+def _drop_mounts(deployment: dict[str, Any], pyconfig: dict | None) -> list[str]:
+    """Take out mounts where the hub loads code that are not the chart's:
+    a volume the values add there, or a chart volume they redefined."""
+    spec = deployment["spec"]["template"]["spec"]
+    volumes = [v for v in spec.get("volumes") or [] if isinstance(v, dict)]
+    names = [v.get("name") for v in volumes]
+    redefined = {n for n in names if names.count(n) > 1}
+    if _PYCONFIG in names and [v for v in volumes if v.get("name") == _PYCONFIG] != [
+        pyconfig
+    ]:
+        redefined.add(_PYCONFIG)
     skipped = []
-    for container in deployment["spec"]["template"]["spec"].get("containers") or []:
+    for container in spec.get("containers") or []:
         kept = []
         for mount in container.get("volumeMounts") or []:
             path = str(mount.get("mountPath", ""))
-            if mount.get("name") not in _CHART_MOUNTS and path.startswith(
-                _CODE_FOLDERS
-            ):
+            name = mount.get("name")
+            if name in redefined:
+                skipped.append(f"hub volume {name} (not the chart's) at {path}")
+            elif name not in _CHART_MOUNTS and path.startswith(_CODE_FOLDERS):
                 skipped.append(f"hub mount {path}")
             else:
                 kept.append(mount)

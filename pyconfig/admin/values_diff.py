@@ -41,7 +41,7 @@ import yaml
 from . import safe_yaml
 from .launch_request import SpecError, user_options
 from .preview import refusal_message
-from .secret_values import plainly_not_secret, redacted, secret_spans
+from .secret_values import RedactedLines, plainly_not_secret, redacted, secret_spans
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 DEFAULT_SPEC = "gh/binder-examples/requirements/HEAD"
@@ -729,7 +729,8 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
         return EXIT_ERROR
     _no_cluster()
     log = io.StringIO()
-    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log)
+    hub_log = RedactedLines(sys.stderr) if verbose else log
+    quiet = contextlib.redirect_stderr(hub_log)
     try:
         user_options(spec)  # a bad spec fails before anything is rendered
         try:
@@ -740,7 +741,7 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
         launch = _Launch(spec, user, resources)
         values = [read_values(name, stdin or sys.stdin) for name in (a, b)]
         with quiet:
-            sides = [prepare(n, v, launch, sys.stderr if verbose else log)
+            sides = [prepare(n, v, launch, hub_log)
                      for n, v in zip((a, b), values, strict=True)]  # fmt: skip
     except (DiffError, SpecError) as error:
         print(f"error: {redacted(str(error))}", file=sys.stderr)
