@@ -3,8 +3,10 @@ snippets it adds or rewrites, nor files it mounts where the hub loads code."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -118,3 +120,40 @@ def test_the_pyconfig_volume_pointed_elsewhere_is_left_out(tmp_path):
     ]
     unchanged = chart.manifests(chart.render(yaml.safe_load(MINIMAL.read_text())))
     assert chart_code_only(unchanged, chart.CHART)[1] == []
+
+
+@pytest.mark.parametrize("command", ["diff", "preview"])
+def test_asked_for_it_runs_in_a_child_without_the_admins_environment(tmp_path, command):
+    """--run-extra-config: the snippet runs, in a process that got none of
+    the admin's variables (a KUBECONFIG and a cloud key planted here), in a
+    new empty HOME that is its working directory and is gone afterwards."""
+    report = tmp_path / "report.json"
+    snippet = (
+        "import json, os\n"
+        f"open({str(report)!r}, 'w').write(json.dumps({{'env': dict(os.environ), "
+        "'cwd': os.getcwd(), 'home': os.listdir(os.environ['HOME'])}))\n"
+    )
+    path, _ = with_code(tmp_path, {"99-mine": snippet})
+    args = (
+        ("diff", "--run-extra-config", "-", str(path))
+        if command == "diff"
+        else ("preview", "--run-extra-config", "--values", str(path),
+              "--launch", "gh/a/b/HEAD")
+    )  # fmt: skip
+    home = tmp_path / "admin-home"
+    home.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "pyconfig", *args], cwd=ROOT, capture_output=True,
+        text=True, timeout=300, input=MINIMAL.read_text(),
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home),
+             "KUBECONFIG": str(home / "kubeconfig"),
+             "AWS_SECRET_ACCESS_KEY": "planted-by-the-test"},
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert "not run" not in result.stderr
+    seen = json.loads(report.read_text())
+    env = seen["env"]
+    assert "KUBECONFIG" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["HOME"] != str(home) and seen["cwd"] == env["HOME"]
+    assert not Path(env["HOME"]).exists()  # removed afterwards
+    assert "planted-by-the-test" not in result.stdout + result.stderr

@@ -189,12 +189,27 @@ def _launch_arguments(
     parser.add_argument(
         "--verbose", action="store_true", help="also print the hub's log lines"
     )
+    parser.add_argument(
+        "--run-extra-config",
+        action="store_true",
+        help="also run the values file's own hub Python (hub.extraConfig "
+        "snippets, code it mounts where the hub loads code), which is never run "
+        "otherwise: in a child process with none of your environment (no "
+        "KUBECONFIG, no credentials in variables) and an empty throwaway HOME "
+        "and working directory. It still runs as your user: it can read your "
+        "files by their absolute paths and reach the network",
+    )
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     _printable_streams(sys.stdout, sys.stderr, out)
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    if args.command in ("diff", "preview") and args.run_extra_config:
+        from . import sandbox
+
+        if not sandbox.inside():
+            return sandbox.run_in_child(_child_argv(args), out, sys.stdin)
     if args.command == "diff":
         from .values_diff import run as diff
 
@@ -227,6 +242,23 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         code = _check_one(path, policy, args.json, out, args.values)
         status = max(status, code)
     return status
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    """The command again, for the sandbox's child: its files as absolute
+    paths (the child starts in an empty folder)."""
+
+    def absolute(path: Path | str) -> str:
+        return str(path) if str(path) == "-" else str(Path(path).resolve())
+
+    options = ["--launch", args.launch, "--user", args.user, "--run-extra-config"]
+    options += ["--resources", absolute(args.resources)] if args.resources else []
+    options += ["--verbose"] if args.verbose else []
+    if args.command == "diff":
+        return ["diff", *options, "--", absolute(args.a), absolute(args.b)]
+    options += ["--image", args.image] if args.image else []
+    return ["preview", "--values", absolute(args.values),
+            "--pod-security", args.pod_security, *options]  # fmt: skip
 
 
 def _printable_streams(*streams: TextIO | None) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from . import safe_yaml
+from . import safe_yaml, sandbox
 
 #: The hub container's own mounts (z2jh's and this chart's), by volume name.
 _CHART_MOUNTS = frozenset({"config", "secret", "pvc", "persistent-binderhub-pyconfig"})
@@ -72,7 +72,10 @@ def chart_code_only(
     objects: list[dict[str, Any]], chart_dir: Path
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The render with the values file's hub Python taken out, and what was
-    taken out ("hub.extraConfig.NAME", "hub mount PATH"), for the note."""
+    taken out ("hub.extraConfig.NAME", "hub mount PATH"), for the note; the
+    render whole in the child of ``--run-extra-config`` (sandbox.py)."""
+    if sandbox.inside():
+        return objects, []
     objects = copy.deepcopy(objects)
     skipped: list[str] = []
     chart = chart_snippets(chart_dir)
@@ -129,6 +132,7 @@ def _drop_mounts(deployment: dict[str, Any], pyconfig: dict | None) -> list[str]
 def note(name: str, skipped: list[str]) -> str:
     """The one line that says what was not run."""
     return (
-        f"note: {name}: not run, as Python from a values file is never run on "
-        f"this machine: {', '.join(skipped)}; the configuration shown lacks it"
+        f"note: {name}: not run, as Python from a values file is not run on "
+        f"this machine: {', '.join(skipped)}; the configuration shown lacks it "
+        f"({sandbox.OPTION} runs it in a child process without your environment)"
     )
