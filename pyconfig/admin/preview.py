@@ -198,12 +198,12 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         print("error: preview renders the chart: run it in a clone of the project "
               "after `make setup`", file=sys.stderr)  # fmt: skip
         return 2
-    _no_cluster()
     log = io.StringIO()
     hub_log = RedactedLines(sys.stderr) if verbose else log
     quiet = contextlib.redirect_stderr(hub_log)
     try:
-        values = chart.load_values(values_path)
+        values = chart.load_values(values_path)  # a file it refuses: at once
+        _no_cluster()
         resources = _read_file(resources_path) if resources_path else None
         options = user_options(spec)
         options["image"] = image or f"(the image BinderHub builds for {spec})"

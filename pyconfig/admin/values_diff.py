@@ -727,7 +727,6 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
     if a == "-" and b == "-":
         print("error: only one side can be - (stdin)", file=sys.stderr)
         return EXIT_ERROR
-    _no_cluster()
     log = io.StringIO()
     hub_log = RedactedLines(sys.stderr) if verbose else log
     quiet = contextlib.redirect_stderr(hub_log)
@@ -740,6 +739,7 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
             raise DiffError(f"{resources_path}: {why}") from None
         launch = _Launch(spec, user, resources)
         values = [read_values(name, stdin or sys.stdin) for name in (a, b)]
+        _no_cluster()  # after the files: one it refuses is refused at once
         with quiet:
             sides = [prepare(n, v, launch, hub_log)
                      for n, v in zip((a, b), values, strict=True)]  # fmt: skip
