@@ -32,8 +32,6 @@ import kubernetes_validate
 import yaml
 from helm_python import _native
 
-from pyconfig.admin import safe_yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"
 RENDERED = ROOT / "build" / "rendered"
@@ -258,6 +256,10 @@ def merge_values(*layers: dict[str, Any]) -> dict[str, Any]:
 def load_values(path: Path) -> dict[str, Any]:
     """A values file, or ChartError naming it (missing, unreadable, not YAML,
     or aliases that would expand past what Helm accepts: pyconfig.admin.safe_yaml)."""
+    # Here, not at the top: the hub imports this module (tests' recording
+    # spawner) with the pod's pyconfig, which has no admin package.
+    from pyconfig.admin import safe_yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
