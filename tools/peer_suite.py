@@ -66,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fallback", type=Path, required=True)
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments")
     args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        # The hub pod reads its config from the pod's own /etc, which the
+        # loopback node lays out in a mount namespace: root only (CI is).
+        print(
+            f"peer suite (kubespawner {TAG}): NOT RUN: the loopback node runs "
+            "pods in mount namespaces, which needs root (CI runs as root)"
+        )
+        return 0
     where = suite(args.fallback)
     excluded = exclusions()
     command = [
