@@ -58,6 +58,14 @@ def minimal_with(tmp: Path, name: str, change) -> Path:
     return path
 
 
+def minimal_with_values(tmp: Path, name: str, change) -> Path:
+    values = yaml.safe_load(MINIMAL.read_text())
+    change(values)
+    path = tmp / name
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
 def section(output: str, number: int) -> str:
     """The text of one numbered section of the output."""
     start = output.index(f"\n{number}. ")
@@ -263,3 +271,31 @@ def test_masking_keeps_references_and_flags_and_hides_values():
     assert masked({}, {"password": "x"}) == ({}, {"password": ONLY})
     encoded = base64.b64encode(b"x").decode()
     assert masked([{"cookie_secret": encoded}], [])[0] == [{"cookie_secret": ONLY}]
+
+
+def test_the_sample_launch_goes_through_each_sides_admission(tmp_path):
+    """As preview: a quota turned on brings its LimitRange, which gives
+    z2jh's block-cloud-metadata init container limits; a quota too small for
+    the launch makes the side refuse it in the API server's words."""
+
+    def quota(cpu: str):
+        def change(values: dict) -> None:
+            values["persistentBinderhub"] = {
+                "resourceQuota": {"enabled": True, "cpu": cpu}
+            }
+
+        return change
+
+    roomy = minimal_with_values(tmp_path, "roomy.yaml", quota("64"))
+    result = run(str(MINIMAL), str(roomy))
+    assert result.returncode == 1, result.stderr
+    launch = section(result.stdout, 3)
+    # The LimitRange's containerDefaults, added where the init container had none.
+    assert "+      limits:\n+        cpu: '1'\n+        memory: 1Gi" in launch, launch
+    assert "+        cpu: 50m\n+        memory: 128Mi" in launch
+    tight = minimal_with_values(tmp_path, "tight.yaml", quota("1"))
+    result = run(str(MINIMAL), str(tight))
+    assert result.returncode == 1, result.stderr
+    launch = section(result.stdout, 3)
+    assert f"  B ({tight}) refuses the launch, saying:" in launch
+    assert "the namespace refuses" in launch and "exceeded quota" in launch

@@ -125,14 +125,15 @@ Compare two values files of this chart as the cluster would run them:
      each render): one "Section.trait: old -> new" line per change, the idle
      culler's options, the authenticator, ResourcePolicy, ServerQuota
   3. the Pod and PVC a sample launch gets, or the refusal a user would see
+     (the launch goes through the side's ResourceQuota and LimitRange)
 
 Secret values are never printed, only whether they changed: secret-looking
 keys, and secret-looking parts of any value (a URL's password, private keys,
 tokens, connection-string keys, their base64, random-looking strings); an
 env var's value unless plainly not secret. Python from the values files
-(hub.extraConfig snippets other than the chart's own) is never run; a note
-says what was left out. Values z2jh generates at install (proxy, cookie and
-service tokens) compare equal, as
+(hub.extraConfig snippets other than the chart's own) is not run unless
+--run-extra-config asks for it; a note says what was left out. Values z2jh
+generates at install (proxy, cookie and service tokens) compare equal, as
 `helm upgrade` keeps the deployed ones. Exit 0: no differences; 1:
 differences; 2: an error (a file that cannot be read, or that the chart or
 the hub refuses, is named). Needs a clone of the project (make setup).

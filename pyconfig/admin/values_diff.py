@@ -4,8 +4,9 @@ Admins run it before every upgrade, with A the deployed values (``helm get
 values RELEASE -o yaml``) and B the new file. Each side goes through what
 ``preview`` runs: the chart rendered by the real Helm engine, z2jh's own
 jupyterhub_config.py on the rendered hub Secret, and one launch through
-JupyterHub, our hook and BinderSpawner against an empty loopback Kubernetes
-API. Three sections compare them: the rendered objects, the hub's effective
+JupyterHub, our hook and BinderSpawner in a fresh install's namespace on the
+loopback cluster, through its admission (the side's ResourceQuota and
+LimitRange). Three sections compare them: the rendered objects, the hub's effective
 configuration, and the Pod and PVC of a sample launch.
 
 Secret values are never printed: a Secret's data shows only whether each key
@@ -21,7 +22,6 @@ equal, as they do on the cluster.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import copy
@@ -40,7 +40,7 @@ import yaml
 
 from . import safe_yaml
 from .launch_request import SpecError, user_options
-from .preview import refusal_message
+from .preview import Refused, admitted_launch
 from .secret_values import RedactedLines, plainly_not_secret, redacted, secret_spans
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
@@ -368,12 +368,15 @@ def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> 
         except Exception as error:  # a hub.extraConfig snippet refused the values
             raise DiffError(f"{shown}: {str(error).strip()}") from None
         try:
-            manifests: dict[str, Any] | str = asyncio.run(launch.run(config, pod))
+            # As preview: in a fresh install's namespace, through its admission.
+            manifests: dict[str, Any] | str = admitted_launch(
+                objects, "privileged",
+                lambda kube: launch.run(config, pod, kube), contextlib.nullcontext(),
+            )  # fmt: skip
+        except Refused as refused:  # the hub's message, or the API server's
+            manifests = str(refused)
         except Exception as error:
-            refusal = refusal_message(error)
-            if refusal is None:
-                raise DiffError(f"{shown}: the sample launch failed: {error}") from None
-            manifests = refusal
+            raise DiffError(f"{shown}: the sample launch failed: {error}") from None
         settings = hub_settings(config, root)
     return Side(shown, _by_id(objects), settings, manifests)
 
@@ -386,15 +389,16 @@ class _Launch:
     user: str
     resources: bytes | None
 
-    async def run(self, config: Any, pod: Any) -> dict[str, Any]:
-        """preview's launch; without a file, the repository has no .resources
-        (a loopback server answers 404, so nothing is fetched)."""
+    async def run(self, config: Any, pod: Any, kube: Any = None) -> dict[str, Any]:
+        """preview's launch, against ``kube``; without a file, the repository
+        has no .resources (a loopback server answers 404, so nothing is
+        fetched)."""
         from .preview import launch
 
         options = user_options(self.spec)
         options["image"] = f"(the image BinderHub builds for {self.spec})"
         manifests = await launch(
-            config, pod, options, self.user, self.resources, offline=True
+            config, pod, options, self.user, self.resources, offline=True, kube=kube
         )
         return _stable(manifests)
 
