@@ -40,7 +40,7 @@ from tools.kube_api import KubeAPI
 from tools.kubelet import node
 from tools.lifetime import bound_to_parent
 from tools.ports import free_port
-from tools.workloads import admit_release_pods
+from tools.workloads import NAMESPACE_POLICY, admit_release_pods
 
 from ..standins import KubeAPIStandIn, RawFileServer
 
@@ -237,8 +237,7 @@ INSTALLED = {
     "ConfigMap": "configmaps",
     "Secret": "secrets",
     "Service": "services",
-    "ResourceQuota": "resourcequotas",
-    "LimitRange": "limitranges",
+    **NAMESPACE_POLICY,
 }
 
 
