@@ -329,6 +329,13 @@ def test_the_binder_pod_gets_the_settings_its_values_file_meant(binder):
     }
     # The values BinderHub loaded are the rendered Secret's, from the folder.
     assert f"Loading {run.pod.path(CONFIG_DIR)}/values.yaml" in run.output
+    # Our snippet ran with the pod's copy of pyconfig/binder, and BinderHub
+    # launches through its launcher, with the chart's Launcher settings.
+    assert "Loading extra config: 10-persistent-binderhub" in run.output
+    assert run.report["launcher_class"] == (
+        "pyconfig.binder.launcher.FailureOnceLauncher"
+    )
+    assert run.report["launcher_retries"] == 1  # c.Launcher applies to it
 
 
 def test_builds_can_run_and_push_on_a_node_without_docker(binder):

@@ -22,7 +22,12 @@ import yaml
 from pyconfig.admin.chart_values import policy_from_values
 from pyconfig.resources.policy import ResourcePolicy
 from tools import chart, chart_checks, pyconfig_volume
-from tools.hub_pod import config_for, hub_pod
+from tools.hub_pod import (
+    binder_pod,
+    config_for,
+    hub_pod,
+    registry_secret_standins,
+)
 
 from .conftest import ROOT
 
@@ -209,6 +214,14 @@ BAD_VALUES = [
     (f"{HUB_CONFIG}.BinderSpawner.auth_enabled", False, "must be equal"),
     ("persistentBinderhub.storageClass.create", True,
      "nfs.server and .share are required"),
+    # A list in a values file replaces the chart's, which holds our code's
+    # volume: the pod would start without it.
+    ("binderhub.extraVolumes", [{"name": "theirs", "emptyDir": {}}],
+     "binderhub.extraVolumes and binderhub.extraVolumeMounts must keep the "
+     "chart's persistent-binderhub-pyconfig entries"),
+    ("binderhub.jupyterhub.hub.extraVolumeMounts", [],
+     "binderhub.jupyterhub.hub.extraVolumes and "
+     "binderhub.jupyterhub.hub.extraVolumeMounts must keep"),
 ]  # fmt: skip
 
 
@@ -413,6 +426,9 @@ def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
             p.name: p for p in (package / "hub").glob("*.py")
         }
         | {"home.html": package / "hub" / "home.html"},
+        "persistent-binderhub-pyconfig-binder": {
+            p.name: p for p in (package / "binder").glob("*.py")
+        },
     }
     assert {name: set(data) for name, data in configmaps.items()} == {
         name: set(files) for name, files in expected.items()
@@ -448,6 +464,23 @@ def test_the_hub_gets_the_package_at_its_paths_without_the_admin_tools(
         assert not admin & set(data)  # none of them is shipped
         assert "__main__.py" not in data
     assert not (mounted / "admin").exists()
+    assert not (mounted / "binder").exists()
+
+
+def test_binderhub_gets_its_folder_and_nothing_else(rendered, tmp_path):
+    """The binder pod's volume, laid out as the kubelet mounts it: binder/
+    whole at pyconfig/binder, which our snippet imports through the
+    namespace package pyconfig/ (no __init__.py there, nothing of the hub)."""
+    _, output = rendered
+    objects = chart.manifests(output)
+    # The registry Secrets the admin creates, as placeholders.
+    objects += registry_secret_standins(objects, "registry.invalid", "x", "x")
+    pod, _, _ = binder_pod(objects, tmp_path, tmp_path / "kubeconfig")
+    mounted = pod.path("/usr/local/etc/persistent-binderhub/pyconfig")
+    got = sorted(str(p.relative_to(mounted)) for p in mounted.rglob("*") if p.is_file())
+    package = ROOT / "pyconfig"
+    wanted = sorted(f"binder/{p.name}" for p in (package / "binder").glob("*.py"))
+    assert got == wanted
 
 
 def test_render_command_writes_the_stream_and_a_summary():
@@ -493,11 +526,15 @@ def hub_pod_template(rendered: dict[str, str]) -> dict:
     return hub["spec"]["template"]
 
 
-def test_the_hub_pod_carries_the_checksum_of_the_code_it_runs(rendered):
+def test_each_pod_carries_the_checksum_of_the_code_it_runs(rendered):
     _, output = rendered
     shipped = pyconfig_configmaps(output)
-    annotations = hub_pod_template(output)["metadata"]["annotations"]
-    assert annotations[pyconfig_volume.ANNOTATION] == pyconfig_volume.checksum(shipped)
+    objects = chart.manifests(output)
+    for pod, name in (("hub", "hub"), ("binder", "binder")):
+        template = chart.find(objects, "Deployment", name)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        wanted = pyconfig_volume.checksum(pyconfig_volume.mounted_by(pod, shipped))
+        assert annotations[pyconfig_volume.ANNOTATION] == wanted, pod
 
 
 def test_the_checksum_in_the_chart_is_current():

@@ -51,13 +51,15 @@ def test_the_last_gpu_taken_the_next_gpu_launch_reads_why_once(service):
 
     events = binder.build("gh/lab/gpu-model/main", tokens["ben"])
     assert events[-1]["phase"] == "failed", events
-    # What BinderHub's page ends on: the hub's refusal, not Kubernetes' 403.
-    # (BinderHub also relays the hub's own progress event with the same
-    # text before its failure event: every refusal reads that way today.)
+    # What BinderHub's page ends on: the hub's refusal, not Kubernetes' 403,
+    # and only there: BinderHub's launcher relays the hub's progress events,
+    # and the hub's failure event is not relayed before the failure itself
+    # (pyconfig/binder/launcher.py).
     last = events[-1]["message"]
     assert last.startswith(f"Spawn failed: {FULL}"), events[-1]
     assert "launch without a GPU (no gpu= in .resources)" in last
     messages = " ".join(e.get("message", "") for e in events)
+    assert messages.count(FULL) == 1, events
     assert "Forbidden" not in messages and "exceeded quota" not in messages
     # Nothing of the refused launch is left: no pod, no server.
     _, ben = hub.api("GET", "/users/ben?include_stopped_servers=1")

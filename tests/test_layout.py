@@ -1,9 +1,12 @@
-"""The three folders of pyconfig/ depend one way: admin -> hub -> resources.
+"""The folders of pyconfig/ depend one way: admin -> hub -> resources, and
+binder alone.
 
 The `.resources` contract (resources/) needs no hub and no admin tool, so
 authors run it alone; the hub integration (hub/) never needs an admin tool,
 which the chart does not ship; and neither reaches past the hub image's
-packages. Read from the source, so a new import anywhere is held to it.
+packages. What runs in BinderHub (binder/) needs none of the others and
+reaches only the binder image's packages. Read from the source, so a new
+import anywhere is held to it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "pyconfig"
 #: Folder -> the other folders it may import from.
-ALLOWED = {"resources": set(), "hub": {"resources"}, "admin": {"resources", "hub"}}
+ALLOWED = {
+    "resources": set(),
+    "hub": {"resources"},
+    "binder": set(),
+    "admin": {"resources", "hub"},
+}
 #: The hub image's packages (requirements/hub.txt, with the dependencies
 #: the hub code imports directly) by import name.
 HUB_IMAGE = {
@@ -26,6 +34,10 @@ HUB_IMAGE = {
     "jsonschema", "ruamel", "jinja2", "cryptography", "yaml", "tornado",
     "traitlets", "sqlalchemy", "prometheus_client", "pycurl",
 }  # fmt: skip
+#: The binder image's packages (requirements/binderhub.txt) the binder code
+#: may import, by import name.
+BINDER_IMAGE = {"binderhub", "tornado", "traitlets"}
+IMAGE = {"resources": HUB_IMAGE, "hub": HUB_IMAGE, "binder": BINDER_IMAGE}
 
 
 def imported(path: Path, root: Path = ROOT) -> set[str]:
@@ -62,14 +74,14 @@ def test_each_folder_imports_only_the_folders_below_it(folder):
         assert reached <= ALLOWED[folder] | {folder}, path
 
 
-@pytest.mark.parametrize("folder", ["resources", "hub"])
-def test_what_the_hub_runs_imports_the_standard_library_and_its_image(folder):
+@pytest.mark.parametrize("folder", sorted(IMAGE))
+def test_what_a_pod_runs_imports_the_standard_library_and_its_image(folder):
     for path in [PACKAGE / "__init__.py", *sorted((PACKAGE / folder).glob("*.py"))]:
         for name in imported(path):
             top = name.split(".")[0]
             assert (
                 top in sys.stdlib_module_names
-                or top in HUB_IMAGE
+                or top in IMAGE[folder]
                 or top in ("pyconfig", "__future__")
             ), f"{path.relative_to(ROOT)} imports {name}"
 

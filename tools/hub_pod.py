@@ -388,12 +388,14 @@ def binder_pod(
     objects: list[dict[str, Any]], root: Path, kubeconfig: Path
 ) -> tuple[PodOnDisk, dict[str, str], list[str]]:
     """The binder container of the release laid out in ``root``, with its
-    environment and arguments: binderhub_config.py's fixed path points into
-    ``root``, as do values that name a path under one of its mounts
-    (``--config``, ``DOCKER_CONFIG``); ``HOME`` is the folder's /root (the
-    container runs as root); ``KUBECONFIG`` is ``kubeconfig``."""
+    environment and arguments: binderhub_config.py's fixed path and our
+    snippet's pyconfig point into ``root``, as do values that name a path
+    under one of its mounts (``--config``, ``DOCKER_CONFIG``); ``HOME`` is
+    the folder's /root (the container runs as root); ``KUBECONFIG`` is
+    ``kubeconfig``."""
     pod = materialize(objects, "Deployment", "binder", "binder", root)
     pod.redirect(["binderhub_config.py"], BINDER_CONFIG_DIR)
+    pod.env["PERSISTENT_BINDERHUB_PATH"] = str(pod.path(PYCONFIG_PARENT))
     spec = find(objects, "Deployment", "binder")["spec"]["template"]["spec"]
     [container] = [c for c in spec["containers"] if c["name"] == "binder"]
     mounts = [m["mountPath"].rstrip("/") for m in container.get("volumeMounts") or []]

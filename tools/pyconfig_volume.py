@@ -1,19 +1,26 @@
-"""What the hub gets of pyconfig/, and the hub pod tied to it (`make schema`).
+"""What the hub and BinderHub get of pyconfig/, and their pods tied to it
+(`make schema`).
 
-The chart ships the hub-side folders of pyconfig/ (the top-level package
-file, ``resources/`` and ``hub/``; never ``admin/``) in one ConfigMap per
-folder: Helm's ``Files.Glob … AsConfig`` keys files by base name, and
-ConfigMap keys cannot hold a ``/``. The hub mounts them as one projected
-volume whose ``items`` put each key back at its path in the package. z2jh
-copies ``hub.extraVolumes`` verbatim (no templating), so that list lives in
-chart/values.yaml, written here from the files themselves.
+The chart ships the pod-side folders of pyconfig/ (the top-level package
+file, ``resources/``, ``hub/`` and ``binder/``; never ``admin/``) in one
+ConfigMap per folder: Helm's ``Files.Glob … AsConfig`` keys files by base
+name, and ConfigMap keys cannot hold a ``/``.
 
-z2jh copies ``hub.annotations`` into the hub pod template, and only a change
-there makes Kubernetes replace the pod: the sha256 of what the ConfigMaps
-ship is one, so `helm upgrade` with new hook code restarts the hub on it.
+The hub mounts the first three as one projected volume whose ``items`` put
+each key back at its path in the package. z2jh copies ``hub.extraVolumes``
+verbatim (no templating), so that list lives in chart/values.yaml, written
+here from the files themselves. The binder pod mounts only ``binder/``'s
+ConfigMap, whole, at ``pyconfig/binder`` (``pyconfig`` is then a namespace
+package there): a volume short enough for an admin's own
+``binderhub.extraVolumes`` list to repeat.
 
-    python -m tools.pyconfig_volume           # rewrite both in chart/values.yaml
-    python -m tools.pyconfig_volume --check   # exit 1 if either is stale
+z2jh copies ``hub.annotations`` into the hub pod template and the binderhub
+chart ``podAnnotations`` into the binder's, and only a change there makes
+Kubernetes replace a pod: the sha256 of what a pod's ConfigMaps ship is
+one, so `helm upgrade` with new code restarts the pod that runs it.
+
+    python -m tools.pyconfig_volume           # rewrite them in chart/values.yaml
+    python -m tools.pyconfig_volume --check   # exit 1 if any is stale
 """
 
 from __future__ import annotations
@@ -34,10 +41,22 @@ SHIPPED: dict[str, tuple[str, ...]] = {
     "": ("__init__.py",),
     "resources": ("*.py", "*.json"),
     "hub": ("*.py", "*.html"),
+    "binder": ("*.py",),
 }
-#: The hub's volume of them (hub.extraVolumes, hub.extraVolumeMounts).
+#: Pod -> the folders of SHIPPED it mounts.
+MOUNTED: dict[str, tuple[str, ...]] = {
+    "hub": ("", "resources", "hub"),
+    "binder": ("binder",),
+}
+#: The pods' volume of them (hub.extraVolumes, binderhub.extraVolumes).
 PYCONFIG_VOLUME = "persistent-binderhub-pyconfig"
-_LINE = re.compile(rf'^(\s*{re.escape(ANNOTATION)}:\s*)"?[0-9a-f]*"?\s*$', re.M)
+#: A pod's checksum line: under ``annotations:`` (the hub, z2jh's
+#: hub.annotations) or ``podAnnotations:`` (the binder pod).
+_LINE = re.compile(
+    rf"^(?P<key>[ \t]*(?P<pod>annotations|podAnnotations):[ \t]*\n"
+    rf'[ \t]*{re.escape(ANNOTATION)}:[ \t]*)"?[0-9a-f]*"?[ \t]*$',
+    re.M,
+)
 #: The generated list: the marker comment, then every line below it that is
 #: indented at least as deeply (the sources), up to the next key.
 _SOURCES = re.compile(
@@ -71,11 +90,19 @@ def checksum(shipped: dict[str, dict[str, str]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def mounted_by(
+    pod: str, shipped: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The ConfigMaps of ``shipped`` that ``pod`` ("hub", "binder") mounts."""
+    names = {configmap_name(folder) for folder in MOUNTED[pod]}
+    return {name: data for name, data in shipped.items() if name in names}
+
+
 def volume_sources(chart_dir: Path = CHART, indent: str = "") -> str:
-    """The projected volume's sources, as YAML lines at ``indent``."""
+    """The hub's projected volume's sources, as YAML lines at ``indent``."""
     folders = {configmap_name(folder): folder for folder in SHIPPED}
     lines = []
-    for name, data in shipped_files(chart_dir).items():
+    for name, data in mounted_by("hub", shipped_files(chart_dir)).items():
         folder = folders[name]
         lines += ["- configMap:", f"    name: {name}", "    items:"]
         for key in sorted(data):
@@ -85,12 +112,21 @@ def volume_sources(chart_dir: Path = CHART, indent: str = "") -> str:
 
 
 def current(text: str, chart_dir: Path = CHART) -> str:
-    """values.yaml ``text`` with the checksum and the volume's sources now."""
-    if not _LINE.search(text):
-        raise SystemExit(f"chart/values.yaml: no `{ANNOTATION}:` line to update")
+    """values.yaml ``text`` with the checksums and the volume's sources now."""
+    pods = {m.group("pod") for m in _LINE.finditer(text)}
+    if pods != {"annotations", "podAnnotations"}:
+        raise SystemExit(
+            f"chart/values.yaml: no `{ANNOTATION}:` line under the hub's "
+            "`annotations:` and the binder's `podAnnotations:` to update"
+        )
     if not _SOURCES.search(text):
         raise SystemExit("chart/values.yaml: no `# pyconfig-volume:` line to update")
-    text = _LINE.sub(rf'\g<1>"{checksum(shipped_files(chart_dir))}"', text)
+    shipped = shipped_files(chart_dir)
+    sums = {
+        "annotations": checksum(mounted_by("hub", shipped)),
+        "podAnnotations": checksum(mounted_by("binder", shipped)),
+    }
+    text = _LINE.sub(lambda m: f'{m.group("key")}"{sums[m.group("pod")]}"', text)
 
     def sources(match: re.Match[str]) -> str:
         head = match.group(0).split("\n", 1)[0]
@@ -116,12 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         text = (args.chart / "values.yaml").read_text(encoding="utf-8")
         if current(text, args.chart) != text:
-            print("the pyconfig volume or its checksum in chart/values.yaml is "
+            print("the pyconfig volume or a checksum in chart/values.yaml is "
                   "stale: run `make schema`", file=sys.stderr)  # fmt: skip
             return 1
         return 0
     changed = rewrite(args.chart)
-    print(f"pyconfig volume and {ANNOTATION}: {'updated' if changed else 'unchanged'}")
+    print(f"pyconfig volume and {ANNOTATION}s: {'updated' if changed else 'unchanged'}")
     return 0
 
 

@@ -83,6 +83,20 @@ start and by `python -m pyconfig check --values`.
 {{- $problems = append $problems (printf "binderhub.jupyterhub.hub.networkPolicy.ingress must admit the notebooks' namespace %s (hub.config.KubeSpawner.namespace), or notebooks cannot reach the hub API: add a rule from namespaceSelector matchLabels kubernetes.io/metadata.name: %s with podSelector matchLabels hub.jupyter.org/network-access-hub: \"true\" (README, \"Pod Security\")" $notebooks $notebooks) -}}
 {{- end -}}
 {{- end -}}
+{{- range $pod := list (list "binderhub.jupyterhub.hub" $hub) (list "binderhub" $bh) -}}
+{{- $values := index $pod 1 -}}
+{{- $volumes := list -}}
+{{- range $volume := $values.extraVolumes | default list -}}
+{{- $volumes = append $volumes $volume.name -}}
+{{- end -}}
+{{- $mounts := list -}}
+{{- range $mount := $values.extraVolumeMounts | default list -}}
+{{- $mounts = append $mounts $mount.name -}}
+{{- end -}}
+{{- if not (and (has "persistent-binderhub-pyconfig" $volumes) (has "persistent-binderhub-pyconfig" $mounts)) -}}
+{{- $problems = append $problems (printf "%s.extraVolumes and %s.extraVolumeMounts must keep the chart's persistent-binderhub-pyconfig entries, or its pod runs without this project's code: a list in a values file replaces the chart's, so copy those entries from the chart's values.yaml into yours (values/cerit.yaml does)" (index $pod 0) (index $pod 0)) -}}
+{{- end -}}
+{{- end -}}
 {{- $storage := .Values.persistentBinderhub.storageClass -}}
 {{- if and $storage.create (or (not $storage.nfs.server) (not $storage.nfs.share)) -}}
 {{- $problems = append $problems "persistentBinderhub.storageClass.nfs.server and .share are required when persistentBinderhub.storageClass.create is true" -}}

@@ -113,6 +113,8 @@ def main(argv: list[str]) -> int:
             "auth": auth_settings(app),
             "base_url": app.base_url,
             "banner_message": app.banner_message,
+            "launcher_class": qualified(type(app.launcher)),
+            "launcher_retries": app.launcher.retries,
         }
     finally:
         app.build_pool.shutdown()
