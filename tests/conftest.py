@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import lifetime
+from fakes import lifetime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -25,7 +25,7 @@ def make_spawner():
     """
     from traitlets.config import Config
 
-    from tools.hub_pod import build_spawner
+    from offline.hub_pod import build_spawner
 
     sessions = []
 
@@ -60,7 +60,7 @@ def kube():
 @pytest.fixture
 def config(raw, kube):
     """values/cerit.yaml's hub configuration aimed at ``raw`` and ``kube``."""
-    from .hub_setup import cerit_config
+    from offline.hub_setup import cerit_config
 
     return cerit_config(raw.url, kube.url)
 

@@ -30,10 +30,10 @@ from hypothesis import strategies as st
 from traitlets import TraitError
 from traitlets.config import Config
 
+from offline import chart
 from pyconfig.admin import cli
 from pyconfig.admin.chart_values import policy_from_values
 from pyconfig.resources.policy import CAPS, PolicyError, ResourcePolicy, bound_problem
-from tools import chart
 
 from .conftest import ROOT
 

@@ -1,8 +1,8 @@
-"""The loopback cluster's admission (tools/admission.py) refuses and fills in
+"""The loopback cluster's admission (fakes/admission.py) refuses and fills in
 what a Kubernetes API server does, in its words; and the production example
 values/cerit.yaml, whose namespace quota counts limits, is admitted.
 
-The API server itself cannot run here (../shared/FACTS.md, 8): tools/kube_api.py
+The API server itself cannot run here (../shared/FACTS.md, 8): fakes/kube_api.py
 is the stand-in, spoken to over HTTP by the kubernetes_asyncio client the hub
 image pins where the wording of a refusal matters.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tools import chart
-from tools.admission import Quantity
-from tools.kube_api import ApiError, KubeAPI
-from tools.workloads import RELEASE_NODE, admit_release_pods, pods_of
+from fakes.admission import Quantity
+from fakes.kube_api import ApiError, KubeAPI
+from fakes.workloads import RELEASE_NODE, admit_release_pods, pods_of
+from offline import chart
 
 from .test_kube_api import core, failure
 

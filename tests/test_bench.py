@@ -23,7 +23,7 @@ from .conftest import ROOT
 )
 def test_benchmark_runs(script, expected):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / script), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

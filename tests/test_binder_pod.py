@@ -1,7 +1,7 @@
 """The binder pod of each values file, started by the real BinderHub app.
 
-Each values file is rendered with the chart (tools/chart.py); the binder
-container's files are laid out as the pod has them (tools/hub_pod.py: the
+Each values file is rendered with the chart (offline/chart.py); the binder
+container's files are laid out as the pod has them (offline/hub_pod.py: the
 binder-secret at /etc/binderhub/config/, the chart's docker config at
 /root/.docker/, our registry Secret's mount); the chart's own
 binderhub_config.py is then run by BinderHub from ../shared/wheels, in its own
@@ -44,7 +44,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tools import chart, hub_pod
+from offline import chart, hub_pod
 
 from .conftest import DATA, ROOT
 

@@ -1,6 +1,6 @@
 """BinderHub's build API to a running notebook, and the 5-server limit.
 
-The real BinderHub app (tests/hub_process/local_binder.py: the chart's
+The real BinderHub app (offline/local_binder.py: the chart's
 binderhub_config.py from the rendered binder pod, auth on, the named-server
 limit from the pod's environment) in front of the real hub of
 ``local_hub(..., cluster=True)``, where KubeSpawner's own start() creates
@@ -22,12 +22,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tools.chart import NAMESPACE
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_binder import hub_and_binder
+from tests.phone import assert_fits_a_phone
 
 from .conftest import ROOT
-from .hub_process.local_binder import hub_and_binder
-from .hub_process.phone import assert_fits_a_phone
-from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
 

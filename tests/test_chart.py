@@ -19,15 +19,16 @@ import helm_python
 import pytest
 import yaml
 
-from pyconfig.admin.chart_values import policy_from_values
-from pyconfig.resources.policy import ResourcePolicy
-from tools import chart, chart_checks, pyconfig_volume
-from tools.hub_pod import (
+from offline import chart
+from offline.hub_pod import (
     binder_pod,
     config_for,
     hub_pod,
     registry_secret_standins,
 )
+from pyconfig.admin.chart_values import policy_from_values
+from pyconfig.resources.policy import ResourcePolicy
+from tools import chart_checks, pyconfig_volume
 
 from .conftest import ROOT
 
@@ -485,7 +486,7 @@ def test_binderhub_gets_its_folder_and_nothing_else(rendered, tmp_path):
 
 def test_render_command_writes_the_stream_and_a_summary():
     result = subprocess.run(
-        [sys.executable, "-m", "tools.chart", "values/minimal.yaml"],
+        [sys.executable, "-m", "offline.chart", "values/minimal.yaml"],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -513,7 +514,7 @@ def test_render_command_names_a_bad_values_file_in_one_line(tmp_path, content, m
     if content is not None:
         path.write_text(content)
     result = subprocess.run(
-        [sys.executable, "-m", "tools.chart", str(path)],
+        [sys.executable, "-m", "offline.chart", str(path)],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 1

@@ -299,7 +299,7 @@ def test_check_reads_a_repository_the_way_the_hub_does(tmp_path):
 
 
 def test_check_of_an_unreachable_repository_is_a_usage_error(tmp_path):
-    from tools.ports import free_port
+    from fakes.ports import free_port
 
     url = f"http://127.0.0.1:{free_port()}"  # reserved: nothing listens there
     result = run("check", "--values", str(remote_values(tmp_path, url)), "gh/o/r/main")

@@ -2,14 +2,14 @@
 
 The job cannot run here (no k3s, no network). What can is checked:
 
-- its values (values/minimal.yaml with .ci/k3s/values.yaml) render with the
+- its values (values/minimal.yaml with ci/k3s-values.yaml) render with the
   real chart, and what the workflow sets up matches them: the runner's
   address, NFS share and registry, the Secrets every pod needs, the node
   ports the check script calls, the dummy login and the check's hub service;
 - the hub's own code (``pyconfig preview``) launches this repository under
   those values with its .resources and the per-user volume and keys;
-- tools/cluster_ci.py's check against the real BinderHub and hub of
-  tests/hub_process/local_binder.py: a user's token from the hub API, two
+- ci/cluster_ci.py's check against the real BinderHub and hub of
+  offline/local_binder.py: a user's token from the hub API, two
   launches through BinderHub's build API, and the pods compared with the
   hub's own; and its pure parts on the shapes a real API server and
   container give (quantities in canonical form, /proc/self/mounts, cgroup
@@ -32,18 +32,21 @@ import jsonschema
 import pytest
 import yaml
 
+from ci import cluster_ci
+from fakes import pod_security
+from fakes.kube_api import ApiError, KubeAPI
+from fakes.workloads import admit_release_pods, pods_of
+from offline import chart
+from offline.hub_setup import SHA
+from offline.local_binder import hub_and_binder
+from offline.local_hub import TEST_VALUES
 from pyconfig.resources.parser import parse
-from tools import chart, chart_checks, cluster_ci, pod_security
-from tools.kube_api import ApiError, KubeAPI
-from tools.workloads import admit_release_pods, pods_of
+from tools import chart_checks
 
 from .conftest import ROOT
-from .hub_process.local_binder import hub_and_binder
-from .hub_process.local_hub import TEST_VALUES
-from .hub_setup import SHA
 
 WORKFLOW = ROOT / ".github" / "workflows" / "cluster.yaml"
-CI_LAYER = ROOT / ".ci" / "k3s" / "values.yaml"
+CI_LAYER = ROOT / "ci" / "k3s-values.yaml"
 SPEC = f"gh/owner/persistent-binderhub/{SHA}"
 
 
@@ -231,12 +234,10 @@ def test_the_job_launches_the_commit_it_checked_out(job):
     )
     assert checkout["with"]["ref"] == "${{ env.LAUNCH_SHA }}"
     check = next(
-        s["run"] for s in job["steps"] if "tools.cluster_ci check" in s.get("run", "")
+        s["run"] for s in job["steps"] if "ci.cluster_ci check" in s.get("run", "")
     )
     assert '"gh/$LAUNCH_REPO/$LAUNCH_SHA"' in check
-    report = next(
-        s for s in job["steps"] if "tools.cluster_ci report" in s.get("run", "")
-    )
+    report = next(s for s in job["steps"] if "ci.cluster_ci report" in s.get("run", ""))
     assert report["if"] == "failure()"
 
 
@@ -454,7 +455,7 @@ def test_the_server_is_read_from_the_ready_events_url():
 
 
 def test_a_hub_that_does_not_answer_is_a_check_error():
-    from tools.ports import free_port
+    from fakes.ports import free_port
 
     port = free_port()  # reserved: nothing listens there
     api = cluster_ci.HubAPI(f"http://127.0.0.1:{port}", "unused")
@@ -662,7 +663,7 @@ def test_each_disagreement_with_the_api_server_fails_the_step(
 
 
 class LoopbackCluster:
-    """tools/kube_api.KubeAPI, the local cluster's API, as the check reads kubectl."""
+    """fakes/kube_api.KubeAPI, the local cluster's API, as the check reads kubectl."""
 
     def __init__(self, kube: Any):
         self.kube = kube
@@ -676,7 +677,7 @@ class LoopbackCluster:
 
 @pytest.mark.slow
 def test_the_check_launches_twice_through_the_real_binderhub(tmp_path):
-    """Steps 1 to 3 and 5 of tools/cluster_ci.py with the real BinderHub and
+    """Steps 1 to 3 and 5 of ci/cluster_ci.py with the real BinderHub and
     hub: a user and token from the hub API as an admin service, two builds
     through BinderHub's event stream, each pod found and compared with the
     hub's own Pod for the launch (pyconfig preview with the same values and
@@ -767,7 +768,7 @@ def test_actionlint_fails_a_broken_workflow(tmp_path):
     text = WORKFLOW.read_text(encoding="utf-8")
     broken = text
     for old, new in (
-        ("run: .venv/bin/python -m tools.cluster_ci check",
+        ("run: .venv/bin/python -m ci.cluster_ci check",
          "run: echo ${{ github.event.pull_request.title }}"),
         ("k3s-channel: ${{ matrix.k3s-channel }}",
          "k3s-channel: ${{ matrix.k3s-chanel }}"),

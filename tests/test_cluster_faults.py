@@ -2,9 +2,9 @@
 starts, the hub restarts.
 
 The real hub with KubeSpawner's own start() and stop(), against the
-Kubernetes API stand-in and the node of tools/kubelet.py (see
+Kubernetes API stand-in and the node of fakes/kubelet.py (see
 test_launch_to_notebook.py); each fault is aimed at one call
-(tools/kube_api.Fault) or at the node. In each case the launch fails with a
+(fakes/kube_api.Fault) or at the node. In each case the launch fails with a
 message that says what happened, nothing of the failed server is left in
 the hub or the API, and the next launch works. A hub restart keeps the
 running notebooks listed and reachable.
@@ -16,11 +16,10 @@ import time
 
 import pytest
 
-from tools.chart import NAMESPACE
-from tools.kube_api import Fault
-
-from .hub_process.local_hub import TEST_VALUES, local_hub
-from .hub_setup import SHA, github
+from fakes.kube_api import Fault
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_hub import TEST_VALUES, local_hub
 
 pytestmark = pytest.mark.slow
 

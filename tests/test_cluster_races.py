@@ -2,7 +2,7 @@
 faults injected on the loopback cluster.
 
 The real hub with KubeSpawner's own start() and stop() against the
-Kubernetes API stand-in and the node of tools/kubelet.py (see
+Kubernetes API stand-in and the node of fakes/kubelet.py (see
 test_cluster_faults.py). After a server's first launch fails, the hub
 removes it (``ServerQuota.remove_refused``), and once KubeSpawner's retry
 window is over deletes a pod that a slow API server may still have created
@@ -19,12 +19,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tools.chart import NAMESPACE
-from tools.kube_api import Fault
-from tools.workloads import RELEASE_NODE
-
-from .hub_process.local_hub import TEST_VALUES, local_hub, pod_of
-from .hub_setup import SHA, github
+from fakes.kube_api import Fault
+from fakes.workloads import RELEASE_NODE
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_hub import TEST_VALUES, local_hub, pod_of
 
 pytestmark = pytest.mark.slow
 

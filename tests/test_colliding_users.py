@@ -15,12 +15,12 @@ import urllib.parse
 
 import pytest
 
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_hub import pod_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
 from pyconfig.hub.user_names import path_name
-from tools.chart import NAMESPACE
 
-from .hub_process.local_hub import pod_of
-from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
-from .hub_setup import SHA, github
 from .test_user_names import COLLIDING
 
 pytestmark = pytest.mark.slow

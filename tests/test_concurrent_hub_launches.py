@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from .hub_process.local_hub import TEST_VALUES, Launch, local_hub
-from .hub_setup import SHA, github
+from offline.hub_setup import SHA, github
+from offline.local_hub import TEST_VALUES, Launch, local_hub
+
 from .standins import LoopbackServer
 from .test_hub_process import home_of, logged_in, servers_of, wait_until
 

@@ -13,11 +13,11 @@ import pytest
 from jupyterhub import orm
 from prometheus_client import REGISTRY
 
+from offline.hub_setup import SHA, cerit_config, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import hook_for
 
-from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 

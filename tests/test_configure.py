@@ -9,10 +9,10 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 from traitlets.config import Config
 
+from offline.hub_setup import cerit_config
 from pyconfig.hub.configure import _culler, configure
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
 
-from .hub_setup import cerit_config
 from .standins import KubeAPIStandIn
 
 # The client's serializer needs no connection: skip __init__, which opens one.

@@ -39,9 +39,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from tools.chart import NAMESPACE
-
-from .hub_process.local_hub import (
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_hub import (
     DATA,
     TEST_VALUES,
     Hub,
@@ -49,7 +49,7 @@ from .hub_process.local_hub import (
     pod_of,
     stop_server,
 )
-from .hub_setup import SHA, github
+
 from .test_hub_process import home_of, logged_in, servers_of
 
 pytestmark = pytest.mark.slow

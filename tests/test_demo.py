@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tools import lifetime
-from tools.lifetime import bound_to_parent
+from fakes import lifetime
+from fakes.lifetime import bound_to_parent
+from offline.login import log_in_http
 
 from .conftest import ROOT
-from .hub_process.login import log_in_http
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,7 @@ def test_demo_serves_the_hub_and_stops_leaving_nothing(stop, tmp_path):
     pipe fills while nobody reads it."""
     before = demo_folders()
     out, err = tmp_path / "stdout", tmp_path / "stderr"
-    command = [sys.executable, "-c", HOSTILE_INHERITANCE, "-m", "tools.demo"]
+    command = [sys.executable, "-c", HOSTILE_INHERITANCE, "-m", "offline.demo"]
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
             bound_to_parent([*command, "--seconds", "600"]),

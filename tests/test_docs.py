@@ -57,9 +57,9 @@ def test_the_group_caps_example_in_its_help_does_what_the_help_says(tmp_path):
     the hub's configuration takes it, and the caps come out as described."""
     import yaml
 
+    from offline import chart
+    from offline.hub_pod import config_for
     from pyconfig.resources.policy import ResourcePolicy
-    from tools import chart
-    from tools.hub_pod import config_for
     from tools.render_schema import help_parts
 
     prose, example = help_parts(ResourcePolicy.class_traits()["group_caps"])

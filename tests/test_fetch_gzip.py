@@ -12,11 +12,11 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
+from offline.hub_setup import SHA
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.resources.parser import MAX_BYTES
 
-from .hub_setup import SHA
 from .standins import RawFileServer
 
 PATH = f"/owner/repo/{SHA}/.resources"

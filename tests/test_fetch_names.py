@@ -17,6 +17,7 @@ import sys
 import pytest
 from traitlets.config import Config
 
+from offline.hub_setup import SHA, binder_options, cerit_config, github
 from pyconfig.admin.launch_request import SpecError, user_options
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
 from pyconfig.hub.repo_spec import (
@@ -29,7 +30,6 @@ from pyconfig.hub.repo_spec import (
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
 from .conftest import ROOT
-from .hub_setup import SHA, binder_options, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 #: (binder_persistent_request spec, the part the refusal names)

@@ -14,11 +14,11 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
+from offline.hub_setup import SHA, cerit_config, github
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher, _next_hop
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
-from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 TOKEN = "ghp_redirect_test_token_0123456789"

@@ -1,7 +1,7 @@
 """A full service, as a user reads it under BinderHub's loading bar.
 
 values/cerit.yaml with a namespace quota of one GPU, on the loopback
-cluster whose admission counts it as Kubernetes does (tools/admission.py),
+cluster whose admission counts it as Kubernetes does (fakes/admission.py),
 behind the real BinderHub, users logging in through the loopback OpenID
 Connect provider (as test_login.py). One user's notebook takes the GPU; the
 next user's GPU launch is refused before any pod is asked for, with what
@@ -16,9 +16,9 @@ import re
 
 import pytest
 
-from .hub_process.local_hub import pod_of
-from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
-from .hub_setup import SHA
+from offline.hub_setup import SHA
+from offline.local_hub import pod_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
 
 pytestmark = pytest.mark.slow
 

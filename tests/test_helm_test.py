@@ -15,7 +15,7 @@ def test_a_hub_without_our_configuration_is_reported():
 
 
 def test_an_unreachable_hub_is_reported():
-    from tools.ports import free_port
+    from fakes.ports import free_port
 
     port = free_port()  # reserved: nothing listens there
     problem = check(f"http://127.0.0.1:{port}/hub/api/", timeout=2)
@@ -34,8 +34,8 @@ def test_the_helm_test_pod_runs_the_probe_from_its_own_volume(tmp_path):
     import subprocess
     import sys
 
-    from tools import chart
-    from tools.hub_pod import materialize
+    from offline import chart
+    from offline.hub_pod import materialize
 
     objects = chart.manifests(
         chart.render(chart.load_values(chart.ROOT / "values" / "minimal.yaml"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from jupyterhub import orm
 from traitlets.config import Config
 
+from offline.hub_setup import SHA, github
 from pyconfig.hub.home_page import (
     at_most,
     in_words,
@@ -17,8 +18,6 @@ from pyconfig.hub.home_page import (
     repository_of,
     span,
 )
-
-from .hub_setup import SHA, github
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
 WEEK = 7 * 86400

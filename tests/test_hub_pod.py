@@ -2,9 +2,9 @@
 
 For each values file: z2jh's own jupyterhub_config.py and z2jh.py run on the
 rendered hub Secret's values.yaml, with binderhub's snippets and our
-ConfigMap's files (tools/hub_pod.py); a real `jupyterhub` process starts
+ConfigMap's files (offline/hub_pod.py); a real `jupyterhub` process starts
 with exactly that configuration (only the network and KubeSpawner's cluster
-calls are local, tests/hub_process/jupyterhub_config.py); and a launch sent
+calls are local, offline/jupyterhub_config.py); and a launch sent
 the way BinderHub's launcher sends it gets, field by field, the Pod and PVC
 that `pyconfig preview` prints.
 
@@ -21,12 +21,12 @@ import time
 
 import pytest
 
+from offline import chart, hub_pod
+from offline.hub_setup import SHA, github
+from offline.local_hub import local_hub, pointed_at
 from pyconfig.admin.preview import launch as preview_launch
-from tools import chart, hub_pod
 
 from .conftest import ROOT
-from .hub_process.local_hub import local_hub, pointed_at
-from .hub_setup import SHA, github
 
 VALUES = sorted((ROOT / "values").glob("*.yaml"))
 ids = [p.name for p in VALUES]
@@ -98,7 +98,7 @@ def env_of(container: dict) -> dict:
 
 #: What differs between two launches by design: per-launch tokens, and the
 #: hub's address, which the local hub has on loopback and the cluster at
-#: http://hub:8081 (tests/hub_process/jupyterhub_config.py).
+#: http://hub:8081 (offline/jupyterhub_config.py).
 PER_LAUNCH = {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"}
 HUB_ADDRESS = {"JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"}
 

@@ -1,7 +1,7 @@
 """A real JupyterHub process with configurable-http-proxy, launched like BinderHub does.
 
 The hub runs the rendered release's configuration (values/minimal.yaml with
-tests/data/hub-test-values.yaml over it; tests/hub_process): z2jh's
+tests/data/hub-test-values.yaml over it; offline/local_hub.py): z2jh's
 jupyterhub_config.py, binderhub's snippets and ours. The spawner is the
 configured BinderSpawner with only KubeSpawner's cluster calls replaced; raw
 files and Secrets come from the loopback stand-ins. Launches go through the
@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from offline.hub_setup import SHA, github
+from offline.local_hub import local_hub
+from tests.phone import assert_fits_a_phone
+
 from .conftest import ROOT
-from .hub_process.local_hub import local_hub
-from .hub_process.phone import assert_fits_a_phone
-from .hub_setup import SHA, github
 
 pytestmark = pytest.mark.slow
 
@@ -443,7 +444,7 @@ def test_a_refused_server_that_runs_within_the_grace_is_never_removed(tmp_path):
     server stays; the removal of the refused launch was cancelled."""
     import yaml
 
-    from .hub_process.local_hub import TEST_VALUES
+    from offline.local_hub import TEST_VALUES
 
     layer = tmp_path / "grace.yaml"
     layer.write_text(yaml.safe_dump({"binderhub": {"jupyterhub": {"hub": {

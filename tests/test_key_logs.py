@@ -16,7 +16,8 @@ import logging
 
 import pytest
 
-from .hub_setup import cerit_config, github
+from offline.hub_setup import cerit_config, github
+
 from .standins import KubeAPIStandIn, RawFileServer
 
 SECRET = ("binderhub", "alice-ssh-key")

@@ -1,4 +1,4 @@
-"""tools/kube_api.py, spoken to by the real kubernetes_asyncio client (the
+"""fakes/kube_api.py, spoken to by the real kubernetes_asyncio client (the
 version the hub image pins), as KubeSpawner and our hub code speak to a
 cluster: if the stand-in answered in a way the client cannot read, or not as
 the API server would, these fail."""
@@ -17,8 +17,8 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client import ApiClient, ApiException, Configuration
 
-from tools import chart
-from tools.kube_api import Conflict, KubeAPI, NotFound, served
+from fakes.kube_api import Conflict, KubeAPI, NotFound, served
+from offline import chart
 
 NS = chart.NAMESPACE
 

@@ -1,5 +1,5 @@
-"""tools/kubelet.py: a pod's life as a real kubelet lives it, seen through
-the API (tools/kube_api.py) as KubeSpawner sees it: the Normal events of a
+"""fakes/kubelet.py: a pod's life as a real kubelet lives it, seen through
+the API (fakes/kube_api.py) as KubeSpawner sees it: the Normal events of a
 start, volumes retried until they exist, Ready only once the server answers,
 and pods/exec and Namespaces served to the real kubernetes_asyncio client."""
 
@@ -17,8 +17,8 @@ import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client import ApiClient, ApiException, Configuration
 
-from tools.kube_api import KubeAPI
-from tools.kubelet import node
+from fakes.kube_api import KubeAPI
+from fakes.kubelet import node
 
 from .conftest import ROOT
 
@@ -273,7 +273,7 @@ def test_a_new_claims_folder_has_the_mode_its_storage_class_gives_it(tmp_path):
     """csi-driver-nfs makes a claim's directory 755 (root, umask 022) unless
     the StorageClass sets mountPermissions; the chart's sets 0777, so the
     notebook user (uid 1000, not root) can write into a fresh volume."""
-    from tools import chart
+    from offline import chart
 
     objects = chart.manifests(chart.render(chart.load_values(CERIT)))
     [ours] = [o for o in objects if o["kind"] == "StorageClass"]

@@ -5,9 +5,9 @@ test_hub_process.py, but nothing of KubeSpawner is replaced: it creates the
 claim and the pod through a Kubernetes API, watches the pod with its
 reflectors, and the hub's proxy routes to the pod's address. A Kubernetes
 API server cannot run here, so the smallest honest stand-ins do: the API on
-loopback with the rendered hub Role's permissions (tools/kube_api.py), and a
+loopback with the rendered hub Role's permissions (fakes/kube_api.py), and a
 node that runs each pod as a local `jupyterhub-singleuser` process with the
-pod's environment and volumes (tools/kubelet.py).
+pod's environment and volumes (fakes/kubelet.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-from tools.chart import NAMESPACE
-
-from .hub_process.local_hub import local_hub, pod_of, stop_server
-from .hub_setup import SHA, github
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, github
+from offline.local_hub import local_hub, pod_of, stop_server
 
 pytestmark = pytest.mark.slow
 

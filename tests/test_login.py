@@ -4,8 +4,8 @@ The hub runs GenericOAuthenticator exactly as values/cerit.yaml configures
 it (preferred_username is the hub user, eduperson_entitlement values are
 the hub groups through manage_groups, only members of the users group may
 log in), with only the provider's URLs and the callback moved to loopback
-(tests/hub_process/local_hub.py, login_values). The provider is
-tools/oidc_provider.py (authlib's server side): it serves discovery,
+(offline/local_hub.py, login_values). The provider is
+fakes/oidc_provider.py (authlib's server side): it serves discovery,
 authorize (a login form with no password, standing for the institution's
 login page), token, userinfo and signed ID tokens. BinderHub, the hub, the
 loopback cluster and the notebooks are those of tests/test_binderhub_launch.py.
@@ -21,11 +21,11 @@ import sqlite3
 
 import pytest
 
-from tools import chart
-from tools.chart import NAMESPACE
-
-from .hub_process.local_binder import hub_and_binder
-from .hub_process.login import (
+from offline import chart
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA
+from offline.local_binder import hub_and_binder
+from offline.login import (
     CERIT,
     LOGIN_VALUES,
     cerit_hub_config,
@@ -33,7 +33,6 @@ from .hub_process.login import (
     log_in_http,
     members_group,
 )
-from .hub_setup import SHA
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +49,7 @@ COMMITS = {("lab", "model", "main"): SHA}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from tools.oidc_provider import OIDCProvider
+    from fakes.oidc_provider import OIDCProvider
 
     state = tmp_path_factory.mktemp("login")
     with OIDCProvider() as idp:

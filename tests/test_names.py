@@ -10,11 +10,11 @@ import asyncio
 import pytest
 from traitlets.config import Config
 
+from offline import chart
+from offline.hub_pod import build_spawner, config_for
 from pyconfig.hub import ssh_keys, storage
 from pyconfig.hub.configure import configure
 from pyconfig.hub.spawn_hook import SpawnHook
-from tools import chart
-from tools.hub_pod import build_spawner, config_for
 
 from .conftest import ROOT
 

@@ -2,8 +2,8 @@
 hook first, saying what ran out and what to do (pyconfig/hub/namespace_quota.py).
 
 The real KubeSpawner of values/cerit.yaml's hub (NamespaceQuota on) runs the
-hub's pre-spawn step against the loopback cluster (tools/kube_api.py), whose
-quota accounting is the API server's (tools/admission.py).
+hub's pre-spawn step against the loopback cluster (fakes/kube_api.py), whose
+quota accounting is the API server's (fakes/admission.py).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from datetime import datetime
 
 import pytest
 
+from fakes.kube_api import Fault, KubeAPI
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA, cerit_config, github
 from pyconfig.hub import namespace_quota
 from pyconfig.hub.refusal import LaunchRefused
-from tools.chart import NAMESPACE
-from tools.kube_api import Fault, KubeAPI
-
-from .hub_setup import SHA, cerit_config, github
 
 GPU_FILE = b"gpu=1\ncpur=1\ncpul=4\nmemr=2\nmeml=8\n"
 PLAIN_FILE = b"cpul=4\nmeml=8\n"

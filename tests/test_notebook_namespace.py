@@ -19,13 +19,14 @@ from typing import Any
 import helm_python
 import pytest
 
-from tools import chart, pod_security
-from tools.kube_api import ApiError
+from fakes import pod_security
+from fakes.kube_api import ApiError
+from offline import chart
+from offline.hub_setup import SHA
+from offline.local_hub import pod_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
 
 from .conftest import DATA, ROOT
-from .hub_process.local_hub import pod_of
-from .hub_process.login import LOGIN_VALUES, log_in_http, members_service, token_of
-from .hub_setup import SHA
 
 NOTEBOOKS = "binderhub-notebooks"
 LAYOUT = (ROOT / "values" / "cerit.yaml", DATA / "notebook-namespace-values.yaml")
@@ -112,7 +113,7 @@ def test_a_hub_policy_that_shuts_the_notebooks_out_is_refused():
 def test_the_hubs_grants_hold_where_their_bindings_are(split):
     """RBAC as the API server applies it: z2jh's RoleBinding gives the hub
     the release's namespace, ours the notebooks', and neither any other."""
-    from tools.kube_api import KubeAPI
+    from fakes.kube_api import KubeAPI
 
     from .test_kube_api import core, failure, pod
 

@@ -1,4 +1,4 @@
-"""tools/oidc_provider.py over real HTTP, as a relying party speaks to it.
+"""fakes/oidc_provider.py over real HTTP, as a relying party speaks to it.
 
 The client side is urllib and authlib's JOSE only, so a provider that answered
 in a way a relying party cannot read, or signed with a key it does not
@@ -24,7 +24,7 @@ from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 
-from tools.oidc_provider import OIDCProvider
+from fakes.oidc_provider import OIDCProvider
 
 CLIENT, SECRET = "hub", "s3cret-for-tests"
 REDIRECT = "http://127.0.0.1:9/hub/oauth_callback"

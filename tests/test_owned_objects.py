@@ -1,6 +1,6 @@
 """A launch mounts only the claim and key Secret of its exact user.
 
-Kubernetes is the loopback stand-in of tools/standins.py; the hook is the
+Kubernetes is the loopback stand-in of fakes/standins.py; the hook is the
 real one with values/cerit.yaml's configuration. The colliding names are
 two that KubeSpawner's 32-bit slug makes one (tests/test_user_names.py).
 """
@@ -12,11 +12,11 @@ import base64
 
 import pytest
 
+from offline.hub_setup import github
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.ssh_keys import KEY_VOLUME
 from pyconfig.hub.user_names import user_slug
 
-from .hub_setup import github
 from .test_user_names import COLLIDING
 
 NAMESPACE = "binderhub"  # the hub pod's namespace (z2jh)

@@ -1,4 +1,4 @@
-"""tools/peer_suite.py's list of excluded peer tests: every entry says why.
+"""ci/peer_suite.py's list of excluded peer tests: every entry says why.
 
 (The runner itself checks that each entry names a test of the suite: pytest
 ignores a --deselect that matches nothing. The suite runs in `make test-peer`,
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tools import peer_suite
+from ci import peer_suite
 
 
 def test_every_excluded_peer_test_has_a_reason_and_a_node_id():

@@ -1,4 +1,4 @@
-"""Pod Security admission on the loopback cluster (tools/pod_security.py):
+"""Pod Security admission on the loopback cluster (fakes/pod_security.py):
 the namespace's enforce label decides, and a refusal reads as the API
 server's. The release's and the notebooks' own pods show which level the
 namespace needs: privileged, for dind; baseline refuses it, and refuses
@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import chart
-from tools.kube_api import ApiError, KubeAPI
-from tools.pod_security import LABEL, violations
-from tools.workloads import admit_release_pods
+from fakes.kube_api import ApiError, KubeAPI
+from fakes.pod_security import LABEL, violations
+from fakes.workloads import admit_release_pods
+from offline import chart
 
 NS = chart.NAMESPACE
 CERIT = chart.ROOT / "values" / "cerit.yaml"

@@ -1,4 +1,4 @@
-"""tools/ports.py: a port reserved by one process is not handed out by
+"""fakes/ports.py: a port reserved by one process is not handed out by
 another, until the first one ends; and none comes from the range the kernel
 gives outgoing connections."""
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import ports
+from fakes import ports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_port_another_process_holds_is_not_handed_out_until_it_ends():
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys; from tools.ports import free_port; "
+         "import sys; from fakes.ports import free_port; "
          "print(free_port(), flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """``python -m pyconfig preview``: an admin's view of a launch, in a subprocess.
 
 The hub configuration it uses is the rendered release's, run through z2jh's
-own jupyterhub_config.py (tools/hub_pod.py); test_hub_pod.py shows that a
+own jupyterhub_config.py (offline/hub_pod.py); test_hub_pod.py shows that a
 real hub makes the same Pod.
 """
 
@@ -15,10 +15,10 @@ import sys
 import pytest
 import yaml
 
+from offline.hub_setup import GPU_TOLERATION
 from pyconfig.admin.launch_request import SpecError, user_options
 
 from .conftest import ROOT
-from .hub_setup import GPU_TOLERATION
 
 
 def preview(*args: str) -> subprocess.CompletedProcess:

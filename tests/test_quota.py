@@ -11,11 +11,11 @@ import asyncio
 import pytest
 from jupyterhub import orm
 
+from offline.hub_setup import SHA, cerit_config, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.quota import active_servers
 from pyconfig.hub.refusal import LaunchRefused
 
-from .hub_setup import SHA, cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 

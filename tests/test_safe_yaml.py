@@ -81,7 +81,7 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "command",
     [
-        ("-m", "tools.chart", "{}"),
+        ("-m", "offline.chart", "{}"),
         ("-m", "pyconfig", "check", "--values", "{}", str(ROOT / "values")),
         ("-m", "pyconfig", "diff", "{}", "values/minimal.yaml"),
         ("-m", "pyconfig", "diff", "values/minimal.yaml", "{}"),

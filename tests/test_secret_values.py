@@ -13,13 +13,13 @@ import sys
 import pytest
 import yaml
 
+from offline import chart
 from pyconfig.admin.secret_values import (
     RedactedLines,
     plainly_not_secret,
     redacted,
     secret_spans,
 )
-from tools import chart
 
 from .conftest import ROOT
 

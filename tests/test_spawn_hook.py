@@ -14,10 +14,9 @@ import logging
 import pytest
 from kubernetes_asyncio.client import ApiClient
 
+from offline.hub_setup import OTHER_SHA, SHA, gist, github, gitlab, zenodo
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, hook_for
-
-from .hub_setup import OTHER_SHA, SHA, gist, github, gitlab, zenodo
 
 GPU_FILE = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
 GIB = 1024**3

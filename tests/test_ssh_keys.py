@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from jupyterhub import orm
 
+from offline.hub_setup import cerit_config, github
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.ssh_keys import new_keypair
 
-from .hub_setup import cerit_config, github
 from .standins import KubeAPIStandIn, RawFileServer
 
 SECRET = ("binderhub", "alice-ssh-key")  # the hub pod's namespace (z2jh)
@@ -177,7 +177,7 @@ def test_a_hung_api_refuses_the_launch_in_time_and_the_next_one_works(make_spawn
     """The API server hangs on the Secret read: the hook gives up after
     SSHKeys.request_timeout with a message to retry, instead of holding the
     launch for ever (JupyterHub's start timeout does not cover the hook)."""
-    from tools.kube_api import Fault, KubeAPI
+    from fakes.kube_api import Fault, KubeAPI
 
     with RawFileServer() as raw, KubeAPI() as api:
         config = cerit_config(raw.url, api.url)

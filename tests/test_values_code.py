@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from offline import chart
 from pyconfig.admin.values_code import chart_code_only, chart_snippets
-from tools import chart
 
 from .conftest import ROOT
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from offline import chart
 from pyconfig.admin.values_diff import OLD, ONLY, UNCHANGED, masked
-from tools import chart
 
 from .conftest import ROOT
 

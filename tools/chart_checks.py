@@ -28,8 +28,8 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
+from offline import chart
 from pyconfig.admin.chart_values import ValuesError, checked_policy_from_values
-from tools import chart
 
 ROOT = chart.ROOT
 VALUES = sorted((ROOT / "values").glob("*.yaml"))

@@ -26,7 +26,7 @@ from pathlib import Path
 import helm_python
 import yaml
 
-from tools.chart import helm_quiet
+from offline.chart import helm_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"

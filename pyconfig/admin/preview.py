@@ -3,11 +3,11 @@
 Answers "why did my notebook get 8 CPUs?" with what the hub itself would
 do: the values file is rendered with the chart (the binderhub chart and z2jh
 included), z2jh's own jupyterhub_config.py runs on the rendered hub Secret
-(tools/hub_pod.py), a spawner is made as the hub makes one, our hook decides
+(offline/hub_pod.py), a spawner is made as the hub makes one, our hook decides
 the launch, and the binderhub chart's BinderSpawner starts it up to the
 point where KubeSpawner would call the cluster. The Pod then goes through
 the admission of a freshly installed release's namespace on the loopback
-cluster (tools/workloads.py): the values file's ResourceQuota and
+cluster (fakes/workloads.py): the values file's ResourceQuota and
 LimitRange, and the Pod Security level ``--pod-security`` names, so a Pod
 the API server would refuse is refused with its words, and the Pod printed
 has what a LimitRange fills in. Nothing is created: the SSH key Secret is
@@ -55,16 +55,16 @@ async def launch(
 ) -> dict[str, Any]:
     """The Pod and PVC manifests (API field names) a launch gets under ``config``.
 
-    JupyterHub's own spawn runs (tools/hub_pod.launch) against ``kube``, a
+    JupyterHub's own spawn runs (offline/hub_pod.launch) against ``kube``, a
     throwaway Kubernetes API on loopback (an empty one if None), so the
     hook's SSH key Secret is made there and nothing reaches a real cluster.
     With ``resources``, every repository's `.resources` is that file, from a
     loopback raw-file server; ``offline`` without one: no repository has the
     file (that server answers 404), so nothing is fetched either.
     """
-    from tools.hub_pod import launch as hub_launch
-    from tools.hub_pod import serialized
-    from tools.standins import KubeAPIStandIn, RawFileServer
+    from fakes.standins import KubeAPIStandIn, RawFileServer
+    from offline.hub_pod import launch as hub_launch
+    from offline.hub_pod import serialized
 
     config = copy.deepcopy(config)  # a Config's copy shares its sections
     with contextlib.ExitStack() as stack:
@@ -86,7 +86,7 @@ async def launch(
 def refusal_message(error: Exception) -> str | None:
     """The user's message, if the hub refused the launch.
 
-    The hook raises the hub pod's own LaunchRefused (tools/hub_pod.py imports
+    The hook raises the hub pod's own LaunchRefused (offline/hub_pod.py imports
     the pod's copy of pyconfig afresh), not this process's class: it is
     known by its name."""
     refused = any(
@@ -101,7 +101,7 @@ def hub_configuration(
 ) -> tuple[Any, Any]:
     """The hub's configuration for a values file, from the rendered release
     (``objects``, when it is rendered already), and the hub pod it runs in."""
-    from tools.hub_pod import config_for
+    from offline.hub_pod import config_for
 
     root = Path(tempfile.mkdtemp(prefix="pyconfig-preview-"))
     return config_for(values, root, log, objects)
@@ -124,10 +124,10 @@ def admitted_launch(
     hub reads before a launch when NamespaceQuota is on). The Pod then goes
     through the namespace's admission: only its spec is taken back (a
     LimitRange fills defaults there)."""
-    from tools.chart import NAMESPACE
-    from tools.kube_api import ApiError
-    from tools.pod_security import LABEL
-    from tools.workloads import admit_release_pods, fresh_namespace
+    from fakes.kube_api import ApiError
+    from fakes.pod_security import LABEL
+    from fakes.workloads import admit_release_pods, fresh_namespace
+    from offline.chart import NAMESPACE
 
     with fresh_namespace(objects, NAMESPACE, {LABEL: pod_security}) as kube:
         try:
@@ -193,7 +193,7 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
     printed only with ``verbose``."""
     out = out or sys.stdout
     try:
-        from tools import chart
+        from offline import chart
     except ImportError:
         print("error: preview renders the chart: run it in a clone of the project "
               "after `make setup`", file=sys.stderr)  # fmt: skip

@@ -252,9 +252,9 @@ def _names(items: list) -> list[str] | None:
 def read_values(name: str, stdin: TextIO) -> dict[str, Any]:
     """A values file, or stdin for ``-``; a `helm get values` header is skipped.
 
-    Read by tools.chart.load_values, so errors say what `make render` says,
+    Read by offline.chart.load_values, so errors say what `make render` says,
     naming the file (or "stdin")."""
-    from tools import chart
+    from offline import chart
 
     shown = "stdin" if name == "-" else name
     try:
@@ -321,7 +321,7 @@ def _get(tree: Any, path: tuple[str, ...]) -> Any:
 
 def _services(objects: list[dict[str, Any]]) -> list[str]:
     """The hub services a render holds API tokens for (z2jh's hub Secret)."""
-    from tools.chart import find
+    from offline.chart import find
 
     try:
         data = find(objects, "Secret", "hub").get("data") or {}
@@ -335,7 +335,7 @@ def render(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     """The release's objects for a side, z2jh's generated secrets fixed."""
     import helm_python
 
-    from tools import chart
+    from offline import chart
 
     try:
         first = chart.manifests(chart.render(values))
@@ -351,8 +351,8 @@ def render(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> Side:
     """Render one side, load its hub configuration and launch under it."""
-    from tools.chart import CHART
-    from tools.hub_pod import hub_pod, z2jh_config
+    from offline.chart import CHART
+    from offline.hub_pod import hub_pod, z2jh_config
 
     from .values_code import chart_code_only, note
 
@@ -493,7 +493,7 @@ def hub_settings(config: Any, root: str) -> dict[str, Any]:
     """Rows "Section.trait" (and deeper keys) -> value, comparable across runs:
     the idle culler's command read as its options, functions and classes by
     name, the folder the hub pod was laid out in removed from paths."""
-    from tools.hub_pod import serialized
+    from offline.hub_pod import serialized
 
     def plain(value: Any) -> Any:
         from traitlets.config.loader import LazyConfigValue
@@ -721,7 +721,7 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
     """The command: 0 no differences, 1 differences, 2 an error (one line)."""
     out = out or sys.stdout
     try:
-        from tools import chart  # noqa: F401 - a clone of the project is needed
+        from offline import chart  # noqa: F401 - a clone of the project is needed
     except ImportError:
         print("error: diff renders the chart: run it in a clone of the project "
               "after `make setup`", file=sys.stderr)  # fmt: skip

@@ -3,7 +3,7 @@
 They live in prometheus_client's default registry, which JupyterHub exports;
 names start with ``persistent_binderhub_``. Like every Prometheus metric they
 are made once per process: a process that loads a second copy of pyconfig
-(tools/hub_pod.py does, for a rendered hub pod) shares this module.
+(offline/hub_pod.py does, for a rendered hub pod) shares this module.
 """
 
 from __future__ import annotations

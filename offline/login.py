@@ -1,5 +1,5 @@
 """Logging in through the hub's GenericOAuthenticator and the loopback
-OpenID Connect provider (tools/oidc_provider.py), as a person does it in a
+OpenID Connect provider (fakes/oidc_provider.py), as a person does it in a
 browser, or as a script does it with a cookie jar."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tools import chart
+from offline import chart
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 #: The values file whose login the tests, the storm and the demo run.
 CERIT = ROOT / "values" / "cerit.yaml"
 #: That file, with the tests' service layered over it.
@@ -78,9 +78,8 @@ def members_service(
     logging in through the loopback OpenID Connect provider, where every
     newcomer is a member of the service's users group; ``namespace_labels``
     as local_hub's."""
-    from tools.oidc_provider import OIDCProvider
-
-    from .local_binder import hub_and_binder
+    from fakes.oidc_provider import OIDCProvider
+    from offline.local_binder import hub_and_binder
 
     with OIDCProvider() as idp:
         idp.newcomers = {"eduperson_entitlement": [members_group()]}

@@ -2,7 +2,7 @@
 
 No Deployment, StatefulSet or DaemonSet controller runs here, and the hub,
 proxy and BinderHub run as local processes assembled from the rendered
-objects (tools/hub_pod.py). Their pods still have to pass the namespace's
+objects (offline/hub_pod.py). Their pods still have to pass the namespace's
 admission, as on a real cluster, where a LimitRange fills defaults and a
 ResourceQuota refuses a container without the limits it counts. So each
 workload's pods are created through the loopback API's admission, with the
@@ -18,9 +18,9 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from tools.kube_api import KubeAPI
+from fakes.kube_api import KubeAPI
 
-#: The node the release's pods are bound to; tools/kubelet.py runs none of them.
+#: The node the release's pods are bound to; fakes/kubelet.py runs none of them.
 RELEASE_NODE = "release-node"
 #: What Kubernetes makes of each workload: pods per object (replicas, or one
 #: per node of this one-node cluster).

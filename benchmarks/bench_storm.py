@@ -1,11 +1,11 @@
 """Benchmark: a workshop's launch storm, on the local service.
 
 A course of USERS students, each logged in through OpenID Connect with
-values/cerit.yaml's own login (tools/oidc_provider.py), all launch the same
+values/cerit.yaml's own login (fakes/oidc_provider.py), all launch the same
 new commit through BinderHub's build API within 10 seconds; a second wave
 relaunches it (the `.resources` cache is warm). The real BinderHub, hub,
 KubeSpawner and notebook processes run on the loopback cluster
-(tests/hub_process/local_binder.py). For each wave it prints:
+(offline/local_binder.py). For each wave it prints:
 
 - how many times the hub fetched the commit's `.resources` (goal: 1, then 0);
 - launches that reached a running notebook, and those refused or failed;
@@ -22,7 +22,7 @@ Last, the per-user quota race: one student fires 10 launches at once with
 
 Figures only; nothing here asserts a time.
 
-    python tools/bench_storm.py [--users N] [--find-limit] [--quick]
+    python benchmarks/bench_storm.py [--users N] [--find-limit] [--quick]
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hub_process.local_binder import Binder, hub_and_binder
-from tests.hub_process.local_hub import Hub
-from tests.hub_process.login import LOGIN_VALUES, log_in_http, members_group
-from tests.hub_setup import SHA
-from tools.bench_cluster import cpu_seconds, verb
-from tools.chart import NAMESPACE
-from tools.oidc_provider import OIDCProvider
+from benchmarks.bench_cluster import cpu_seconds, verb
+from fakes.oidc_provider import OIDCProvider
+from offline.chart import NAMESPACE
+from offline.hub_setup import SHA
+from offline.local_binder import Binder, hub_and_binder
+from offline.local_hub import Hub
+from offline.login import LOGIN_VALUES, log_in_http, members_group
 
 RESOURCES = f"/course/lecture/{SHA}/.resources"
 FILES = {RESOURCES: b"# the course's notebook\ncpur=0.5\ncpul=2\nmemr=1\nmeml=2\n"}

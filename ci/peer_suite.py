@@ -1,8 +1,8 @@
 """Run KubeSpawner 7.0.0's own test suite against the loopback cluster.
 
-The conformance check of tools/kube_api.py and tools/kubelet.py: the suite
+The conformance check of fakes/kube_api.py and fakes/kubelet.py: the suite
 the spawner's authors run against a real cluster, unchanged, with our pytest
-plugin (tools/peer_kubespawner_plugin.py) supplying the cluster. Its tests
+plugin (ci/peer_kubespawner_plugin.py) supplying the cluster. Its tests
 come from the public repository at the tag when it is reachable, else from a
 local export of it (``--fallback``, ``PEER_TESTS`` in the Makefile). Tests in
 tests/peer/kubespawner-excluded.txt are deselected, each with its reason.
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     excluded = exclusions()
     command = [
         str(Path(args.python).absolute()), "-m", "pytest",
-        "-p", "tools.peer_kubespawner_plugin",
+        "-p", "ci.peer_kubespawner_plugin",
         "-p", "no:cacheprovider",  # writes nothing into the suite's folder
         "--rootdir", str(where), "-c", str(where / "pyproject.toml"),
         "-o", "addopts=", "-q", "-rfE", "--color=no",

@@ -2,7 +2,7 @@
 
 The real hub with the chart's configuration and KubeSpawner's own start(),
 against the Kubernetes API stand-in and the node that runs each pod as a
-notebook process (tools/kube_api.py, tools/kubelet.py). Prints:
+notebook process (fakes/kube_api.py, fakes/kubelet.py). Prints:
 - seconds from BinderHub's launch request to the notebook answering through
   the proxy, for a commit whose `.resources` is not cached yet (cold) and
   for one that is (warm): median and max;
@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hub_process.local_hub import local_hub
-from tests.hub_setup import SHA, github
+from offline.hub_setup import SHA, github
+from offline.local_hub import local_hub
 
 LAUNCHES = 2 if "--quick" in sys.argv else 4
 TYPICAL = b"cpur=0.5\ncpul=2\nmemr=1\nmeml=2\n"

@@ -25,11 +25,11 @@ os.environ["KUBECONFIG"] = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
 
 from prometheus_client import REGISTRY
 
+from fakes.standins import KubeAPIStandIn, RawFileServer
+from offline.hub_setup import SHA, build_spawner, cerit_config, github
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.resources_cache import ParsedFile, ResourcesCache
 from pyconfig.hub.spawn_hook import hook_for
-from tests.hub_setup import SHA, build_spawner, cerit_config, github
-from tests.standins import KubeAPIStandIn, RawFileServer
 
 LAUNCHES = 30 if "--quick" in sys.argv else 300
 TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"

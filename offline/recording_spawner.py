@@ -20,7 +20,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from tools.hub_pod import serialized
+from offline.hub_pod import serialized
 
 
 class _Anything(web.RequestHandler):

@@ -4,24 +4,24 @@ Starts the real BinderHub app in front of a real JupyterHub, both with the
 chart's rendered configuration (values/cerit.yaml, with
 tests/data/login-test-values.yaml), on the loopback
 cluster: a Kubernetes API stand-in with the hub Role's permissions
-(tools/kube_api.py) and a node that runs each pod as a real notebook
-process (tools/kubelet.py). Users log in through cerit.yaml's own
+(fakes/kube_api.py) and a node that runs each pod as a real notebook
+process (fakes/kubelet.py). Users log in through cerit.yaml's own
 GenericOAuthenticator at a loopback OpenID Connect provider
-(tools/oidc_provider.py) that lets any name in, as a member of the users
+(fakes/oidc_provider.py) that lets any name in, as a member of the users
 group. It prints BinderHub's URL: log in with any name,
 launch the example repositories, watch the loading bar, open the notebook,
 and stop or delete servers on the hub's home page. The user `demo` starts
 with two servers. Ctrl-C, SIGTERM or SIGHUP stops every process it started
 and removes its temporary folder, whatever signal handling it inherited (a
 background job of a script starts with Ctrl-C ignored); if the demo is killed
-instead, every process it started dies with it (tools/lifetime.py).
+instead, every process it started dies with it (fakes/lifetime.py).
 
 Simulated: Kubernetes (an API server plus local processes), the image
 builds and the registry (BinderHub's FakeBuild and FakeRegistry), GitHub's
 API (the examples resolve `main` to a fixed commit), and the institution's
 login (a form that asks only for a name).
 
-    python -m tools.demo [--seconds N]   # N: stop by itself after N seconds
+    python -m offline.demo [--seconds N]   # N: stop by itself after N seconds
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hub_process.local_binder import hub_and_binder
-from tests.hub_process.login import LOGIN_VALUES, members_group
-from tests.hub_setup import SHA, github
-from tools.oidc_provider import OIDCProvider
+from fakes.oidc_provider import OIDCProvider
+from offline.hub_setup import SHA, github
+from offline.local_binder import hub_and_binder
+from offline.login import LOGIN_VALUES, members_group
 
 FILES = {
     f"/demo-org/training/{SHA}/.resources": (

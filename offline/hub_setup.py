@@ -10,8 +10,8 @@ from typing import Any
 
 from traitlets.config import Config
 
-from tools import chart, hub_pod
-from tools.hub_pod import build_spawner  # noqa: F401 - shared by tests
+from offline import chart, hub_pod
+from offline.hub_pod import build_spawner  # noqa: F401 - shared by tests
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 CERIT = chart.ROOT / "values" / "cerit.yaml"
@@ -22,7 +22,7 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSc
 @functools.cache
 def _chart_config() -> Config:
     """The hub configuration of values/cerit.yaml, as the hub pod makes it
-    (tools/hub_pod.py), rendered once per test run."""
+    (offline/hub_pod.py), rendered once per test run."""
     objects = chart.manifests(chart.render(chart.load_values(CERIT)))
     pod = hub_pod.hub_pod(objects, Path(tempfile.mkdtemp(prefix="hub-setup-")))
     return hub_pod.z2jh_config(pod, own_pyconfig=True)

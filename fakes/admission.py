@@ -1,6 +1,6 @@
 """Admission as the Kubernetes API server does it for a namespace's quota.
 
-The loopback cluster (tools/kube_api.py) runs every create through this, so
+The loopback cluster (fakes/kube_api.py) runs every create through this, so
 a pod the real API server refuses is refused here too, with its wording:
 
 - LimitRange (``plugin/pkg/admission/limitranger``), items of type

@@ -1,6 +1,6 @@
 """Render the whole release offline, as `helm template` would for a target cluster.
 
-    python -m tools.chart [VALUES] [--kube-version 1.28] [--verbose]
+    python -m offline.chart [VALUES] [--kube-version 1.28] [--verbose]
 
 writes build/rendered/<values file name>.yaml (the stream `helm template`
 prints) and one line per object. Every object of the release is rendered:
@@ -32,12 +32,12 @@ import kubernetes_validate
 import yaml
 from helm_python import _native
 
+from fakes.cluster import KUBE_VERSION, NAMESPACE, RELEASE
+
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"
 RENDERED = ROOT / "build" / "rendered"
-RELEASE, NAMESPACE = "binderhub", "binderhub"
-#: The oldest Kubernetes the binderhub chart supports (its kubeVersion).
-DEFAULT_KUBE_VERSION = "1.28"
+DEFAULT_KUBE_VERSION = KUBE_VERSION
 NEWEST_KUBE_VERSION = ".".join(kubernetes_validate.latest_version().split(".")[:2])
 
 

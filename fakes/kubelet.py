@@ -1,4 +1,4 @@
-"""The node of the loopback cluster: pods of tools.kube_api.KubeAPI as processes.
+"""The node of the loopback cluster: pods of fakes.kube_api.KubeAPI as processes.
 
 No kubelet or container runtime can run here, so this is their smallest
 honest stand-in. A pod created through the API (by KubeSpawner's
@@ -81,9 +81,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.kube_api import KubeAPI
-from tools.lifetime import bound_to_parent
-from tools.ports import release, reserve
+from fakes.kube_api import KubeAPI
+from fakes.lifetime import bound_to_parent
+from fakes.ports import release, reserve
 
 #: Seconds a stopped pod's process gets to end after SIGTERM, before SIGKILL.
 GRACE_SECONDS = 5.0
@@ -118,7 +118,7 @@ class RunningPod:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
-    #: The ports reserved for it on ``ip`` (tools/ports.py).
+    #: The ports reserved for it on ``ip`` (fakes/ports.py).
     ports: list[int]
     #: The container's environment and working directory (for exec).
     env: dict[str, str]
@@ -143,7 +143,7 @@ class Kubelet:
         self.start_pods = True
         self._lock = threading.Lock()
         #: Pod processes are started from this one long-lived thread: each
-        #: is killed when the thread that started it ends (tools/lifetime.py),
+        #: is killed when the thread that started it ends (fakes/lifetime.py),
         #: so all of them end with the node, even if it is SIGKILLed.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="kubelet-spawn")
         #: Pods being stopped after a delete; close() waits for them.

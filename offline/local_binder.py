@@ -4,7 +4,7 @@
 BinderHub is ``python -m binderhub`` from .venv-binderhub (the wheel in
 ../shared/wheels), started with the binder pod's own arguments and
 environment and the chart's own binderhub_config.py, laid out by
-tools/hub_pod.materialize as tests/test_binder_pod.py lays them out
+offline/hub_pod.materialize as tests/test_binder_pod.py lays them out
 (``--config`` and ``DOCKER_CONFIG`` point into the folder that stands for
 ``/``, ``HOME`` is its /root, the one fixed path in binderhub_config.py points
 there too). Auth is on and the named-server limit (5) comes from the pod's
@@ -69,13 +69,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tools import chart, hub_pod
-from tools.chart import NAMESPACE
-from tools.lifetime import bound_to_parent
-from tools.ports import free_port
-
-from ..standins import RawFileServer
-from .local_hub import (
+from fakes.lifetime import bound_to_parent
+from fakes.ports import free_port
+from fakes.standins import RawFileServer
+from offline import chart, hub_pod
+from offline.chart import NAMESPACE
+from offline.local_hub import (
     BINDER_TOKEN,
     ROOT,
     TEST_VALUES,
@@ -85,7 +84,7 @@ from .local_hub import (
 )
 
 if TYPE_CHECKING:
-    from tools.oidc_provider import OIDCProvider
+    from fakes.oidc_provider import OIDCProvider
 
 BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 

@@ -31,7 +31,7 @@ from typing import Any, TextIO
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from tools.chart import NAMESPACE, find
+from offline.chart import NAMESPACE, find
 
 HUB_CONFIG_DIR = "/usr/local/etc/jupyterhub"
 #: Files of z2jh that name fixed paths under HUB_CONFIG_DIR.
@@ -345,7 +345,7 @@ def config_for(
     """The hub's configuration under a values file: render the release
     (unless ``objects`` is its render), lay out the hub pod in ``root``, run
     z2jh's jupyterhub_config.py on it."""
-    from tools import chart
+    from offline import chart
 
     if objects is None:
         objects = chart.manifests(chart.render(values))

@@ -21,7 +21,7 @@ test passes here):
   dependents whose ownerReferences all point at deleted owners are deleted
   right after their owner (the garbage collector's background propagation,
   at once), or lose the reference with propagationPolicy Orphan; there is
-  no scheduler or kubelet (tools/kubelet.py sets pod status through
+  no scheduler or kubelet (fakes/kubelet.py sets pod status through
   ``update_status``);
 - strategic merge patch is applied as a JSON merge patch (lists are replaced,
   not merged by key); apply patches, ``dryRun`` and ``deletecollection``
@@ -66,9 +66,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from tools import admission, pod_security
-from tools.chart import DEFAULT_KUBE_VERSION, NAMESPACE
-from tools.standins import LoopbackServer, _Handler
+from fakes import admission, pod_security
+from fakes.cluster import KUBE_VERSION, NAMESPACE
+from fakes.standins import LoopbackServer, _Handler
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
 #: The API server's own default is 30-60 minutes; a test never needs that.
@@ -583,7 +583,7 @@ class KubeAPI(LoopbackServer):
         #: be created in a namespace without one, unlike on a cluster.
         self._namespaces: dict[str, dict[str, Any]] = {}
         #: (namespace, pod, command) -> (exit code, stdout, stderr): the node
-        #: that runs the pods answers pods/exec (tools/kubelet.py sets it).
+        #: that runs the pods answers pods/exec (fakes/kubelet.py sets it).
         self.executor: Callable[[str, str, list[str]], tuple[int, bytes, bytes]]
         self.executor = None  # type: ignore[assignment]
 
@@ -1012,7 +1012,7 @@ class KubeAPI(LoopbackServer):
 
     def _admit(self, resource: str, namespace: str, obj: dict) -> None:
         """Defaults, validation and admission of an HTTP create, in the API
-        server's order (tools/admission.py); lock held."""
+        server's order (fakes/admission.py); lock held."""
         try:
             if resource == "pods":
                 admission.default_requests_from_limits(obj)
@@ -1192,7 +1192,7 @@ class KubeAPI(LoopbackServer):
         self, request: _Handler, namespace: str, name: str, command: list[str]
     ) -> None:
         """pods/exec over a WebSocket (channel.k8s.io v4/v5): the node runs
-        ``command`` (``executor``, set by tools/kubelet.py) to its end; its
+        ``command`` (``executor``, set by fakes/kubelet.py) to its end; its
         stdout, stderr and exit status go out on channels 1, 2 and 3."""
         key = request.headers.get("Sec-WebSocket-Key", "")
         if not key or request.headers.get("Upgrade", "").lower() != "websocket":
@@ -1561,7 +1561,7 @@ class KubeAPI(LoopbackServer):
 
     @staticmethod
     def _version() -> dict[str, str]:
-        major, minor = DEFAULT_KUBE_VERSION.split(".")
+        major, minor = KUBE_VERSION.split(".")
         return {
             "major": major,
             "minor": minor,

@@ -1,11 +1,11 @@
 """The cluster CI job's checks of real launches (.github/workflows/cluster.yaml).
 
-    python -m tools.cluster_ci check gh/OWNER/REPO/SHA  # after helm install, helm test
-    python -m tools.cluster_ci pod-security             # after check
-    python -m tools.cluster_ci report                   # after a failed step
+    python -m ci.cluster_ci check gh/OWNER/REPO/SHA  # after helm install, helm test
+    python -m ci.cluster_ci pod-security             # after check
+    python -m ci.cluster_ci report                   # after a failed step
 
 The job installs the chart on a one-node k3s with values/minimal.yaml and
-.ci/k3s/values.yaml (``VALUES``). ``check`` then does what a user does and
+ci/k3s-values.yaml (``VALUES``). ``check`` then does what a user does and
 looks at what the cluster made of it:
 
 1. As the ``cluster-ci`` hub service (its token is read from the hub Secret
@@ -27,7 +27,7 @@ looks at what the cluster made of it:
    first runs, passes 3 and 4 and reads the first one's file.
 
 ``pod-security`` holds the loopback cluster's Pod Security admission
-(tools/pod_security.py) against the API server's: for ``baseline`` and
+(fakes/pod_security.py) against the API server's: for ``baseline`` and
 ``restricted``, a server-side dry run of labelling the namespace makes the
 server name the pods already there that the level would refuse, and why;
 the loopback cluster must refuse the same pods for the same reasons (the
@@ -62,17 +62,17 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from tools import pod_security  # the standard library's alone, as below
+from fakes import pod_security  # the standard library's alone, as below
 
 # Only the standard library at the top: `report` runs after any failure, also
 # one before .venv was built, with whatever Python the runner has.
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The values files of the job's `helm upgrade --install`, in their order.
-VALUES = (ROOT / "values" / "minimal.yaml", ROOT / ".ci" / "k3s" / "values.yaml")
-#: The release's namespace (tools/chart.py renders for the same).
+VALUES = (ROOT / "values" / "minimal.yaml", ROOT / "ci" / "k3s-values.yaml")
+#: The release's namespace (offline/chart.py renders for the same).
 NAMESPACE = "binderhub"
-#: The hub service the check calls the hub API as (.ci/k3s/values.yaml).
+#: The hub service the check calls the hub API as (ci/k3s-values.yaml).
 SERVICE = "cluster-ci"
 USER = "ci-user"
 #: The launched commit's .resources: the job checks out the commit it launches.
@@ -100,7 +100,7 @@ class CheckError(RuntimeError):
 
 def ci_values(paths: Iterable[Path] = VALUES) -> dict[str, Any]:
     """The job's values files merged as Helm merges `-f a -f b`."""
-    from tools import chart
+    from offline import chart
 
     return chart.merge_values(*(chart.load_values(path) for path in paths))
 
@@ -637,7 +637,7 @@ def admission_warnings(stderr: str) -> dict[str, tuple[str, int]]:
 def pod_security_problems(
     pods: list[dict[str, Any]], level: str, stderr: str
 ) -> list[str]:
-    """Where tools/pod_security.py (the loopback cluster's admission) and the
+    """Where fakes/pod_security.py (the loopback cluster's admission) and the
     API server disagree on which pods ``level`` refuses, and why: the same
     kinds of failure, each with as many pods and the same first one."""
     ours: dict[str, list[str]] = {}

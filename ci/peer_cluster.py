@@ -1,11 +1,11 @@
-"""The loopback cluster (tools/kube_api.py and tools/kubelet.py) as a process.
+"""The loopback cluster (fakes/kube_api.py and fakes/kubelet.py) as a process.
 
-The peer suite (tools/peer_suite.py) runs in a virtualenv of its own, with
+The peer suite (ci/peer_suite.py) runs in a virtualenv of its own, with
 the versions KubeSpawner's tests pin; the cluster needs this project's
-(tools.chart imports helm-python). So the suite's plugin starts this module
+(offline.chart imports helm-python). So the suite's plugin starts this module
 with the project's Python: it prints the API's URL on one line, then serves
 until its stdin closes or it gets SIGTERM, and stops every pod on the way
-out. Started through tools/lifetime.py, it dies with the test run.
+out. Started through fakes/lifetime.py, it dies with the test run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-from tools.kube_api import KubeAPI
-from tools.kubelet import node
+from fakes.kube_api import KubeAPI
+from fakes.kubelet import node
 
 
 def main(argv: list[str]) -> int:

@@ -4,13 +4,13 @@ Their conftest.py is used unchanged; this plugin supplies only what a
 cluster would, and says here how:
 
 - the cluster: before their conftest is imported (it loads the kubeconfig
-  at import), ``pytest_load_initial_conftests`` starts tools/peer_cluster.py
+  at import), ``pytest_load_initial_conftests`` starts ci/peer_cluster.py
   (API + node, with the project's Python, bound to this process by
-  tools/lifetime.py) and points ``KUBECONFIG`` at it; the real
+  fakes/lifetime.py) and points ``KUBECONFIG`` at it; the real
   kubernetes_asyncio and sync kubernetes clients talk to it over HTTP.
   ``pytest_unconfigure`` stops it, and with it every pod's process.
 - namespaces, all-namespace lists and exec into a pod are served by the
-  API itself (tools/kube_api.py: Namespace objects, pods/exec over a
+  API itself (fakes/kube_api.py: Namespace objects, pods/exec over a
   WebSocket, run by the node in the pod's mount namespace with its env), so
   their ``kube_client`` and ``_exec_python_in_pod`` run as written.
 - the hub pod: their ``create_hub_pod`` runs as written and the node runs
@@ -26,7 +26,7 @@ cluster would, and says here how:
   helper rather than a fixture of ours.
 
 What still differs from a cluster (details in the module docstrings of
-tools/kube_api.py and tools/kubelet.py): no images (every pod runs the
+fakes/kube_api.py and fakes/kubelet.py): no images (every pod runs the
 programs of this virtualenv, which has JupyterLab as the singleuser image
 does); no network namespace (hence the hub's arguments above; Services
 resolve through each pod's /etc/hosts to a pod they select, with no virtual
@@ -47,7 +47,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.lifetime import bound_to_parent
+from fakes.lifetime import bound_to_parent
 
 #: The project's Python (with helm-python etc.), which runs the cluster.
 CLUSTER_PYTHON = os.environ.get("PEER_CLUSTER_PYTHON", sys.executable)
@@ -68,7 +68,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
             [
                 CLUSTER_PYTHON,
                 "-m",
-                "tools.peer_cluster",
+                "ci.peer_cluster",
                 str(state / "node"),
                 str(Path(sys.executable).parent),
             ]

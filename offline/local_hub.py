@@ -1,16 +1,16 @@
 """A real JupyterHub on loopback with the rendered release's configuration,
 for the tests and `make demo`.
 
-The values files are rendered with the chart (tools/chart.py), the hub pod's
-files are laid out as the pod has them (tools/hub_pod.py), and the hub runs
-z2jh's jupyterhub_config.py through tests/hub_process/jupyterhub_config.py,
+The values files are rendered with the chart (offline/chart.py), the hub pod's
+files are laid out as the pod has them (offline/hub_pod.py), and the hub runs
+z2jh's jupyterhub_config.py through offline/jupyterhub_config.py,
 which changes only the network and KubeSpawner's cluster calls. The outside
 world is loopback stand-ins (tests/standins.py): the raw-file server for
 `.resources` and the Kubernetes API for Secrets, named in the values the way
 an admin names a GitHub Enterprise host or an API server. Configurable-http-
 proxy comes from npm.
 
-With ``idp`` (tools/oidc_provider.py), the login is the values files' own
+With ``idp`` (fakes/oidc_provider.py), the login is the values files' own
 GenericOAuthenticator (values/cerit.yaml's, say), with only its provider
 URLs and callback on loopback (``login_values``) and the client secret in a
 stand-in of the admin's Secret that the hub's ``OAUTH_CLIENT_SECRET`` names.
@@ -35,19 +35,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from tools import chart, hub_pod
-from tools.kube_api import KubeAPI
-from tools.kubelet import node
-from tools.lifetime import bound_to_parent
-from tools.ports import free_port
-from tools.workloads import NAMESPACE_POLICY, admit_release_pods
-
-from ..standins import KubeAPIStandIn, RawFileServer
+from fakes.kube_api import KubeAPI
+from fakes.kubelet import node
+from fakes.lifetime import bound_to_parent
+from fakes.ports import free_port
+from fakes.standins import KubeAPIStandIn, RawFileServer
+from fakes.workloads import NAMESPACE_POLICY, admit_release_pods
+from offline import chart, hub_pod
 
 if TYPE_CHECKING:
-    from tools.oidc_provider import OIDCProvider
+    from fakes.oidc_provider import OIDCProvider
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 CHP = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 TEST_VALUES = (ROOT / "values" / "minimal.yaml", DATA / "hub-test-values.yaml")
@@ -289,8 +288,8 @@ def local_hub(
 ) -> Iterator[Hub]:
     """Start the hub for ``values_files`` with ``files`` served as raw
     repository files; stop it after. With ``cluster``, KubeSpawner's own
-    start() runs against the loopback cluster (tools/kube_api.py) and the
-    pods run as notebook processes (tools/kubelet.py), in namespaces with
+    start() runs against the loopback cluster (fakes/kube_api.py) and the
+    pods run as notebook processes (fakes/kubelet.py), in namespaces with
     ``namespace_labels`` (Pod Security's among them). With ``idp``, users
     log in there (the module's docstring)."""
     if not CHP.exists():
@@ -342,7 +341,7 @@ def local_hub(
             "RECORDED_PODS": str(pods),
             **({"LOOPBACK_CLUSTER": "1"} if cluster else {}),
         }
-        config = ROOT / "tests" / "hub_process" / "jupyterhub_config.py"
+        config = ROOT / "offline" / "jupyterhub_config.py"
         args = [a for a in pod.args[1:] if a.startswith("--") and a != "--config"]
         log.write_text("")
 

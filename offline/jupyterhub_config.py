@@ -1,21 +1,21 @@
 """A hub process with the rendered release's own configuration, on loopback.
 
 `jupyterhub -f` this file. It loads z2jh's jupyterhub_config.py exactly as
-the hub pod runs it (tools/hub_pod.py laid the pod's files out; only z2jh's
+the hub pod runs it (offline/hub_pod.py laid the pod's files out; only z2jh's
 fixed paths point there), then changes what a machine without a cluster
 forces, and nothing else:
 
 - the spawner: the configured class (BinderSpawner) with KubeSpawner's
   cluster calls replaced (recording_spawner.py), unless the hub runs
-  against the loopback cluster (LOOPBACK_CLUSTER: tools/kube_api.py and
-  tools/kubelet.py), where KubeSpawner's own start() and stop() run;
+  against the loopback cluster (LOOPBACK_CLUSTER: fakes/kube_api.py and
+  fakes/kubelet.py), where KubeSpawner's own start() and stop() run;
 - the network the cluster's Services give the hub pod: the hub, the proxy
   API and the public proxy listen on free loopback ports, the culler service
   is told the hub's port, and the hub starts configurable-http-proxy itself
   (the chart runs it in its own pod);
 - the pod boundary: in a cluster the proxy and the culler die with their
   pod; here they are the hub's children, started so that they die with the
-  hub even when it is killed (tools/lifetime.py).
+  hub even when it is killed (fakes/lifetime.py).
 """
 
 import os
@@ -23,14 +23,14 @@ import sys
 
 sys.path.insert(0, os.environ["PROJECT_ROOT"])  # tools/, tests/
 
-from tools.lifetime import bound_to_parent
+from fakes.lifetime import bound_to_parent
 
 c = get_config()  # noqa: F821 - provided by JupyterHub
 
 load_subconfig(os.environ["RENDERED_HUB_CONFIG"])  # noqa: F821 - as above
 
 if not os.environ.get("LOOPBACK_CLUSTER"):
-    from tests.hub_process.recording_spawner import recording
+    from offline.recording_spawner import recording
 
     c.JupyterHub.spawner_class = recording(c.JupyterHub.spawner_class)
 
