@@ -10,7 +10,8 @@ from kubernetes_asyncio.client import ApiClient
 from traitlets.config import Config
 
 from offline.hub_setup import cerit_config
-from pyconfig.hub.configure import _culler, configure
+from pyconfig.hub.configure import configure
+from pyconfig.hub.culler import culler_timing
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
 
 from .standins import KubeAPIStandIn
@@ -158,7 +159,8 @@ def test_the_home_page_reads_the_culler_the_chart_configures():
     """The page's countdown must match the real culler: the --timeout and
     --cull-every of the service z2jh builds from cull.* (the chart: a week,
     checked hourly), not any service's flags."""
-    assert _culler(cerit_config("http://127.0.0.1:9")) == (604800, 3600)
+    chart_services = cerit_config("http://127.0.0.1:9").JupyterHub.services
+    assert culler_timing(chart_services) == (604800, 3600)
     c = Config()
     c.JupyterHub.services = [
         {"name": "x", "command": ["x", "--timeout=60", "--cull-every=5"]},
@@ -166,8 +168,11 @@ def test_the_home_page_reads_the_culler_the_chart_configures():
                                   "--url=http://h/hub_api", "--timeout=120"]},
     ]  # fmt: skip
     # Without --cull-every the culler checks every timeout // 2.
-    assert _culler(c) == (120, 60)
-    assert _culler(Config()) == (0, 0)
+    assert culler_timing(c.JupyterHub.services) == (120, 60)
+    assert culler_timing([]) == (0, 0)
+    # As the culler reads it: --cull_every is --cull-every.
+    c.JupyterHub.services[1]["command"].append("--cull_every=7")
+    assert culler_timing(c.JupyterHub.services) == (120, 7)
 
 
 def _sync_hook(order: list) -> Any:

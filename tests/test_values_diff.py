@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from offline import chart
-from pyconfig.admin.values_diff import OLD, ONLY, UNCHANGED, masked
+from pyconfig.admin.values_diff import NEW, SECRET, UNCHANGED, masked
 
 from .conftest import ROOT
 
@@ -263,14 +263,14 @@ def test_masking_keeps_references_and_flags_and_hides_values():
     left, right = masked({"env": env, "automount_token": True},
                          {"env": other, "automount_token": False})  # fmt: skip
     assert left["env"][0] == env[0]  # a reference to a Secret is shown
-    assert (left["env"][1]["value"], right["env"][1]["value"]) == (OLD, "(changed)")
+    assert (left["env"][1]["value"], right["env"][1]["value"]) == (SECRET, NEW)
     assert left["env"][2] == env[2]
     assert (left["automount_token"], right["automount_token"]) == (True, False)
     pem = "-----BEGIN RSA PRIVATE KEY-----\nabc\n"
     assert masked({"file": pem}, {"file": pem}) == ({"file": UNCHANGED},) * 2
-    assert masked({}, {"password": "x"}) == ({}, {"password": ONLY})
+    assert masked({}, {"password": "x"}) == ({}, {"password": SECRET})
     encoded = base64.b64encode(b"x").decode()
-    assert masked([{"cookie_secret": encoded}], [])[0] == [{"cookie_secret": ONLY}]
+    assert masked([{"cookie_secret": encoded}], [])[0] == [{"cookie_secret": SECRET}]
 
 
 def test_the_sample_launch_goes_through_each_sides_admission(tmp_path):

@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from ..hub.culler import culler_command
 from . import safe_yaml
 from .launch_request import SpecError, user_options
 from .preview import Refused, admitted_launch
@@ -50,7 +51,9 @@ Z2JH = ("binderhub", "jupyterhub")
 #: Headers `helm get values` prints above the YAML without ``-o yaml``.
 _HELM_HEADERS = ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:")
 
-UNCHANGED, OLD, NEW, ONLY = "(unchanged)", "(secret)", "(changed)", "(secret)"
+#: What a masked secret reads as: the same on both sides, the new side of a
+#: change, and any other side (the old one, or a side that alone has it).
+UNCHANGED, NEW, SECRET = "(unchanged)", "(changed)", "(secret)"
 _ABSENT: Any = object()
 
 _SECRET_WORDS = ("secret", "token", "password", "passwd", "privatekey", "apikey",
@@ -146,8 +149,8 @@ def masked(
         not nested and any(_secret_value(v) for v in present)
     ):
         if a is _ABSENT or b is _ABSENT:
-            return (a, ONLY) if a is _ABSENT else (ONLY, b)
-        return (UNCHANGED, UNCHANGED) if a == b else (OLD, NEW)
+            return (a, SECRET) if a is _ABSENT else (SECRET, b)
+        return (UNCHANGED, UNCHANGED) if a == b else (SECRET, NEW)
     if all(isinstance(v, str) for v in present):
         return _masked_strings(a, b)
     if all(isinstance(v, dict) for v in present):
@@ -182,14 +185,14 @@ def _masked_strings(a: Any, b: Any) -> tuple[Any, Any]:
         parts, at = [], 0
         for start, end in spans[id(text)]:
             if other is _ABSENT:
-                note = ONLY
+                note = SECRET
             else:
                 note = UNCHANGED if text[start:end] in found[id(other)] else changed
             parts += [text[at:start], note]
             at = end
         return "".join([*parts, text[at:]])
 
-    return replaced(a, b, OLD), replaced(b, a, NEW)
+    return replaced(a, b, SECRET), replaced(b, a, NEW)
 
 
 def _masked_dicts(a: Any, b: Any, secret: bool, path: str) -> tuple[Any, Any]:
@@ -540,13 +543,13 @@ def _culler_apart(services: Any, rows: dict[str, Any]) -> Any:
         return services
     rest = []
     for service in services:
-        command = service.get("command") if isinstance(service, dict) else None
-        if isinstance(command, list) and "jupyterhub_idle_culler" in command:
-            at = command.index("jupyterhub_idle_culler") + 1
-            rows["idle culler"] = " ".join(command[:at])
-            for arg in command[at:]:
-                option, sep, value = str(arg).partition("=")
-                rows[f"idle culler {option}"] = _number(value) if sep else True
+        culler = culler_command(service)
+        if culler is not None:
+            started, options = culler
+            rows["idle culler"] = " ".join(started)
+            for option, value in options.items():
+                number = _number(value) if isinstance(value, str) else value
+                rows[f"idle culler {option}"] = number
             service = {k: v for k, v in service.items() if k != "command"}
             if set(service) <= {"name"}:
                 continue

@@ -35,6 +35,7 @@ from ..resources.policy_defaults import (
     derived_defaults,
     origins,
 )
+from .culler import culler_timing
 from .helm_test import HEADER
 from .home_page import HomePage, page_data
 from .namespace_quota import NamespaceQuota, capacity, last_reading
@@ -131,7 +132,7 @@ def _home_page(c: Config) -> None:
     paths = list(_get(c.JupyterHub, "template_paths") or [])
     c.JupyterHub.template_paths = [here, *(p for p in paths if p != here)]
     limit = ServerQuota(config=c).limit
-    cull_timeout, cull_every = _culler(c)
+    cull_timeout, cull_every = culler_timing(_get(c.JupyterHub, "services", []))
     binder_url = _binder_url(c)
     storage_of = UserStorage(config=c).home
     quota_read = NamespaceQuota(config=c).enabled
@@ -168,31 +169,6 @@ def _binder_url(c: Config) -> str:
         if service.get("name") == "binder" and uri.endswith(BINDER_CALLBACK):
             return uri[: -len(BINDER_CALLBACK)] + "/"
     return ""
-
-
-#: The module z2jh runs as the culler service (`python3 -m jupyterhub_idle_culler`).
-CULLER = "jupyterhub_idle_culler"
-
-
-def _culler(c: Config) -> tuple[int, int]:
-    """The culler's (--timeout, --cull-every) in seconds, from the service
-    z2jh configures from ``cull.*``; (0, 0) without one.
-
-    The page must agree with when the culler really acts: it removes a
-    server at its first check after last activity + timeout, and checks
-    every --cull-every seconds. Missing flags take the culler's own
-    defaults (timeout 600, every timeout // 2), as its main() does.
-    """
-    for service in _get(c.JupyterHub, "services", []) or []:
-        command = [str(argument) for argument in service.get("command") or []]
-        if CULLER not in command:
-            continue
-        flags = dict(a[2:].split("=", 1) for a in command if a[:2] == "--" and "=" in a)
-        flags = {name.replace("_", "-"): value for name, value in flags.items()}
-        timeout = int(flags.get("timeout", 600))
-        every = int(flags.get("cull-every", 0)) or timeout // 2
-        return timeout, every
-    return 0, 0
 
 
 def _validate(c: Config, derived: dict[str, str]) -> None:
