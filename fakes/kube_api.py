@@ -66,6 +66,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+import jsonpatch
+import jsonpointer
+
 from fakes import admission, pod_security
 from fakes.cluster import KUBE_VERSION, NAMESPACE
 from fakes.standins import LoopbackServer, _Handler
@@ -316,75 +319,14 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _pointer(text: str) -> list[str]:
-    if text == "":
-        return []
-    if not text.startswith("/"):
-        raise ValueError(f"JSON pointer {text!r} does not start with /")
-    return [p.replace("~1", "/").replace("~0", "~") for p in text[1:].split("/")]
-
-
-def _step(node: Any, key: str) -> Any:
-    if isinstance(node, list):
-        return node[int(key)]
-    return node[key]
-
-
-def _resolve(doc: Any, parts: list[str]) -> Any:
-    for key in parts:
-        doc = _step(doc, key)
-    return doc
-
-
-def _add(doc: Any, parts: list[str], value: Any) -> Any:
-    if not parts:
-        return value
-    parent = _resolve(doc, parts[:-1])
-    key = parts[-1]
-    if isinstance(parent, list):
-        index = len(parent) if key == "-" else int(key)
-        if not 0 <= index <= len(parent):
-            raise IndexError(f"index {key} out of range")
-        parent.insert(index, value)
-    elif isinstance(parent, dict):
-        parent[key] = value
-    else:
-        raise TypeError(f"cannot add below a {type(parent).__name__}")
-    return doc
-
-
-def _remove(doc: Any, parts: list[str]) -> Any:
-    if not parts:
-        raise ValueError("cannot remove the whole document")
-    parent = _resolve(doc, parts[:-1])
-    del parent[int(parts[-1]) if isinstance(parent, list) else parts[-1]]
-    return doc
-
-
 def json_patch(doc: Any, operations: list[dict[str, Any]]) -> Any:
-    """RFC 6902 JSON patch (add, remove, replace, move, copy, test)."""
-    doc = copy.deepcopy(doc)
-    for operation in operations:
-        op, parts = operation["op"], _pointer(operation["path"])
-        if op == "test":
-            if _resolve(doc, parts) != operation["value"]:
-                raise ValueError(f"test failed at {operation['path']}")
-        elif op == "add":
-            doc = _add(doc, parts, copy.deepcopy(operation["value"]))
-        elif op == "remove":
-            doc = _remove(doc, parts)
-        elif op == "replace":
-            _resolve(doc, parts)  # must exist
-            doc = _add(_remove(doc, parts), parts, copy.deepcopy(operation["value"]))
-        elif op in ("move", "copy"):
-            source = _pointer(operation["from"])
-            value = copy.deepcopy(_resolve(doc, source))
-            if op == "move":
-                doc = _remove(doc, source)
-            doc = _add(doc, parts, value)
-        else:
-            raise ValueError(f"unknown operation {op!r}")
-    return doc
+    """RFC 6902 JSON patch, applied by the jsonpatch library (a copy of
+    ``doc``); one that does not apply raises ValueError, which the caller
+    answers as the API server does (422)."""
+    try:
+        return jsonpatch.apply_patch(doc, operations, in_place=False)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as error:
+        raise ValueError(str(error)) from None
 
 
 # -- validation (HTTP requests only) --------------------------------------------

@@ -17,15 +17,7 @@ from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.resources.parser import MAX_BYTES
 
-from .standins import RawFileServer
-
 PATH = f"/owner/repo/{SHA}/.resources"
-
-
-@pytest.fixture
-def raw():
-    with RawFileServer() as server:
-        yield server
 
 
 @pytest.fixture
