@@ -24,6 +24,15 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
+def test_version_and_the_name_it_was_started_by():
+    from pyconfig import __version__
+
+    result = run("--version")
+    assert (result.returncode, result.stdout) == (0, f"pyconfig {__version__}\n")
+    result = run("--help")
+    assert result.stdout.startswith("usage: python -m pyconfig "), result.stdout
+
+
 def test_valid_file_prints_table_with_sources(tmp_path):
     path = tmp_path / ".resources"
     path.write_text("gpu=1\ncpur=2\n")

@@ -12,6 +12,8 @@ import zipfile
 import pytest
 import yaml
 
+import pyconfig
+
 from .conftest import ROOT
 
 
@@ -94,3 +96,9 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     )
     assert result.returncode == 1
     assert "'two' is not a number" in result.stdout
+    # The installed command calls itself by the name it was installed as.
+    command = [venv / "bin" / "pyconfig"]
+    shown = subprocess.run([*command, "--help"], capture_output=True, text=True)
+    assert shown.stdout.startswith("usage: pyconfig "), shown.stdout
+    version = subprocess.run([*command, "--version"], capture_output=True, text=True)
+    assert version.stdout == f"pyconfig {pyconfig.__version__}\n", version

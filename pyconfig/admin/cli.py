@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import __version__
 from ..resources.effective import EffectiveResources, evaluate
 from ..resources.kubespawner_settings import kubespawner_settings
 from ..resources.parser import MAX_BYTES
@@ -49,10 +50,15 @@ _ROWS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "pyconfig") -> argparse.ArgumentParser:
+    """The command line; ``prog`` is how the user started it (the installed
+    ``pyconfig``, or ``python -m pyconfig`` in a clone), for help and errors."""
     parser = argparse.ArgumentParser(
-        prog="python -m pyconfig",
+        prog=prog,
         description="Tools for Persistent BinderHub repository authors and admins.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"pyconfig {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser(
@@ -202,10 +208,12 @@ def _launch_arguments(
     )
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: list[str] | None = None, out: TextIO | None = None, prog: str = "pyconfig"
+) -> int:
     _printable_streams(sys.stdout, sys.stderr, out)
     out = out or sys.stdout
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     if args.command in ("diff", "preview") and args.run_extra_config:
         from . import sandbox
 
