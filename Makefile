@@ -131,14 +131,23 @@ render: setup chart-deps
 	$(BIN)/python -m offline.chart $(VALUES)
 
 # What `helm upgrade` from values A to values B changes: the objects, the hub's
-# configuration, a sample launch's Pod (python -m pyconfig diff; A=- reads
+# configuration, a sample launch's Pod (python -m offline diff; A=- reads
 # stdin, ARGS='--launch SPEC --resources PATH' for another launch). Exits 0
 # with or without differences (make would turn diff's 1 into 2), 2 on errors.
 .PHONY: diff
 diff: $(STAMP)
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=OLD.yaml B=NEW.yaml [ARGS='--launch SPEC --resources PATH'] (A or B may be - for stdin)" >&2; exit 2; }
 	@$(BIN)/python -m tools.deps --quiet
-	@$(BIN)/python -m pyconfig diff $(ARGS) -- "$(A)" "$(B)" || test $$? -eq 1
+	@$(BIN)/python -m offline diff $(ARGS) -- "$(A)" "$(B)" || test $$? -eq 1
+
+# The Pod and claim a launch of LAUNCH gets under VALUES, or the refusal its
+# user would see (python -m offline preview; ARGS='--resources PATH --user
+# NAME ...' for more). Exits 0 either way (make would turn 1 into 2), 2 on errors.
+LAUNCH ?= gh/binder-examples/requirements/HEAD
+.PHONY: preview
+preview: $(STAMP)
+	@$(BIN)/python -m tools.deps --quiet
+	@$(BIN)/python -m offline preview --values "$(VALUES)" --launch "$(LAUNCH)" $(ARGS) || test $$? -eq 1
 
 # BinderHub and the hub with a dummy login, notebooks on a simulated cluster
 # (Ctrl-C or SIGTERM stops all of it).

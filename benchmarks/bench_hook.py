@@ -21,12 +21,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["KUBECONFIG"] = str(ROOT / "tests" / "data" / "kubeconfig.yaml")
+from fakes.cluster import KUBECONFIG
+
+os.environ["KUBECONFIG"] = str(KUBECONFIG)
 
 from prometheus_client import REGISTRY
 
-from fakes.standins import KubeAPIStandIn, RawFileServer
-from offline.hub_setup import SHA, build_spawner, cerit_config, github
+from fakes.kube_api import KubeAPI
+from fakes.standins import RawFileServer
+from offline.hub_setup import SHA, build_spawner, cerit_api, cerit_config, github
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.resources_cache import ParsedFile, ResourcesCache
 from pyconfig.hub.spawn_hook import hook_for
@@ -35,7 +38,7 @@ LAUNCHES = 30 if "--quick" in sys.argv else 300
 TYPICAL = b"# training\ngpu=1\ncpur=2\ncpul=4\nmemr=8\nmeml=16\n"
 
 
-async def launches(raw: RawFileServer, kube: KubeAPIStandIn) -> None:
+async def launches(raw: RawFileServer, kube: KubeAPI) -> None:
     config = cerit_config(raw.url, kube.url)
     first = build_spawner(config, "alice", "first")
     first.user_options = github("owner", "repo")
@@ -127,7 +130,7 @@ def cache_memory(entries: int) -> None:
 
 
 def main() -> int:
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    with RawFileServer() as raw, cerit_api() as kube:
         raw.files[f"/owner/repo/{SHA}/.resources"] = TYPICAL
         started = time.perf_counter()
         asyncio.run(launches(raw, kube))

@@ -14,7 +14,7 @@ looks at what the cluster made of it:
    page does (an event stream), printing each event's phase and message
    (never the ``ready`` event's notebook token), until ``ready``.
 3. Compare the notebook's pod with the pod the hub's own code makes for the
-   same launch offline (``python -m pyconfig preview`` with the same values
+   same launch offline (``python -m offline preview`` with the same values
    and this checkout's .resources): the claim, the SSH key Secret and the
    known hosts, where each is mounted, and the requests and limits. The
    volume must be at /home/<user>-nfs-pvc and the keys at
@@ -228,25 +228,23 @@ def expected_launch(
     values: dict[str, Any], spec: str, user: str, resources: Path = RESOURCES
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Pod and PVC the hub's own code makes for this launch under these
-    values, offline (``python -m pyconfig preview``, README "For admins")."""
+    values, offline (``python -m offline preview``, README "For admins")."""
     import yaml
 
     with tempfile.TemporaryDirectory(prefix="cluster-ci-") as folder:
         merged = Path(folder) / "values.yaml"
         merged.write_text(yaml.safe_dump(values), encoding="utf-8")
         result = subprocess.run(
-            [sys.executable, "-m", "pyconfig", "preview", "--values", str(merged),
+            [sys.executable, "-m", "offline", "preview", "--values", str(merged),
              "--launch", spec, "--user", user, "--resources", str(resources)],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
     if result.returncode != 0:
-        raise CheckError(f"pyconfig preview of {spec}: {result.stderr.strip()}")
+        raise CheckError(f"preview of {spec}: {result.stderr.strip()}")
     documents = [d for d in yaml.safe_load_all(result.stdout) if d]
     kinds = {d["kind"]: d for d in documents}
     if set(kinds) != {"Pod", "PersistentVolumeClaim"}:
-        raise CheckError(
-            f"pyconfig preview gave {sorted(kinds)}, not a Pod and a claim"
-        )
+        raise CheckError(f"preview gave {sorted(kinds)}, not a Pod and a claim")
     return kinds["Pod"], kinds["PersistentVolumeClaim"]
 
 

@@ -641,10 +641,13 @@ class KubeAPI(LoopbackServer):
 
     # -- in-process access ---------------------------------------------------
 
-    def calls(self, method: str | None = None) -> list[tuple[str, str]]:
-        """(method, path) of every HTTP request so far, in order."""
+    def calls(self, method: str | None = None, path: str = "") -> list[tuple[str, str]]:
+        """(method, path) of every HTTP request so far, in order; of one
+        method, and only those whose path holds ``path``, if given."""
         with self._lock:
-            return [(m, p) for m, p, _ in self.requests if method in (None, m)]
+            return [
+                (m, p) for m, p, _ in self.requests if method in (None, m) and path in p
+            ]
 
     def subscribe(self, callback: Callable[[str, str, dict], None]) -> None:
         """Call ``callback(event_type, resource, object)`` after every change.

@@ -2,10 +2,9 @@
 
 Starts the real BinderHub app in front of a real JupyterHub, both with the
 chart's rendered configuration (values/cerit.yaml, with
-tests/data/login-test-values.yaml), on the loopback
-cluster: a Kubernetes API stand-in with the hub Role's permissions
-(fakes/kube_api.py) and a node that runs each pod as a real notebook
-process (fakes/kubelet.py). Users log in through cerit.yaml's own
+offline/values/loopback-login.yaml), on the loopback cluster: a Kubernetes
+API with the release's RBAC (fakes/kube_api.py) and a node that runs each
+pod as a real notebook process (fakes/kubelet.py). Users log in through cerit.yaml's own
 GenericOAuthenticator at a loopback OpenID Connect provider
 (fakes/oidc_provider.py) that lets any name in, as a member of the users
 group. It prints BinderHub's URL: log in with any name,

@@ -11,7 +11,7 @@ files), its environment is built as the kubelet builds it (``fieldRef``,
 the one its fixed paths force: the absolute paths in z2jh's two files point
 into that folder. No root, no mount namespace.
 
-Used by ``pyconfig preview``, the tests and ``make demo``.
+Used by ``make preview``, the tests and ``make demo``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from typing import Any
 
 from traitlets.config import Config
 
+from fakes.cluster import HUB_TOKEN
+from fakes.kube_api import KubeAPI
 from offline import chart, hub_pod
 from offline.hub_pod import build_spawner  # noqa: F401 - shared by tests
 
@@ -20,12 +22,26 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSc
 
 
 @functools.cache
+def _cerit_release() -> tuple[dict[str, Any], ...]:
+    """values/cerit.yaml's objects, rendered once per test run."""
+    return tuple(chart.manifests(chart.render(chart.load_values(CERIT))))
+
+
+@functools.cache
 def _chart_config() -> Config:
     """The hub configuration of values/cerit.yaml, as the hub pod makes it
-    (offline/hub_pod.py), rendered once per test run."""
-    objects = chart.manifests(chart.render(chart.load_values(CERIT)))
+    (offline/hub_pod.py)."""
+    objects = copy.deepcopy(list(_cerit_release()))
     pod = hub_pod.hub_pod(objects, Path(tempfile.mkdtemp(prefix="hub-setup-")))
     return hub_pod.z2jh_config(pod, own_pyconfig=True)
+
+
+def cerit_api() -> KubeAPI:
+    """An empty loopback Kubernetes API (use it as a context manager) that
+    grants the hub's token (fakes/kubeconfig.yaml) what values/cerit.yaml's
+    Roles grant the hub, and refuses the rest as the API server would."""
+    objects = copy.deepcopy(list(_cerit_release()))
+    return KubeAPI.for_release(objects, {"hub": HUB_TOKEN})
 
 
 def cerit_config(raw_url: str, kube_url: str | None = None) -> Config:

@@ -5,9 +5,10 @@ The values files are rendered with the chart (offline/chart.py), the hub pod's
 files are laid out as the pod has them (offline/hub_pod.py), and the hub runs
 z2jh's jupyterhub_config.py through offline/jupyterhub_config.py,
 which changes only the network and KubeSpawner's cluster calls. The outside
-world is loopback stand-ins (tests/standins.py): the raw-file server for
-`.resources` and the Kubernetes API for Secrets, named in the values the way
-an admin names a GitHub Enterprise host or an API server. Configurable-http-
+world is on loopback: the raw-file server for `.resources`
+(fakes/standins.py) and the Kubernetes API (fakes/kube_api.py, with the
+release's RBAC), named in the values the way an admin names a GitHub
+Enterprise host or an API server. Configurable-http-
 proxy comes from npm.
 
 With ``idp`` (fakes/oidc_provider.py), the login is the values files' own
@@ -35,11 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from fakes.cluster import BINDER_TOKEN, HUB_TOKEN, KUBECONFIG
 from fakes.kube_api import KubeAPI
 from fakes.kubelet import node
 from fakes.lifetime import bound_to_parent
 from fakes.ports import free_port
-from fakes.standins import KubeAPIStandIn, RawFileServer
+from fakes.standins import RawFileServer
 from fakes.workloads import NAMESPACE_POLICY, admit_release_pods
 from offline import chart, hub_pod
 
@@ -47,9 +49,9 @@ if TYPE_CHECKING:
     from fakes.oidc_provider import OIDCProvider
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
 CHP = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
-TEST_VALUES = (ROOT / "values" / "minimal.yaml", DATA / "hub-test-values.yaml")
+#: values/minimal.yaml with the loopback hub layer: a login anyone can use.
+TEST_VALUES = (ROOT / "values/minimal.yaml", ROOT / "offline/values/loopback-hub.yaml")
 
 
 def _body(raw: bytes):
@@ -223,13 +225,6 @@ def service_tokens(objects: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-#: The hub's Kubernetes token (tests/data/kubeconfig.yaml), as the hub pod's
-#: service account token: the loopback cluster grants it the hub Role.
-HUB_TOKEN = "not-a-secret"
-#: BinderHub's service account token on the loopback cluster (the binder Role).
-BINDER_TOKEN = "binderhub-token"
-
-
 #: The release's objects installed on the loopback cluster, as `helm
 #: install` would, by kind: what pods mount, and the namespace's admission.
 INSTALLED = {
@@ -247,16 +242,17 @@ def _kubernetes(
     cluster: bool,
     namespace_labels: dict[str, dict[str, str]] | None = None,
 ):
-    """The Kubernetes API the hub talks to, and the node running its pods
-    (None without ``cluster``: the Secrets stand-in, and no pods run).
+    """The Kubernetes API the hub talks to, with the release's RBAC, and the
+    node running its pods (None without ``cluster``: the API is empty, and
+    the recording spawner runs no pods).
     ``namespace_labels``: what an admin labelled each namespace with."""
-    if not cluster:
-        with KubeAPIStandIn() as kube:
-            yield kube, None
-        return
     # The Roles and ConfigMaps do not depend on the API's address: render
     # once to read them, and install what pods mount, as `helm install` does.
     release = chart.manifests(chart.render(pointed_at(values, "http://x", "http://x")))
+    if not cluster:
+        with KubeAPI.for_release(release, {"hub": HUB_TOKEN}) as kube:
+            yield kube, None
+        return
     with (
         KubeAPI.for_release(
             release, {"hub": HUB_TOKEN, "binderhub": BINDER_TOKEN}
@@ -333,7 +329,7 @@ def local_hub(
             "RENDERED_HUB_CONFIG": str(
                 pod.path(hub_pod.HUB_CONFIG_DIR) / "jupyterhub_config.py"
             ),
-            "KUBECONFIG": str(DATA / "kubeconfig.yaml"),
+            "KUBECONFIG": str(KUBECONFIG),
             "HUB_PROXY_PORT": str(proxy_port),
             "HUB_PORT": str(free_port()),
             "PROXY_API_PORT": str(free_port()),

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The values file whose login the tests, the storm and the demo run.
 CERIT = ROOT / "values" / "cerit.yaml"
 #: That file, with the tests' service layered over it.
-LOGIN_VALUES = (CERIT, ROOT / "tests" / "data" / "login-test-values.yaml")
+LOGIN_VALUES = (CERIT, ROOT / "offline" / "values" / "loopback-login.yaml")
 
 
 def cerit_hub_config() -> dict[str, Any]:

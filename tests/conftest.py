@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from fakes import lifetime
+from fakes.cluster import KUBECONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
-# Before kubespawner is imported anywhere: see data/kubeconfig.yaml.
-os.environ["KUBECONFIG"] = str(DATA / "kubeconfig.yaml")
+# Before kubespawner is imported anywhere: see fakes/kubeconfig.yaml.
+os.environ["KUBECONFIG"] = str(KUBECONFIG)
 
 
 @pytest.fixture

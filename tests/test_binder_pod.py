@@ -25,7 +25,7 @@ What a machine without a cluster forces, and nothing else:
   type and key, holding placeholder credentials for the registry host of
   ``image_prefix``; the test asserts those never reach the driver's output.
 - ``initialize()`` loads a Kubernetes config because builds run on Kubernetes
-  (``BinderHub.builder_required``): ``KUBECONFIG`` is tests/data/kubeconfig.yaml,
+  (``BinderHub.builder_required``): ``KUBECONFIG`` is fakes/kubeconfig.yaml,
   a loopback cluster nothing listens on. Nothing here calls the API.
 """
 
@@ -44,9 +44,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from fakes.cluster import KUBECONFIG
 from offline import chart, hub_pod
 
-from .conftest import DATA, ROOT
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -145,9 +146,7 @@ def start_binder(values: dict[str, Any], root: Path) -> BinderRun:
     standins = hub_pod.registry_secret_standins(
         objects, registry_host(values), username, password
     )
-    pod, env, args = hub_pod.binder_pod(
-        [*objects, *standins], root, DATA / "kubeconfig.yaml"
-    )
+    pod, env, args = hub_pod.binder_pod([*objects, *standins], root, KUBECONFIG)
     result = subprocess.run(
         [str(BINDERHUB_PYTHON), str(DRIVER), *args],
         env=env,

@@ -13,9 +13,10 @@ from .conftest import ROOT
 SEED_LIKE = "# This file is for resource requests in CERIT-SC\n# Do not change\n"
 
 
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+def run(*args: str, cwd=None, module: str = "pyconfig") -> subprocess.CompletedProcess:
+    """``python -m pyconfig ARGS`` (or another module's command line)."""
     return subprocess.run(
-        [sys.executable, "-m", "pyconfig", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
@@ -153,7 +154,8 @@ def test_a_spec_without_a_ref_says_the_ref_is_missing_and_how_to_write_it(
 ):
     preview = ["--values", "values/minimal.yaml", "--launch"]
     args = preview if command == "preview" else []
-    result = run(command, *args, spec)
+    module = "offline" if command == "preview" else "pyconfig"  # clone only
+    result = run(command, *args, spec, module=module)
     assert result.returncode == 2
     assert f"cannot read {spec!r}: the ref is missing: " in result.stderr
     assert f"write {fix} for the default branch, or put a branch, tag or " in (

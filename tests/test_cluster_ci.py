@@ -6,7 +6,7 @@ The job cannot run here (no k3s, no network). What can is checked:
   real chart, and what the workflow sets up matches them: the runner's
   address, NFS share and registry, the Secrets every pod needs, the node
   ports the check script calls, the dummy login and the check's hub service;
-- the hub's own code (``pyconfig preview``) launches this repository under
+- the hub's own code (``make preview``) launches this repository under
   those values with its .resources and the per-user volume and keys;
 - ci/cluster_ci.py's check against the real BinderHub and hub of
   offline/local_binder.py: a user's token from the hub API, two
@@ -680,7 +680,7 @@ def test_the_check_launches_twice_through_the_real_binderhub(tmp_path):
     """Steps 1 to 3 and 5 of ci/cluster_ci.py with the real BinderHub and
     hub: a user and token from the hub API as an admin service, two builds
     through BinderHub's event stream, each pod found and compared with the
-    hub's own Pod for the launch (pyconfig preview with the same values and
+    hub's own Pod for the launch (make preview with the same values and
     this repository's .resources). The local cluster has no volume
     provisioner, so its claim stays Pending: the one problem reported, which
     shows the claim is read."""

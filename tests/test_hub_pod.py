@@ -6,7 +6,7 @@ ConfigMap's files (offline/hub_pod.py); a real `jupyterhub` process starts
 with exactly that configuration (only the network and KubeSpawner's cluster
 calls are local, offline/jupyterhub_config.py); and a launch sent
 the way BinderHub's launcher sends it gets, field by field, the Pod and PVC
-that `pyconfig preview` prints.
+that `make preview` prints.
 
 Before this, the hub crashed on start: z2jh leaves a LazyConfigValue in
 KubeSpawner.volumes and configure(c) expected a list or dict. The start test
@@ -24,7 +24,7 @@ import pytest
 from offline import chart, hub_pod
 from offline.hub_setup import SHA, github
 from offline.local_hub import local_hub, pointed_at
-from pyconfig.admin.preview import launch as preview_launch
+from offline.preview import launch as preview_launch
 
 from .conftest import ROOT
 

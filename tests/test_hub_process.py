@@ -1,7 +1,7 @@
 """A real JupyterHub process with configurable-http-proxy, launched like BinderHub does.
 
 The hub runs the rendered release's configuration (values/minimal.yaml with
-tests/data/hub-test-values.yaml over it; offline/local_hub.py): z2jh's
+offline/values/loopback-hub.yaml over it; offline/local_hub.py): z2jh's
 jupyterhub_config.py, binderhub's snippets and ours. The spawner is the
 configured BinderSpawner with only KubeSpawner's cluster calls replaced; raw
 files and Secrets come from the loopback stand-ins. Launches go through the

@@ -757,7 +757,7 @@ def test_kubespawner_starts_and_stops_a_pod_with_the_hub_role(release, make_spaw
                 },
             )
 
-    # tests/data/kubeconfig.yaml's token: the one KubeSpawner's client sends.
+    # fakes/kubeconfig.yaml's token: the one KubeSpawner's client sends.
     with KubeAPI.for_release(release, {"hub": "not-a-secret"}) as api:
         api.subscribe(kubelet)
         c = Config()

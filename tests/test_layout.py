@@ -76,14 +76,6 @@ TREE = {
     "ci": {"pyconfig", "fakes", "offline", "tools"},
     "tests": {"pyconfig", "fakes", "offline", "tools", "benchmarks", "ci"},
 }
-#: What still crosses the rule, each with why: `preview` and `diff` render
-#: the chart and run the hub's code on the simulated cluster, and are in
-#: the wheel's command though the wheel holds neither (issue: whether they
-#: belong in the wheel or in a clone only).
-CROSSING = {
-    "pyconfig/admin/preview.py": {"fakes", "offline"},
-    "pyconfig/admin/values_diff.py": {"offline"},
-}
 
 
 def top_level_imports(path: Path) -> set[str]:
@@ -97,15 +89,9 @@ def test_the_tree_depends_one_way(top):
     assert files
     for path in files:
         where = str(path.relative_to(ROOT))
-        allowed = TREE[top] | {top} | CROSSING.get(where, set())
+        allowed = TREE[top] | {top}
         reached = top_level_imports(path)
         assert reached <= allowed, f"{where} imports {sorted(reached - allowed)}"
-
-
-def test_what_crosses_the_rule_still_does():
-    """An exception that is no longer needed is taken out of CROSSING."""
-    for where, tops in CROSSING.items():
-        assert top_level_imports(ROOT / where) >= tops, where
 
 
 def test_a_backward_import_is_seen(tmp_path):

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -102,3 +103,18 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     assert shown.stdout.startswith("usage: pyconfig "), shown.stdout
     version = subprocess.run([*command, "--version"], capture_output=True, text=True)
     assert version.stdout == f"pyconfig {pyconfig.__version__}\n", version
+    # preview and diff need a clone (the chart, Helm's engine, the hub's
+    # packages): the installed command says so, and the wheel holds neither.
+    for clone_only in ("preview", "diff"):
+        refused = subprocess.run(
+            [*command, clone_only, "--values", "values.yaml"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert refused.returncode == 2, refused
+        assert "run in a clone of the project" in refused.stderr
+        assert "make preview / make diff" in refused.stderr
+    with zipfile.ZipFile(wheel) as archive:
+        modules = {Path(n).stem for n in archive.namelist() if n.endswith(".py")}
+    assert not modules & {"preview", "values_diff", "values_code", "sandbox"}

@@ -150,11 +150,11 @@ def test_the_release_needs_a_privileged_namespace_for_dind(release):
 
 def notebook_pod(tmp_path) -> dict[str, Any]:
     """The notebook pod KubeSpawner makes for values/cerit.yaml, as
-    `pyconfig preview` prints it."""
+    `make preview` prints it."""
     resources = tmp_path / ".resources"
     resources.write_text("cpul=2\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pyconfig", "preview", "--values", str(CERIT),
+        [sys.executable, "-m", "offline", "preview", "--values", str(CERIT),
          "--launch", "gh/o/r/main", "--resources", str(resources)],
         cwd=chart.ROOT, capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip

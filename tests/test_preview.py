@@ -1,4 +1,4 @@
-"""``python -m pyconfig preview``: an admin's view of a launch, in a subprocess.
+"""``python -m offline preview``: an admin's view of a launch, in a subprocess.
 
 The hub configuration it uses is the rendered release's, run through z2jh's
 own jupyterhub_config.py (offline/hub_pod.py); test_hub_pod.py shows that a
@@ -23,7 +23,7 @@ from .conftest import ROOT
 
 def preview(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pyconfig", "preview", *args],
+        [sys.executable, "-m", "offline", "preview", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

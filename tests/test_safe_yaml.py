@@ -83,9 +83,9 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     [
         ("-m", "offline.chart", "{}"),
         ("-m", "pyconfig", "check", "--values", "{}", str(ROOT / "values")),
-        ("-m", "pyconfig", "diff", "{}", "values/minimal.yaml"),
-        ("-m", "pyconfig", "diff", "values/minimal.yaml", "{}"),
-        ("-m", "pyconfig", "preview", "--values", "{}", "--launch", "gh/a/b/HEAD"),
+        ("-m", "offline", "diff", "{}", "values/minimal.yaml"),
+        ("-m", "offline", "diff", "values/minimal.yaml", "{}"),
+        ("-m", "offline", "preview", "--values", "{}", "--launch", "gh/a/b/HEAD"),
     ],
     ids=["render", "check", "diff-a", "diff-b", "preview"],
 )
@@ -100,7 +100,7 @@ def test_every_command_refuses_the_bomb_in_one_line(bomb_file, command):
 
 
 def test_diff_refuses_the_bomb_from_stdin():
-    result = _run("-m", "pyconfig", "diff", "-", "values/minimal.yaml", stdin=bomb())
+    result = _run("-m", "offline", "diff", "-", "values/minimal.yaml", stdin=bomb())
     assert result.returncode == 2
     assert result.stderr.startswith("error: stdin: refused: its YAML aliases")
     assert result.stderr.count("\n") == 1

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from offline import chart
-from pyconfig.admin.secret_values import (
+from offline.secret_values import (
     RedactedLines,
     plainly_not_secret,
     redacted,
@@ -106,7 +106,7 @@ def files(tmp_path_factory):
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pyconfig", *args], cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
         text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

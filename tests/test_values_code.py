@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from offline import chart
-from pyconfig.admin.values_code import chart_code_only, chart_snippets
+from offline.values_code import chart_code_only, chart_snippets
 
 from .conftest import ROOT
 
@@ -33,7 +33,7 @@ def with_code(tmp_path, extra: dict) -> tuple:
 
 def _run(*args: str, home) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pyconfig", *args], cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
         text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home)},
     )  # fmt: skip
@@ -143,7 +143,7 @@ def test_asked_for_it_runs_in_a_child_without_the_admins_environment(tmp_path, c
     home = tmp_path / "admin-home"
     home.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "pyconfig", *args], cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
         text=True, timeout=300, input=MINIMAL.read_text(),
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home),
              "KUBECONFIG": str(home / "kubeconfig"),

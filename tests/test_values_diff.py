@@ -1,4 +1,4 @@
-"""``python -m pyconfig diff A B`` and ``make diff``, as an admin runs them.
+"""``python -m offline diff A B`` and ``make diff``, as an admin runs them.
 
 Each run renders both sides with the chart, runs z2jh's jupyterhub_config.py
 on each and launches under each (a few seconds per side), so every pair is
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from offline import chart
-from pyconfig.admin.values_diff import NEW, SECRET, UNCHANGED, masked
+from offline.values_diff import NEW, SECRET, UNCHANGED, masked
 
 from .conftest import ROOT
 
@@ -43,7 +43,7 @@ FAKES = {
 
 def run(*args: str, stdin: str | None = None, make: bool = False):
     command = ["make", "-s", "diff", *args] if make else [
-        sys.executable, "-m", "pyconfig", "diff", *args]  # fmt: skip
+        sys.executable, "-m", "offline", "diff", *args]  # fmt: skip
     return subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, input=stdin,
         timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},

@@ -1,6 +1,6 @@
 """The idle culler's command, read back from the hub service z2jh builds
 from ``cull.*`` (`python3 -m jupyterhub_idle_culler --timeout=...`): the
-home page's countdown and `pyconfig diff`'s rows read it the same way."""
+home page's countdown and `make diff`'s rows read it the same way."""
 
 from __future__ import annotations
 

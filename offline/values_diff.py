@@ -1,4 +1,4 @@
-"""``python -m pyconfig diff A B``: what a `helm upgrade` from values A to B changes.
+"""``python -m offline diff A B``: what a `helm upgrade` from values A to B changes.
 
 Admins run it before every upgrade, with A the deployed values (``helm get
 values RELEASE -o yaml``) and B the new file. Each side goes through what
@@ -38,11 +38,16 @@ from typing import Any, TextIO
 
 import yaml
 
-from ..hub.culler import culler_command
-from . import safe_yaml
-from .launch_request import SpecError, user_options
-from .preview import Refused, admitted_launch
-from .secret_values import RedactedLines, plainly_not_secret, redacted, secret_spans
+from offline.preview import Refused, admitted_launch
+from offline.secret_values import (
+    RedactedLines,
+    plainly_not_secret,
+    redacted,
+    secret_spans,
+)
+from pyconfig.admin import safe_yaml
+from pyconfig.admin.launch_request import SpecError, user_options
+from pyconfig.hub.culler import culler_command
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 DEFAULT_SPEC = "gh/binder-examples/requirements/HEAD"
@@ -356,8 +361,7 @@ def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> 
     """Render one side, load its hub configuration and launch under it."""
     from offline.chart import CHART
     from offline.hub_pod import hub_pod, z2jh_config
-
-    from .values_code import chart_code_only, note
+    from offline.values_code import chart_code_only, note
 
     shown = "stdin" if name == "-" else name
     objects = render(shown, values)
@@ -729,7 +733,7 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
         print("error: diff renders the chart: run it in a clone of the project "
               "after `make setup`", file=sys.stderr)  # fmt: skip
         return EXIT_ERROR
-    from .preview import _no_cluster, _read_file
+    from offline.preview import _no_cluster, _read_file
 
     if a == "-" and b == "-":
         print("error: only one side can be - (stdin)", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""``python -m pyconfig preview``: the Pod and PVC a launch would get, offline.
+"""``python -m offline preview``: the Pod and PVC a launch would get, offline.
 
 Answers "why did my notebook get 8 CPUs?" with what the hub itself would
 do: the values file is rendered with the chart (the binderhub chart and z2jh
@@ -31,10 +31,10 @@ from typing import Any, TextIO
 
 import yaml
 
-from ..hub.repo_files import RepoFileFetcher
-from .launch_request import SpecError, user_options
-from .secret_values import RedactedLines, redacted
-from .values_code import chart_code_only, note
+from offline.secret_values import RedactedLines, redacted
+from offline.values_code import chart_code_only, note
+from pyconfig.admin.launch_request import SpecError, user_options
+from pyconfig.hub.repo_files import RepoFileFetcher
 
 
 def server_name(options: dict[str, Any]) -> str:
@@ -62,14 +62,15 @@ async def launch(
     loopback raw-file server; ``offline`` without one: no repository has the
     file (that server answers 404), so nothing is fetched either.
     """
-    from fakes.standins import KubeAPIStandIn, RawFileServer
+    from fakes.kube_api import KubeAPI
+    from fakes.standins import RawFileServer
     from offline.hub_pod import launch as hub_launch
     from offline.hub_pod import serialized
 
     config = copy.deepcopy(config)  # a Config's copy shares its sections
     with contextlib.ExitStack() as stack:
         if kube is None:
-            kube = stack.enter_context(KubeAPIStandIn())
+            kube = stack.enter_context(KubeAPI())
         raw = stack.enter_context(RawFileServer())
         config.KubeSpawner.k8s_api_host = kube.url
         if resources is not None or offline:
@@ -228,7 +229,7 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
     except Refused as refused:
         print(redacted(str(refused)), file=sys.stderr)
         return 1
-    from .values_diff import masked_one
+    from offline.values_diff import masked_one
 
     shown = [manifests["pod"]] + ([manifests["pvc"]] if manifests["pvc"] else [])
     shown = [masked_one(manifest) for manifest in shown]  # env values, keys

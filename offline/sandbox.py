@@ -38,23 +38,23 @@ def inside() -> bool:
 def run_in_child(
     argv: list[str], out: TextIO, stdin: TextIO | None = None, timeout: float = 900
 ) -> int:
-    """Run ``python -m pyconfig ARGV`` in the child; its output becomes ours.
+    """Run ``python -m offline ARGV`` in the child; its output becomes ours.
 
     File arguments in ``argv`` must be absolute (the child starts elsewhere);
     ``stdin`` is read here and handed over whole (diff's "-")."""
-    package_root = Path(__file__).resolve().parent.parent.parent
+    clone = Path(__file__).resolve().parents[1]
     given = stdin.read() if stdin is not None else None
     with tempfile.TemporaryDirectory(prefix="pyconfig-sandbox-") as home:
         env = {
             "PATH": _CHILD_PATH,
             "HOME": home,
-            "PYTHONPATH": str(package_root),
+            "PYTHONPATH": str(clone),
             "LANG": "C.UTF-8",
             SANDBOXED: "1",
         }
         try:
             child = subprocess.run(
-                [sys.executable, "-m", "pyconfig", *argv],
+                [sys.executable, "-m", "offline", *argv],
                 cwd=home, env=env, input=given, capture_output=True, text=True,
                 timeout=timeout,
             )  # fmt: skip

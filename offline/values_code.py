@@ -25,7 +25,8 @@ from typing import Any
 
 import yaml
 
-from . import safe_yaml, sandbox
+from offline import sandbox
+from pyconfig.admin import safe_yaml
 
 #: The hub container's own mounts (z2jh's and this chart's), by volume name.
 _CHART_MOUNTS = frozenset({"config", "secret", "pvc", "persistent-binderhub-pyconfig"})
