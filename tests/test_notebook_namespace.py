@@ -1,4 +1,5 @@
-"""Notebooks in a namespace of their own (the README's "Pod Security").
+"""Notebooks in a namespace of their own (docs/admins.md, "Pod Security and
+the notebook namespace").
 
 dind and the builds need a privileged namespace; an admin whose policy
 holds notebooks to baseline sets hub.config.KubeSpawner.namespace, and the
@@ -143,7 +144,7 @@ def test_the_hubs_grants_hold_where_their_bindings_are(split):
 
 FILES = {f"/lab/model/{SHA}/.resources": b"cpul=2\nmeml=2\n"}
 COMMITS = {("lab", "model", "main"): SHA}
-#: As the README has the admin label them.
+#: As docs/admins.md has the admin label them.
 LABELS = {
     chart.NAMESPACE: {pod_security.LABEL: "privileged"},
     NOTEBOOKS: {pod_security.LABEL: "baseline"},

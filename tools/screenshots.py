@@ -6,7 +6,7 @@ what they saved. docs/img/screenshots.json records a fingerprint of what the
 pictures show: the page's template and code, the upstream versions that
 style it, and the test code that stages each scene. tests/test_screenshots.py
 fails when the fingerprint no longer matches, so a change to the page
-cannot leave an old picture in the README.
+cannot leave an old picture in the docs.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ start and by `python -m pyconfig check --values`.
 {{- end -}}
 {{- end -}}
 {{- if not $admitted -}}
-{{- $problems = append $problems (printf "binderhub.jupyterhub.hub.networkPolicy.ingress must admit the notebooks' namespace %s (hub.config.KubeSpawner.namespace), or notebooks cannot reach the hub API: add a rule from namespaceSelector matchLabels kubernetes.io/metadata.name: %s with podSelector matchLabels hub.jupyter.org/network-access-hub: \"true\" (README, \"Pod Security\")" $notebooks $notebooks) -}}
+{{- $problems = append $problems (printf "binderhub.jupyterhub.hub.networkPolicy.ingress must admit the notebooks' namespace %s (hub.config.KubeSpawner.namespace), or notebooks cannot reach the hub API: add a rule from namespaceSelector matchLabels kubernetes.io/metadata.name: %s with podSelector matchLabels hub.jupyter.org/network-access-hub: \"true\" (docs/admins.md, \"Pod Security and the notebook namespace\")" $notebooks $notebooks) -}}
 {{- end -}}
 {{- end -}}
 {{- range $pod := list (list "binderhub.jupyterhub.hub" $hub) (list "binderhub" $bh) -}}
