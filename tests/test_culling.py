@@ -42,7 +42,6 @@ import yaml
 from offline.chart import NAMESPACE
 from offline.hub_setup import SHA, github
 from offline.local_hub import (
-    DATA,
     TEST_VALUES,
     Hub,
     local_hub,
@@ -50,6 +49,7 @@ from offline.local_hub import (
     stop_server,
 )
 
+from .conftest import DATA
 from .test_hub_process import home_of, logged_in, servers_of
 
 pytestmark = pytest.mark.slow
