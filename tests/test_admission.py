@@ -9,7 +9,6 @@ image pins where the wording of a refusal matters.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
@@ -234,16 +233,13 @@ def test_a_default_limit_below_a_request_is_invalid_not_admitted():
         )
 
 
-def test_the_refusal_reaches_a_client_as_the_api_servers_status():
-    async def run(api: KubeAPI) -> tuple[int, str, dict]:
+async def test_the_refusal_reaches_a_client_as_the_api_servers_status():
+    with KubeAPI() as api:
+        api.create("resourcequotas", NS, quota("q", **{"limits.memory": "1Gi"}))
         async with core(api) as v1:
             bare = pod("", container("notebook"))
             bare["metadata"] = {"generateName": "jupyter-"}
-            return await failure(v1.create_namespaced_pod(NS, bare))
-
-    with KubeAPI() as api:
-        api.create("resourcequotas", NS, quota("q", **{"limits.memory": "1Gi"}))
-        status, reason, body = asyncio.run(run(api))
+            status, reason, body = await failure(v1.create_namespaced_pod(NS, bare))
     assert (status, reason, body["reason"], body["code"]) == (
         403,
         "Forbidden",

@@ -58,15 +58,14 @@ def run_server(spawner) -> None:
     spawner.user.db.commit()
 
 
-def test_parallel_gpu_launches_get_one_gpu_under_max_total_gpu(make_spawner, world):
+async def test_parallel_gpu_launches_get_one_gpu_under_max_total_gpu(
+    make_spawner, world
+):
     _, _, config = world
     config.ResourcePolicy.max_total_gpu = 1
 
-    async def run():
-        first = make_spawner(config, server="g0")
-        return await in_parallel(first, ["g0", "g1", "g2", "g3"], "gpu")
-
-    results = asyncio.run(run())
+    first = make_spawner(config, server="g0")
+    results = await in_parallel(first, ["g0", "g1", "g2", "g3"], "gpu")
     started = [r for r in results if r is None]
     refused = [r for r in results if r is not None]
     assert len(started) == 1, results
@@ -76,74 +75,62 @@ def test_parallel_gpu_launches_get_one_gpu_under_max_total_gpu(make_spawner, wor
     assert hook_for(config).reserved == {}
 
 
-def test_parallel_launches_fill_the_quota_once(make_spawner, world):
+async def test_parallel_launches_fill_the_quota_once(make_spawner, world):
     _, _, config = world
     config.ServerQuota.limit = 2
 
-    async def run():
-        first = make_spawner(config, server="q0")
-        return await in_parallel(first, ["q0", "q1", "q2", "q3"], "plain")
-
-    results = asyncio.run(run())
+    first = make_spawner(config, server="q0")
+    results = await in_parallel(first, ["q0", "q1", "q2", "q3"], "plain")
     assert results[:2] == [None, None]
     for each in results[2:]:
         assert "the most allowed (2): q0, q1" in message(each)
     assert hook_for(config).reserved == {}
 
 
-def test_a_refused_launch_frees_its_reservation(make_spawner, world):
+async def test_a_refused_launch_frees_its_reservation(make_spawner, world):
     """A broken file and a failed key Secret both release what they held."""
     _, kube, config = world
     config.ServerQuota.limit = 1
     config.ResourcePolicy.max_total_gpu = 1
 
-    async def run():
-        first = make_spawner(config, server="b0")
-        with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
-            await hook(first, "broken")
-        kube.fail_next = [500]
-        with pytest.raises(LaunchRefused, match="SSH key could not be prepared"):
-            await hook(first.user.spawners["b1"], "gpu")
-        assert hook_for(config).reserved == {}
-        await hook(first.user.spawners["b2"], "gpu")  # slot and GPU are free
-
-    asyncio.run(run())
+    first = make_spawner(config, server="b0")
+    with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
+        await hook(first, "broken")
+    kube.fail_next = [500]
+    with pytest.raises(LaunchRefused, match="SSH key could not be prepared"):
+        await hook(first.user.spawners["b1"], "gpu")
+    assert hook_for(config).reserved == {}
+    await hook(first.user.spawners["b2"], "gpu")  # slot and GPU are free
 
 
-def test_a_started_launch_hands_over_to_its_record(make_spawner, world):
+async def test_a_started_launch_hands_over_to_its_record(make_spawner, world):
     """Once the hook is done the server is active and its record counts."""
     _, _, config = world
     config.ResourcePolicy.max_total_gpu = 1
 
-    async def run():
-        first = make_spawner(config, server="r0")
-        await hook(first, "gpu")
-        assert hook_for(config).reserved == {}
-        assert first.orm_spawner.user_options[RECORD_KEY]["gpu"] == 1
-        run_server(first)
-        results = await in_parallel(first, ["r1", "r2"], "gpu")
-        assert all(isinstance(r, LaunchRefused) for r in results)
-        first.orm_spawner.server = None  # stopped: its GPU is free again
-        first.user.db.commit()
-        again = await in_parallel(first, ["r3", "r4"], "gpu")
-        assert sum(r is None for r in again) == 1, again
-
-    asyncio.run(run())
+    first = make_spawner(config, server="r0")
+    await hook(first, "gpu")
+    assert hook_for(config).reserved == {}
+    assert first.orm_spawner.user_options[RECORD_KEY]["gpu"] == 1
+    run_server(first)
+    results = await in_parallel(first, ["r1", "r2"], "gpu")
+    assert all(isinstance(r, LaunchRefused) for r in results)
+    first.orm_spawner.server = None  # stopped: its GPU is free again
+    first.user.db.commit()
+    again = await in_parallel(first, ["r3", "r4"], "gpu")
+    assert sum(r is None for r in again) == 1, again
 
 
-def test_other_users_do_not_share_reservations(make_spawner, world):
+async def test_other_users_do_not_share_reservations(make_spawner, world):
     _, _, config = world
     config.ResourcePolicy.max_total_gpu = 1
 
-    async def run():
-        alice = make_spawner(config, username="alice", server="a")
-        bob = make_spawner(config, username="bob", server="b")
-        return await asyncio.gather(hook(alice, "gpu"), hook(bob, "gpu"))
-
-    assert asyncio.run(run()) == [None, None]
+    alice = make_spawner(config, username="alice", server="a")
+    bob = make_spawner(config, username="bob", server="b")
+    assert await asyncio.gather(hook(alice, "gpu"), hook(bob, "gpu")) == [None, None]
 
 
-def test_the_hook_times_each_launch_in_its_histogram(make_spawner, world):
+async def test_the_hook_times_each_launch_in_its_histogram(make_spawner, world):
     """Durations go to a Prometheus histogram (fixed memory, like BinderHub's
     launch time), by status; `make bench` reads it from there."""
     _, _, config = world
@@ -152,14 +139,11 @@ def test_the_hook_times_each_launch_in_its_histogram(make_spawner, world):
         name = "persistent_binderhub_spawn_hook_seconds_count"
         return REGISTRY.get_sample_value(name, {"status": status}) or 0.0
 
-    async def run():
-        first = make_spawner(config, server="t0")
-        await hook(first, "plain")
-        await hook(first.user.spawners["t1"], "plain")
-        with pytest.raises(LaunchRefused):
-            await hook(first.user.spawners["t2"], "broken")
-
     before = {status: count(status) for status in ("success", "refused")}
-    asyncio.run(run())
+    first = make_spawner(config, server="t0")
+    await hook(first, "plain")
+    await hook(first.user.spawners["t1"], "plain")
+    with pytest.raises(LaunchRefused):
+        await hook(first.user.spawners["t2"], "broken")
     assert count("success") - before["success"] == 2
     assert count("refused") - before["refused"] == 1

@@ -25,14 +25,11 @@ HOME = {
 }
 
 
-def pod_manifest(make_spawner: Any, c: Config) -> dict:
+async def pod_manifest(make_spawner: Any, c: Config) -> dict:
     """The pod KubeSpawner itself builds from ``c`` for alice's server
     "project" (conftest's make_spawner), in API field names."""
-
-    async def build() -> Any:
-        return await make_spawner(c).get_pod_manifest()
-
-    return _SERIALIZER.sanitize_for_serialization(asyncio.run(build()))
+    manifest = await make_spawner(c).get_pod_manifest()
+    return _SERIALIZER.sanitize_for_serialization(manifest)
 
 
 def volume_names(pod: dict) -> list[str]:
@@ -49,7 +46,7 @@ def environment(pod: dict) -> dict[str, Any]:
     return {item.pop("name"): item for item in env}
 
 
-def test_z2jh_extend_on_a_fresh_config_is_merged(make_spawner):
+async def test_z2jh_extend_on_a_fresh_config_is_merged(make_spawner):
     """z2jh's jupyterhub_config.py exactly: with storage type none nothing set
     the lists before, so .extend leaves a LazyConfigValue (it used to crash
     configure(c) with "'LazyConfigValue' object is not a mapping")."""
@@ -57,19 +54,19 @@ def test_z2jh_extend_on_a_fresh_config_is_merged(make_spawner):
     c.KubeSpawner.volumes.extend([])
     c.KubeSpawner.volume_mounts.extend([])
     configure(c)
-    pod = pod_manifest(make_spawner, c)
+    pod = await pod_manifest(make_spawner, c)
     assert HOME in pod["spec"]["volumes"]
     assert "/home/alice-nfs-pvc" in mount_paths(pod)
 
 
-def test_z2jh_extra_volumes_keep_their_order_and_come_once(make_spawner):
+async def test_z2jh_extra_volumes_keep_their_order_and_come_once(make_spawner):
     c = Config()
     c.KubeSpawner.volumes = [{"name": "z-home", "emptyDir": {}}]
     c.KubeSpawner.volumes.extend([{"name": "b", "emptyDir": {}}])
     c.KubeSpawner.volume_mounts.extend([{"name": "b", "mountPath": "/b"}])
     configure(c)
     configure(c)
-    names = volume_names(pod_manifest(make_spawner, c))
+    names = volume_names(await pod_manifest(make_spawner, c))
     assert names.count("z-home") == names.count("b") == 1
     assert names.index("z-home") < names.index("b")
     assert names.count("persistent-binderhub-home") == 1
@@ -88,7 +85,7 @@ def test_existing_volumes_mounts_and_environment_are_kept():
     assert c.KubeSpawner.environment["PERSISTENT_HOME"] == "/home/{username}-nfs-pvc"
 
 
-def test_a_lazy_update_on_volumes_is_not_dropped(make_spawner):
+async def test_a_lazy_update_on_volumes_is_not_dropped(make_spawner):
     """traitlets alone would drop it: a LazyConfigValue's .update only applies
     to a dict, and the volumes trait's default is a list."""
     c = Config()
@@ -96,11 +93,13 @@ def test_a_lazy_update_on_volumes_is_not_dropped(make_spawner):
     c.KubeSpawner.volumes.append({"name": "tmp", "emptyDir": {}})
     configure(c)
     assert {"scratch", "tmp", HOME["name"]} <= set(
-        volume_names(pod_manifest(make_spawner, c))
+        volume_names(await pod_manifest(make_spawner, c))
     )
 
 
-def test_snippets_after_configure_can_still_extend_append_and_update(make_spawner):
+async def test_snippets_after_configure_can_still_extend_append_and_update(
+    make_spawner,
+):
     """An admin's hub.extraConfig snippet sorted after ours, z2jh-style."""
     c = Config()
     configure(c)
@@ -109,7 +108,7 @@ def test_snippets_after_configure_can_still_extend_append_and_update(make_spawne
     c.KubeSpawner.volumes += [{"name": "latest", "emptyDir": {}}]
     c.KubeSpawner.volume_mounts.insert(0, {"name": "late", "mountPath": "/late"})
     c.KubeSpawner.environment.update({"LATE": "{username}"})
-    pod = pod_manifest(make_spawner, c)
+    pod = await pod_manifest(make_spawner, c)
     assert volume_names(pod).count("late") == 1
     assert {"late", "later", "latest", HOME["name"]} <= set(volume_names(pod))
     assert "/late" in mount_paths(pod)
@@ -118,7 +117,7 @@ def test_snippets_after_configure_can_still_extend_append_and_update(make_spawne
     assert env["PERSISTENT_HOME"] == {"value": "/home/alice-nfs-pvc"}
 
 
-def test_environment_values_of_every_kind_reach_the_pod(make_spawner):
+async def test_environment_values_of_every_kind_reach_the_pod(make_spawner):
     c = Config()
     c.KubeSpawner.environment.update(
         {
@@ -129,7 +128,7 @@ def test_environment_values_of_every_kind_reach_the_pod(make_spawner):
     )
     c.KubeSpawner.environment.append({"name": "LISTED", "value": "1"})
     configure(c)
-    env = environment(pod_manifest(make_spawner, c))
+    env = environment(await pod_manifest(make_spawner, c))
     assert env["PLAIN"] == {"value": "alice-x"}
     assert env["FROM"] == {"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     assert env["CALLED"] == {"value": "hi-alice"}
@@ -191,7 +190,7 @@ def _async_hook(order: list) -> Any:
 
 
 @pytest.mark.parametrize("make_hook", [_sync_hook, _async_hook], ids=["sync", "async"])
-def test_admin_hook_runs_before_ours(make_spawner, make_hook):
+async def test_admin_hook_runs_before_ours(make_spawner, make_hook):
     order = []
 
     with KubeAPIStandIn() as kube:
@@ -201,12 +200,8 @@ def test_admin_hook_runs_before_ours(make_spawner, make_hook):
         configure(c)
         configure(c)  # configuring twice must not run our hook twice
 
-        async def run():
-            spawner = make_spawner(c)
-            await spawner.run_pre_spawn_hook()
-            return spawner
-
-        spawner = asyncio.run(run())
+        spawner = make_spawner(c)
+        await spawner.run_pre_spawn_hook()
     assert order == [("admin", None)]
     assert spawner.environment[SOURCE_VARIABLE].startswith("defaults: ")
     # The claim's owner is checked (none yet), the key Secret read and made.
@@ -214,7 +209,7 @@ def test_admin_hook_runs_before_ours(make_spawner, make_hook):
 
 
 @pytest.mark.parametrize("make_hook", [_sync_hook, _async_hook], ids=["sync", "async"])
-def test_admin_post_stop_hook_runs_once_and_ours_too(make_spawner, make_hook):
+async def test_admin_post_stop_hook_runs_once_and_ours_too(make_spawner, make_hook):
     """Ours removes a named server that never started (quota.remove_if_new)."""
     order = []
     with KubeAPIStandIn() as kube:
@@ -225,18 +220,15 @@ def test_admin_post_stop_hook_runs_once_and_ours_too(make_spawner, make_hook):
         configure(c)
         configure(c)
 
-        async def run():
-            spawner = make_spawner(c)
-            result = spawner.run_post_stop_hook()
-            if result is not None:
-                await result
-            for _ in range(50):
-                if "project" not in spawner.user.orm_user.orm_spawners:
-                    break
-                await asyncio.sleep(0.02)
-            return set(spawner.user.orm_user.orm_spawners)
-
-        servers = asyncio.run(run())
+        spawner = make_spawner(c)
+        result = spawner.run_post_stop_hook()
+        if result is not None:
+            await result
+        for _ in range(50):
+            if "project" not in spawner.user.orm_user.orm_spawners:
+                break
+            await asyncio.sleep(0.02)
+        servers = set(spawner.user.orm_user.orm_spawners)
     assert order == [("admin", None)]
     assert "project" not in servers
 
@@ -263,7 +255,9 @@ def test_fs_gid_is_kept_when_set():
 
 
 @pytest.mark.parametrize("server", ["project", ""], ids=["named", "default"])
-def test_deleting_a_server_or_the_user_never_deletes_the_volume(make_spawner, server):
+async def test_deleting_a_server_or_the_user_never_deletes_the_volume(
+    make_spawner, server
+):
     """What culling and the Delete button do: JupyterHub calls delete_forever().
 
     The spawner is built from configuration alone, as the hub builds it after
@@ -274,12 +268,9 @@ def test_deleting_a_server_or_the_user_never_deletes_the_volume(make_spawner, se
         c.KubeSpawner.k8s_api_host = kube.url
         configure(c)
 
-        async def run():
-            spawner = make_spawner(c, server=server)
-            assert spawner.pvc_name == "alice-nfs-pvc"
-            await spawner.delete_forever()
-
-        asyncio.run(run())
+        spawner = make_spawner(c, server=server)
+        assert spawner.pvc_name == "alice-nfs-pvc"
+        await spawner.delete_forever()
         assert kube.requests == []
 
 

@@ -164,13 +164,13 @@ class Plan:
 _OURS: dict[str, Any] = {}
 
 
-def ours(make_spawner: Any) -> dict[str, Any]:
+async def ours(make_spawner: Any) -> dict[str, Any]:
     """Our volumes, mounts and environment in the pod of a Config we alone filled."""
     if _OURS:
         return _OURS
     c = Config()
     configure(c)
-    pod = pod_manifest(make_spawner, c)
+    pod = await pod_manifest(make_spawner, c)
     names = {
         *UserStorage().kubespawner_config()["environment"],
         *SSHKeys().kubespawner_config()["environment"],
@@ -188,8 +188,8 @@ def _counts(entries: list[Any]) -> Counter[str]:
     return Counter(json.dumps(entry, sort_keys=True) for entry in entries)
 
 
-def test_ours_are_what_the_invariant_expects(make_spawner):
-    found = ours(make_spawner)
+async def test_ours_are_what_the_invariant_expects(make_spawner):
+    found = await ours(make_spawner)
     assert HOME in found["volumes"]
     assert found["environment"]["PERSISTENT_HOME"] == {"value": "/home/alice-nfs-pvc"}
     assert {"persistent-binderhub-ssh-key", "persistent-binderhub-home"} <= {
@@ -204,7 +204,9 @@ def test_ours_are_what_the_invariant_expects(make_spawner):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(st.data())
-def test_every_step_before_and_after_configure_reaches_the_pod_once(make_spawner, data):
+async def test_every_step_before_and_after_configure_reaches_the_pod_once(
+    make_spawner, data
+):
     plan = Plan()
     traits = st.sampled_from(sorted(plan.shape))
     log = []
@@ -215,17 +217,17 @@ def test_every_step_before_and_after_configure_reaches_the_pod_once(make_spawner
         if phase < runs:
             plan.configure()
             log.append("configure(c)")
-    pod = pod_manifest(make_spawner, plan.c)
+    pod = await pod_manifest(make_spawner, plan.c)
     container = pod["spec"]["containers"][0]
     for trait, found in (
         ("volumes", pod["spec"]["volumes"]),
         ("volume_mounts", container["volumeMounts"]),
     ):
-        wanted = [*plan.expected[trait].values(), *ours(make_spawner)[trait]]
+        wanted = [*plan.expected[trait].values(), *(await ours(make_spawner))[trait]]
         assert _counts(found) == _counts(wanted), (trait, log)
     env = environment(pod)  # also: no name twice
     for name, wanted in {
         **plan.expected["environment"],
-        **ours(make_spawner)["environment"],
+        **(await ours(make_spawner))["environment"],
     }.items():
         assert env.get(name) == wanted, (name, log)

@@ -7,8 +7,6 @@ A small gzip body can hold megabytes (the review: 60 KiB of gzip became
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from traitlets.config import Config
 
@@ -30,38 +28,38 @@ def fetcher(raw):
     return RepoFileFetcher(config=config)
 
 
-def fetch(fetcher: RepoFileFetcher):
-    return asyncio.run(
-        fetcher.fetch(LaunchedRepo("gh", "github.com", "owner/repo", SHA), ".resources")
+async def fetch(fetcher: RepoFileFetcher):
+    return await fetcher.fetch(
+        LaunchedRepo("gh", "github.com", "owner/repo", SHA), ".resources"
     )
 
 
-def test_a_gzip_bomb_is_refused_unread(http_client, fetcher, raw):
+async def test_a_gzip_bomb_is_refused_unread(http_client, fetcher, raw):
     raw.gzipped[PATH] = b"#" * (8 * 1024 * 1024)  # about 8 KiB once compressed
     with pytest.raises(FetchError, match="Content-Encoding 'gzip'"):
-        fetch(fetcher)
+        await fetch(fetcher)
 
 
-def test_a_small_gzip_body_is_refused_too(http_client, fetcher, raw):
+async def test_a_small_gzip_body_is_refused_too(http_client, fetcher, raw):
     raw.gzipped[PATH] = b"cpur=2\n"
     with pytest.raises(FetchError, match="not asked for"):
-        fetch(fetcher)
+        await fetch(fetcher)
 
 
-def test_no_compression_is_asked_for(http_client, fetcher, raw):
+async def test_no_compression_is_asked_for(http_client, fetcher, raw):
     raw.files[PATH] = b"cpur=2\n"
-    assert fetch(fetcher).data == b"cpur=2\n"
+    assert (await fetch(fetcher)).data == b"cpur=2\n"
     [(_, _, headers)] = raw.requests
     assert "Accept-Encoding" not in headers, headers
 
 
 @pytest.mark.parametrize("fault", ["huge", "huge-chunked"])
-def test_the_cap_holds_on_every_client(http_client, fetcher, raw, fault):
+async def test_the_cap_holds_on_every_client(http_client, fetcher, raw, fault):
     raw.faults[PATH] = fault
     with pytest.raises(FetchError, match=f"larger than {MAX_BYTES} bytes"):
-        fetch(fetcher)
+        await fetch(fetcher)
 
 
-def test_a_file_of_exactly_the_cap_is_read(http_client, fetcher, raw):
+async def test_a_file_of_exactly_the_cap_is_read(http_client, fetcher, raw):
     raw.files[PATH] = b"#" * MAX_BYTES
-    assert fetch(fetcher).data == b"#" * MAX_BYTES
+    assert (await fetch(fetcher)).data == b"#" * MAX_BYTES

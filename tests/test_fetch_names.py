@@ -10,7 +10,6 @@ with the token.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
@@ -117,9 +116,9 @@ def test_names_that_get_past_are_quoted_in_the_url():
         LaunchedRepo("gl", "gitlab.com", "g/..", SHA),
     ],
 )
-def test_the_fetcher_refuses_names_that_get_past(repo):
+async def test_the_fetcher_refuses_names_that_get_past(repo):
     with pytest.raises(FetchError, match="is not valid"):
-        asyncio.run(RepoFileFetcher().fetch(repo, ".resources"))
+        await RepoFileFetcher().fetch(repo, ".resources")
 
 
 @pytest.mark.parametrize(
@@ -158,37 +157,32 @@ def test_spec_problem_names_a_missing_ref_after_the_names():
 
 
 @pytest.mark.parametrize(("spec", "named"), FORGED[:4])
-def test_a_forged_launch_fetches_nothing_and_says_why(
+async def test_a_forged_launch_fetches_nothing_and_says_why(
     http_client, make_spawner, spec, named
 ):
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.any_path = b"gpu=1\n"  # whatever path it would reach
         config = cerit_config(raw.url, kube.url)
 
-        async def run():
-            spawner = make_spawner(config)
-            spawner.user_options = forged("gh", spec)
-            await spawner.run_pre_spawn_hook()
-            return spawner.environment[SOURCE_VARIABLE]
-
-        source = asyncio.run(run())
+        spawner = make_spawner(config)
+        spawner.user_options = forged("gh", spec)
+        await spawner.run_pre_spawn_hook()
+        source = spawner.environment[SOURCE_VARIABLE]
     assert raw.requests == []
     assert source.startswith("defaults: cannot read the launch spec")
     assert named in source
 
 
-def test_a_real_launch_still_reads_its_file(http_client, make_spawner):
+async def test_a_real_launch_still_reads_its_file(http_client, make_spawner):
     with RawFileServer() as raw, KubeAPIStandIn() as kube:
         raw.files[f"/owner/re.po-1/{SHA}/.resources"] = b"cpul=2\n"
         config = cerit_config(raw.url, kube.url)
 
-        async def run():
-            spawner = make_spawner(config)
-            spawner.user_options = github("owner", "re.po-1")
-            await spawner.run_pre_spawn_hook()
-            return spawner.environment[SOURCE_VARIABLE]
-
-        assert asyncio.run(run()).startswith("from .resources of ")
+        spawner = make_spawner(config)
+        spawner.user_options = github("owner", "re.po-1")
+        await spawner.run_pre_spawn_hook()
+        source = spawner.environment[SOURCE_VARIABLE]
+        assert source.startswith("from .resources of ")
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,6 @@ stand-in on 127.0.0.2 (loopback on Linux too).
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from traitlets.config import Config
 
@@ -44,9 +42,9 @@ def fetcher(raw, monkeypatch):
     return RepoFileFetcher(config=config)
 
 
-def fetch(fetcher: RepoFileFetcher, repo: str = "owner/private"):
-    return asyncio.run(
-        fetcher.fetch(LaunchedRepo("gh", "github.com", repo, SHA), ".resources")
+async def fetch(fetcher: RepoFileFetcher, repo: str = "owner/private"):
+    return await fetcher.fetch(
+        LaunchedRepo("gh", "github.com", repo, SHA), ".resources"
     )
 
 
@@ -54,46 +52,48 @@ def authorizations(server: RawFileServer) -> list[str | None]:
     return [headers.get("Authorization") for _, _, headers in server.requests]
 
 
-def test_a_redirect_to_another_host_is_followed_without_the_token(
+async def test_a_redirect_to_another_host_is_followed_without_the_token(
     http_client, fetcher, raw, other
 ):
     raw.redirects[PATH] = other.url + PATH
     other.files[PATH] = b"cpur=2\n"
-    assert fetch(fetcher).data == b"cpur=2\n"
+    assert (await fetch(fetcher)).data == b"cpur=2\n"
     assert authorizations(raw) == [f"token {TOKEN}"]
     assert authorizations(other) == [None]
     assert all(TOKEN not in str(h) for _, _, h in other.requests)
 
 
-def test_a_redirect_on_the_configured_host_keeps_the_token(http_client, fetcher, raw):
+async def test_a_redirect_on_the_configured_host_keeps_the_token(
+    http_client, fetcher, raw
+):
     raw.redirects[PATH] = f"/moved{PATH}"
     raw.files[f"/moved{PATH}"] = b"cpul=3\n"
     raw.required_headers = {"Authorization": f"token {TOKEN}"}
-    assert fetch(fetcher).data == b"cpul=3\n"
+    assert (await fetch(fetcher)).data == b"cpul=3\n"
     assert authorizations(raw) == [f"token {TOKEN}"] * 2
 
 
-def test_a_token_once_dropped_is_not_sent_again(http_client, fetcher, raw, other):
+async def test_a_token_once_dropped_is_not_sent_again(http_client, fetcher, raw, other):
     raw.redirects[PATH] = other.url + "/bounce"
     other.redirects["/bounce"] = raw.url + "/back"
     raw.files["/back"] = b"gpu=0\n"
-    assert fetch(fetcher).data == b"gpu=0\n"
+    assert (await fetch(fetcher)).data == b"gpu=0\n"
     assert authorizations(raw) == [f"token {TOKEN}", None]
     assert authorizations(other) == [None]
 
 
-def test_not_found_behind_a_redirect_without_the_token_is_no_answer(
+async def test_not_found_behind_a_redirect_without_the_token_is_no_answer(
     http_client, fetcher, raw, other
 ):
     raw.redirects[PATH] = other.url + PATH  # other has no such file: 404
     with pytest.raises(FetchError, match="access token is not sent"):
-        fetch(fetcher)
+        await fetch(fetcher)
 
 
-def test_redirects_are_bounded(http_client, fetcher, raw):
+async def test_redirects_are_bounded(http_client, fetcher, raw):
     raw.faults[PATH] = "redirect-loop"
     with pytest.raises(FetchError, match="more than 3 redirects"):
-        fetch(fetcher)
+        await fetch(fetcher)
     assert len(raw.requests) == 4  # the request and 3 redirects
 
 
@@ -117,7 +117,7 @@ def test_redirects_never_downgrade_https(url, location, refusal):
             _next_hop(url, location)
 
 
-def test_a_launch_never_sends_the_token_to_another_host(
+async def test_a_launch_never_sends_the_token_to_another_host(
     http_client, make_spawner, raw, other, monkeypatch
 ):
     """The review's case, through the hub's own pre-spawn hook."""
@@ -128,13 +128,10 @@ def test_a_launch_never_sends_the_token_to_another_host(
         config = cerit_config(raw.url, kube.url)
         config.RepoFileFetcher.token_env = {"github.com": "TEST_GITHUB_TOKEN"}
 
-        async def run():
-            spawner = make_spawner(config)
-            spawner.user_options = github("owner", "private")
-            await spawner.run_pre_spawn_hook()
-            return spawner.environment[SOURCE_VARIABLE]
-
-        source = asyncio.run(run())
+        spawner = make_spawner(config)
+        spawner.user_options = github("owner", "private")
+        await spawner.run_pre_spawn_hook()
+        source = spawner.environment[SOURCE_VARIABLE]
     assert source.startswith("from .resources of github.com/owner/private"), source
     assert authorizations(raw) == [f"token {TOKEN}"]
     assert authorizations(other) == [None]

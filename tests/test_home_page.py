@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -46,18 +45,15 @@ def recorded(**extra):
     }  # fmt: skip
 
 
-def test_rows_quota_cull_and_key(make_spawner):
-    async def run():
-        first = make_spawner(Config(), username="alice", server="repo-a")
-        user = first.user
-        server(user, "repo-a", {**github("owner", "repo"), **recorded()})
-        server(user, "repo-b", github("owner", "other"), running=False)
-        odd_last = NOW - timedelta(days=6, hours=23, minutes=30)
-        server(user, "odd", {"unexpected": 1}, last=odd_last)
-        server(user, "due", {}, last=NOW - timedelta(days=8))
-        return page_data(user, 5, WEEK, HOUR, "/home/alice-nfs-pvc", NOW)
-
-    page = asyncio.run(run())
+async def test_rows_quota_cull_and_key(make_spawner):
+    first = make_spawner(Config(), username="alice", server="repo-a")
+    user = first.user
+    server(user, "repo-a", {**github("owner", "repo"), **recorded()})
+    server(user, "repo-b", github("owner", "other"), running=False)
+    odd_last = NOW - timedelta(days=6, hours=23, minutes=30)
+    server(user, "odd", {"unexpected": 1}, last=odd_last)
+    server(user, "due", {}, last=NOW - timedelta(days=8))
+    page = page_data(user, 5, WEEK, HOUR, "/home/alice-nfs-pvc", NOW)
     rows = {row.name: row for row in page.rows}
     assert page.active == 3 and page.quota_text == "3 of 5 servers running"
     assert not page.full
@@ -86,14 +82,11 @@ def test_rows_quota_cull_and_key(make_spawner):
     assert page.storage_path == "/home/alice-nfs-pvc"
 
 
-def test_full_quota_and_no_key_yet(make_spawner):
-    async def run():
-        first = make_spawner(Config(), server="s0")
-        for index in range(2):
-            server(first.user, f"s{index}", github("o", f"r{index}"))
-        return page_data(first.user, 2, 0, 0, "/home/x", NOW)
-
-    page = asyncio.run(run())
+async def test_full_quota_and_no_key_yet(make_spawner):
+    first = make_spawner(Config(), server="s0")
+    for index in range(2):
+        server(first.user, f"s{index}", github("o", f"r{index}"))
+    page = page_data(first.user, 2, 0, 0, "/home/x", NOW)
     assert page.full and page.quota_text == "2 of 2 servers running"
     assert page.ssh_public_key == ""
     assert {row.removal for row in page.rows} == {"not removed for inactivity"}
@@ -152,20 +145,17 @@ GARBAGE_RECORDS = [
 ]
 
 
-def test_any_stored_options_render_and_bad_records_show_unknown(make_spawner):
+async def test_any_stored_options_render_and_bad_records_show_unknown(make_spawner):
     """user_options are what a REST caller sent: the page never fails on them."""
 
-    async def run():
-        first = make_spawner(Config(), username="mallory", server="g0")
-        user = first.user
-        for index, garbage in enumerate(GARBAGE_RECORDS):
-            options = {**github("owner", "repo"), "persistent_binderhub": garbage}
-            server(user, f"g{index}", options)
-        server(user, "odd-urls", {"repo_url": "http://[", "binder_ref_url": 5})
-        server(user, "script", {"binder_ref_url": "javascript:alert(1)"})
-        return page_data(user, 5, WEEK, HOUR, "/home/mallory-nfs-pvc", NOW)
-
-    page = asyncio.run(run())
+    first = make_spawner(Config(), username="mallory", server="g0")
+    user = first.user
+    for index, garbage in enumerate(GARBAGE_RECORDS):
+        options = {**github("owner", "repo"), "persistent_binderhub": garbage}
+        server(user, f"g{index}", options)
+    server(user, "odd-urls", {"repo_url": "http://[", "binder_ref_url": 5})
+    server(user, "script", {"binder_ref_url": "javascript:alert(1)"})
+    page = page_data(user, 5, WEEK, HOUR, "/home/mallory-nfs-pvc", NOW)
     rows = {row.name: row for row in page.rows}
     for index in range(len(GARBAGE_RECORDS)):
         assert rows[f"g{index}"].resources == "unknown", GARBAGE_RECORDS[index]
@@ -192,29 +182,25 @@ def rendered(page) -> str:
     return html.render(persistent_binderhub=page)
 
 
-def test_the_home_template_renders_unknown_resources(make_spawner):
+async def test_the_home_template_renders_unknown_resources(make_spawner):
     """A record the hook did not write shows as "unknown" in the page."""
 
-    async def run():
-        first = make_spawner(Config(), username="mallory", server="g0")
-        server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
-        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
-
-    assert 'data-label="Resources">unknown</td>' in rendered(asyncio.run(run()))
+    first = make_spawner(Config(), username="mallory", server="g0")
+    server(first.user, "g0", {"persistent_binderhub": {"gpu": "x"}})
+    page = page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
+    assert 'data-label="Resources">unknown</td>' in rendered(page)
 
 
-def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
+async def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
     """Scripts and tests read when a server goes from <time datetime>, in
     UTC; people read the words, and the tooltip and the note say the culler
     acts only at its checks."""
 
-    async def run():
-        first = make_spawner(Config(), username="alice", server="a")
-        server(first.user, "a", {}, last=NOW - timedelta(hours=1))
-        server(first.user, "b", {}, running=False)
-        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
-
-    text = rendered(asyncio.run(run()))
+    first = make_spawner(Config(), username="alice", server="a")
+    server(first.user, "a", {}, last=NOW - timedelta(hours=1))
+    server(first.user, "b", {}, running=False)
+    page = page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
+    text = rendered(page)
     assert (
         '<time datetime="2026-12-06T11:00:00Z" title="At the culler\'s first '
         'check after Sun 6 Dec 2026, 11:00 UTC; it checks every 1 hour">in 6 days '
@@ -235,19 +221,18 @@ def test_the_template_gives_the_removal_moment_machine_readably(make_spawner):
     assert "it checks every 1 hour" in text[text.index('id="cull-note"') :]
 
 
-def test_the_template_marks_moving_servers_and_hides_open_when_stopped(make_spawner):
+async def test_the_template_marks_moving_servers_and_hides_open_when_stopped(
+    make_spawner,
+):
     """Buttons follow the status: a stopped server offers only Delete (its
     Open link hidden, as home.js hides it), a stopping one none."""
 
-    async def run():
-        first = make_spawner(Config(), username="alice", server="a")
-        server(first.user, "a", {})
-        server(first.user, "b", {}, running=False)
-        server(first.user, "c", {})
-        first.user.spawners["c"]._stop_pending = True
-        return page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
-
-    page = asyncio.run(run())
+    first = make_spawner(Config(), username="alice", server="a")
+    server(first.user, "a", {})
+    server(first.user, "b", {}, running=False)
+    server(first.user, "c", {})
+    first.user.spawners["c"]._stop_pending = True
+    page = page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
     assert [row.status for row in page.rows] == ["running", "stopped", "stopping"]
     assert page.active == 2
     text = rendered(page)

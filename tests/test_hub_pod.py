@@ -15,7 +15,6 @@ below fails on that code.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import time
 
@@ -135,7 +134,7 @@ def comparable(pod: dict) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", VALUES, ids=ids)
-def test_a_real_hub_starts_and_launches_what_preview_shows(path, tmp_path):
+async def test_a_real_hub_starts_and_launches_what_preview_shows(path, tmp_path):
     files = {f"/owner/repo/{SHA}/.resources": FILE}
     with local_hub(tmp_path / "hub", files, values_files=(path,)) as hub:
         # The hub answers its API a moment before it logs this, its last step.
@@ -150,8 +149,8 @@ def test_a_real_hub_starts_and_launches_what_preview_shows(path, tmp_path):
         pod, pvc = hub.recorded("alice", "repo-x1")
         raw_url, kube_url = hub.stand_in_urls
     config, pod_on_disk, _ = configured(path, tmp_path, raw_url, kube_url)
-    preview = asyncio.run(
-        preview_launch(config, pod_on_disk, options, "alice", FILE, "repo-x1")
+    preview = await preview_launch(
+        config, pod_on_disk, options, "alice", FILE, "repo-x1"
     )
     hub_side, preview_side = comparable(pod), comparable(preview["pod"])
     for field in hub_side:

@@ -10,7 +10,6 @@ Kubernetes API stand-in.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 
@@ -84,7 +83,9 @@ def forms_of(private: bytes) -> list[str]:
     return forms
 
 
-def test_private_key_is_in_no_log_record_when_created_or_read(make_spawner, all_logs):
+async def test_private_key_is_in_no_log_record_when_created_or_read(
+    make_spawner, all_logs
+):
     with KubeAPIStandIn() as kube, RawFileServer() as raw:
         config = cerit_config(raw.url, kube.url)
 
@@ -94,8 +95,8 @@ def test_private_key_is_in_no_log_record_when_created_or_read(make_spawner, all_
             all_logs.open_all()
             await spawner.run_pre_spawn_hook()
 
-        asyncio.run(launch("first"))  # creates the Secret
-        asyncio.run(launch("second"))  # reads it
+        await launch("first")  # creates the Secret
+        await launch("second")  # reads it
         assert [m for m, _ in kube.calls() if "secrets" in _] == ["GET", "POST", "GET"]
         private = base64.b64decode(kube.secrets[SECRET]["data"]["ssh.priv"])
     assert logging.DEBUG in all_logs.levels, "DEBUG records were not captured"

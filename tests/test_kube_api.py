@@ -59,8 +59,8 @@ async def connected(api: KubeAPI, count: int = 1) -> None:
     raise AssertionError(f"no watch reached the server: {api.calls()}")
 
 
-def test_create_get_list_delete_round_trip():
-    async def run(api: KubeAPI) -> None:
+async def test_create_get_list_delete_round_trip():
+    with KubeAPI() as api:
         async with core(api) as v1:
             sent = pod("alice")
             sent["status"] = {"phase": "Running"}  # the API server ignores it
@@ -106,23 +106,17 @@ def test_create_get_list_delete_round_trip():
         assert api.get("pods", NS, "alice") is None
         assert api.get("secrets", NS, "key") is None
 
+
+async def test_conflict_and_not_found_as_the_client_raises_them():
     with KubeAPI() as api:
-        asyncio.run(run(api))
-
-
-def test_conflict_and_not_found_as_the_client_raises_them():
-    async def run(api: KubeAPI) -> list[tuple[int, str, dict[str, Any]]]:
         async with core(api) as v1:
             await v1.create_namespaced_pod(NS, pod("alice"))
-            return [
+            duplicate, missing, delete_missing, missing_secret = [
                 await failure(v1.create_namespaced_pod(NS, pod("alice"))),
                 await failure(v1.read_namespaced_pod("bob", NS)),
                 await failure(v1.delete_namespaced_pod("bob", NS)),
                 await failure(v1.read_namespaced_secret("bob", NS)),
             ]
-
-    with KubeAPI() as api:
-        duplicate, missing, delete_missing, missing_secret = asyncio.run(run(api))
         with pytest.raises(Conflict):
             api.create("pods", NS, pod("alice"))
         assert api.delete("pods", NS, "bob") is None
@@ -144,7 +138,7 @@ def test_conflict_and_not_found_as_the_client_raises_them():
         assert body["message"] == f'{what} "bob" not found'
 
 
-def test_label_and_field_selectors():
+async def test_label_and_field_selectors():
     labels = {
         "a": {"app": "hub", "tier": "x"},
         "b": {"app": "user", "tier": "y"},
@@ -171,7 +165,7 @@ def test_label_and_field_selectors():
         "status.phase!=Running": "acd",
     }
 
-    async def run(api: KubeAPI) -> dict[str, Any]:
+    with KubeAPI() as api:
         found: dict[str, Any] = {}
         async with core(api) as v1:
             for name, pod_labels in labels.items():
@@ -202,10 +196,6 @@ def test_label_and_field_selectors():
             found["bad labels"] = await failure(
                 v1.list_namespaced_pod(NS, label_selector="app in ()")
             )
-        return found
-
-    with KubeAPI() as api:
-        found = asyncio.run(run(api))
         in_process = [p["metadata"]["name"] for p in api.list("pods", NS, "!tier")]
 
     for selector, names in {**label_cases, **field_cases}.items():
@@ -218,12 +208,12 @@ def test_label_and_field_selectors():
     assert in_process == ["c", "d"]
 
 
-def test_a_watch_sees_changes_in_order_and_nothing_before_its_version():
+async def test_a_watch_sees_changes_in_order_and_nothing_before_its_version():
     """ADDED, MODIFIED (from update_status and from a patch), DELETED, and the
     selector's view: an object whose labels leave it is DELETED for it."""
     selected = {"component": "singleuser-server"}
 
-    async def run(api: KubeAPI) -> list[tuple[str, str, str | None, int]]:
+    with KubeAPI() as api:
         async with core(api) as v1:
             await v1.create_namespaced_pod(NS, pod("before", selected))
             api.update_status("pods", NS, "before", {"phase": "Running"})
@@ -267,10 +257,7 @@ def test_a_watch_sees_changes_in_order_and_nothing_before_its_version():
             )
             await v1.delete_namespaced_pod("alice", NS)
             await asyncio.wait_for(task, 10)
-            return seen, int(since)
-
-    with KubeAPI() as api:
-        seen, since = asyncio.run(run(api))
+            since = int(since)
 
     assert [(t, n, p) for t, n, p, _ in seen] == [
         ("ADDED", "alice", "Pending"),
@@ -284,8 +271,8 @@ def test_a_watch_sees_changes_in_order_and_nothing_before_its_version():
     assert versions == sorted(set(versions)) and versions[0] > since
 
 
-def test_a_watch_from_zero_lists_first_and_ends_at_its_timeout():
-    async def run(api: KubeAPI) -> tuple[list[tuple[str, str]], float]:
+async def test_a_watch_from_zero_lists_first_and_ends_at_its_timeout():
+    with KubeAPI() as api:
         async with core(api) as v1:
             for name in ("alice", "bob"):
                 await v1.create_namespaced_pod(NS, pod(name))
@@ -296,16 +283,14 @@ def test_a_watch_from_zero_lists_first_and_ends_at_its_timeout():
             ) as stream:
                 async for event in stream:
                     seen.append((event["type"], event["object"].metadata.name))
-            return seen, time.monotonic() - started
-
-    with KubeAPI() as api:
-        seen, took = asyncio.run(run(api))
+            took = time.monotonic() - started
     assert seen == [("ADDED", "alice"), ("ADDED", "bob")]
     assert 0.9 < took < 3
 
 
-def test_a_watch_from_a_forgotten_version_gets_410_gone():
-    async def run(api: KubeAPI) -> tuple[int, str]:
+async def test_a_watch_from_a_forgotten_version_gets_410_gone():
+    with KubeAPI() as api:
+        api.history_limit = 3
         async with core(api) as v1:
             first = await v1.create_namespaced_pod(NS, pod("p0"))
             for i in range(1, 5):
@@ -319,49 +304,42 @@ def test_a_watch_from_a_forgotten_version_gets_410_gone():
                 ) as stream:
                     async for _ in stream:
                         pass
-            return caught.value.status, caught.value.reason
-
-    with KubeAPI() as api:
-        api.history_limit = 3
-        status, reason = asyncio.run(run(api))
+            status, reason = caught.value.status, caught.value.reason
     assert status == 410
     assert reason.startswith("Expired: too old resource version")
 
 
-def test_watches_block_nothing_and_end_when_the_server_stops():
+async def test_watches_block_nothing_and_end_when_the_server_stops():
     api = KubeAPI().__enter__()
 
-    async def run() -> tuple[list[str], float, float]:
-        async with core(api) as v1:
-            seen: list[str] = []
+    async with core(api) as v1:
+        seen: list[str] = []
 
-            async def watching() -> None:
-                async with watch.Watch().stream(
-                    v1.list_namespaced_pod, NS, timeout_seconds=60
-                ) as stream:
-                    async for event in stream:
-                        seen.append(event["object"].metadata.name)
+        async def watching() -> None:
+            async with watch.Watch().stream(
+                v1.list_namespaced_pod, NS, timeout_seconds=60
+            ) as stream:
+                async for event in stream:
+                    seen.append(event["object"].metadata.name)
 
-            tasks = [asyncio.create_task(watching()) for _ in range(3)]
-            await connected(api, 3)
-            started = time.monotonic()
-            for i in range(10):
-                await v1.create_namespaced_pod(NS, pod(f"p{i}"))
-                await v1.read_namespaced_pod(f"p{i}", NS)
-            busy = time.monotonic() - started
-            started = time.monotonic()
-            await asyncio.to_thread(api.__exit__, None, None, None)
-            await asyncio.wait_for(asyncio.gather(*tasks), 5)
-            return seen, busy, time.monotonic() - started
-
-    seen, busy, stopping = asyncio.run(run())
+        tasks = [asyncio.create_task(watching()) for _ in range(3)]
+        await connected(api, 3)
+        started = time.monotonic()
+        for i in range(10):
+            await v1.create_namespaced_pod(NS, pod(f"p{i}"))
+            await v1.read_namespaced_pod(f"p{i}", NS)
+        busy = time.monotonic() - started
+        started = time.monotonic()
+        await asyncio.to_thread(api.__exit__, None, None, None)
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        stopping = time.monotonic() - started
     assert sorted(seen) == sorted(f"p{i}" for i in range(10) for _ in range(3))
     assert busy < 2, busy
     assert stopping < 3, stopping
 
 
-def test_replace_and_patch_including_status():
-    async def run(api: KubeAPI) -> dict[str, Any]:
+async def test_replace_and_patch_including_status():
+    with KubeAPI() as api:
         out: dict[str, Any] = {}
         async with core(api) as v1:
             created = await v1.create_namespaced_pod(NS, pod("alice", {"a": "1"}))
@@ -415,10 +393,6 @@ def test_replace_and_patch_including_status():
                     response_types_map={200: "object"},
                 )
             )
-        return out
-
-    with KubeAPI() as api:
-        out = asyncio.run(run(api))
 
     put = out["put"]
     assert put.metadata.labels == {"a": "2"}
@@ -443,8 +417,8 @@ def test_replace_and_patch_including_status():
     assert out["no status subresource"][0] == 404
 
 
-def test_requests_are_validated_as_the_api_server_would():
-    async def run(api: KubeAPI) -> dict[str, Any]:
+async def test_requests_are_validated_as_the_api_server_would():
+    with KubeAPI() as api:
         out: dict[str, Any] = {}
         async with core(api) as v1:
             out["name"] = await failure(v1.create_namespaced_pod(NS, pod("Alice_1")))
@@ -465,10 +439,6 @@ def test_requests_are_validated_as_the_api_server_would():
             out["secret"] = await v1.create_namespaced_secret(
                 NS, {"metadata": {"name": "s"}, "stringData": {"k": "v"}}
             )
-        return out
-
-    with KubeAPI() as api:
-        out = asyncio.run(run(api))
     for case in ("name", "label", "image"):
         assert out[case][0] == 422, case
         assert out[case][2]["reason"] == "Invalid", case
@@ -481,7 +451,7 @@ def test_requests_are_validated_as_the_api_server_would():
     assert out["secret"].type == "Opaque"
 
 
-def test_subscribers_see_http_and_in_process_changes(capsys):
+async def test_subscribers_see_http_and_in_process_changes(capsys):
     seen: list[tuple[str, str, str, bool]] = []
     main = threading.get_ident()
 
@@ -499,16 +469,13 @@ def test_subscribers_see_http_and_in_process_changes(capsys):
     def record_later(event: str, resource: str, obj: dict) -> None:
         later.append(obj["metadata"]["name"])
 
-    async def run(api: KubeAPI) -> None:
-        async with core(api) as v1:
-            await v1.create_namespaced_secret(NS, {"metadata": {"name": "key"}})
-            await v1.delete_namespaced_secret("key", NS)
-
     with KubeAPI() as api:
         api.subscribe(record)
         api.subscribe(broken)
         api.subscribe(record_later)
-        asyncio.run(run(api))
+        async with core(api) as v1:
+            await v1.create_namespaced_secret(NS, {"metadata": {"name": "key"}})
+            await v1.delete_namespaced_secret("key", NS)
         api.create("pods", NS, pod("alice"))
         api.update_status("pods", NS, "alice", {"phase": "Running"})
         api.delete("pods", NS, "alice")
@@ -528,8 +495,8 @@ def test_subscribers_see_http_and_in_process_changes(capsys):
     assert capsys.readouterr().err.count("RuntimeError: subscriber bug") == 6
 
 
-def test_fail_next_create_delay_and_authentication():
-    async def run(api: KubeAPI) -> dict[str, Any]:
+async def test_fail_next_create_delay_and_authentication():
+    with KubeAPI() as api:
         out: dict[str, Any] = {}
         async with core(api) as v1:
             api.fail_next.extend([503, 500])
@@ -546,10 +513,6 @@ def test_fail_next_create_delay_and_authentication():
             out["create took"] = time.monotonic() - started
         async with core(api, token=None) as anonymous:
             out["no token"] = await failure(anonymous.list_namespaced_pod(NS))
-        return out
-
-    with KubeAPI() as api:
-        out = asyncio.run(run(api))
         assert api.fail_next == []
         assert ("POST", f"/api/v1/namespaces/{NS}/pods") in api.calls("POST")
         assert all(m == "GET" for m, _ in api.calls("GET"))
@@ -562,17 +525,12 @@ def test_fail_next_create_delay_and_authentication():
     assert out["no token"][:2] == (401, "Unauthorized")
 
 
-def test_discovery_answers_the_client():
-    async def run(api: KubeAPI) -> tuple[Any, Any, Any]:
-        async with core(api) as v1:
-            return (
-                await client.VersionApi(v1.api_client).get_code(),
-                await client.CoreApi(v1.api_client).get_api_versions(),
-                await v1.get_api_resources(),
-            )
-
+async def test_discovery_answers_the_client():
     with KubeAPI() as api:
-        version, versions, resources = asyncio.run(run(api))
+        async with core(api) as v1:
+            version = await client.VersionApi(v1.api_client).get_code()
+            versions = await client.CoreApi(v1.api_client).get_api_versions()
+            resources = await v1.get_api_resources()
     assert (version.major, version.minor) == tuple(
         chart.DEFAULT_KUBE_VERSION.split(".")
     )
@@ -640,7 +598,7 @@ def release() -> list[dict[str, Any]]:
     return chart.manifests(chart.render(values))
 
 
-def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
+async def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
     role = chart.find(release, "Role", "hub")
     binding = chart.find(release, "RoleBinding", "hub")
     assert binding["roleRef"] == {
@@ -666,7 +624,7 @@ def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
     }
     assert {v for r, v in granted if r == "resourcequotas"} == {"get", "list"}
 
-    async def run(api: KubeAPI) -> dict[tuple[str, str], int]:
+    with KubeAPI.for_release(release, {"hub": "hub-token"}) as api:
         async with core(api, "hub-token") as v1:
             answers = {probe: await answer(v1, *probe) for probe in probes()}
             answers[("pods", "create 201")] = (
@@ -682,10 +640,6 @@ def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
             answers[("secrets", "patch message")] = await failure(
                 v1.patch_namespaced_secret("key", NS, {"data": {}})
             )
-        return answers
-
-    with KubeAPI.for_release(release, {"hub": "hub-token"}) as api:
-        answers = asyncio.run(run(api))
 
     for probe in probes():
         refused = answers[probe] == 403
@@ -702,14 +656,14 @@ def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
     )
 
 
-def test_other_accounts_and_unknown_tokens(release):
+async def test_other_accounts_and_unknown_tokens(release):
     tokens = {
         "hub": "hub-token",
         "user-scheduler": "scheduler-token",  # ClusterRoleBinding, pods/status
         "binderhub-image-cleaner": "cleaner-token",  # only nodes, cluster-wide
     }
 
-    async def run(api: KubeAPI) -> dict[str, Any]:
+    with KubeAPI.for_release(release, tokens) as api:
         out: dict[str, Any] = {}
         for token in ("cleaner-token", "unknown-token"):
             async with core(api, token) as v1:
@@ -717,10 +671,6 @@ def test_other_accounts_and_unknown_tokens(release):
         async with core(api, "scheduler-token") as v1:
             out["scheduler pods/status"] = await answer(v1, "pods/status", "patch")
             out["scheduler pods"] = await answer(v1, "pods", "patch")
-        return out
-
-    with KubeAPI.for_release(release, tokens) as api:
-        out = asyncio.run(run(api))
     assert out["cleaner-token"] == {403}
     # A token that authenticates no one: 401, as the API server answers it.
     assert out["unknown-token"] == {401}
@@ -730,7 +680,9 @@ def test_other_accounts_and_unknown_tokens(release):
         KubeAPI.for_release(release, {"nobody": "t"})
 
 
-def test_kubespawner_starts_and_stops_a_pod_with_the_hub_role(release, make_spawner):
+async def test_kubespawner_starts_and_stops_a_pod_with_the_hub_role(
+    release, make_spawner
+):
     """KubeSpawner 7.0's own start() and stop(), reflectors included, with the
     rendered hub Role's permissions; a subscriber plays the kubelet."""
     from kubespawner import KubeSpawner
@@ -768,17 +720,14 @@ def test_kubespawner_starts_and_stops_a_pod_with_the_hub_role(release, make_spaw
         c.KubeSpawner.storage_capacity = "1Gi"
         c.KubeSpawner.start_timeout = 10
 
-        async def run() -> tuple[str, list[str], dict | None]:
-            spawner = make_spawner(c)
-            try:
-                url = await asyncio.wait_for(spawner.start(), 15)
-                pods = [p["metadata"]["name"] for p in api.list("pods", NS)]
-                await asyncio.wait_for(spawner.stop(), 15)
-            finally:
-                await KubeSpawner._stop_all_reflectors()
-            return url, pods, api.get("persistentvolumeclaims", NS, "claim-alice")
-
-        url, pods, claim = asyncio.run(run())
+        spawner = make_spawner(c)
+        try:
+            url = await asyncio.wait_for(spawner.start(), 15)
+            pods = [p["metadata"]["name"] for p in api.list("pods", NS)]
+            await asyncio.wait_for(spawner.stop(), 15)
+        finally:
+            await KubeSpawner._stop_all_reflectors()
+        claim = api.get("persistentvolumeclaims", NS, "claim-alice")
         left = api.list("pods", NS)
         calls = api.calls()
 
@@ -835,18 +784,15 @@ def test_deleting_an_owner_collects_its_dependents_as_the_garbage_collector():
         assert api.get("secrets", NS, "on-a-node") is not None
 
 
-def test_an_orphaning_delete_keeps_the_dependents_without_the_reference():
-    async def run(api: KubeAPI) -> None:
-        async with core(api) as v1:
-            await v1.delete_namespaced_pod(
-                "owner", NS, body={"propagationPolicy": "Orphan"}
-            )
-
+async def test_an_orphaning_delete_keeps_the_dependents_without_the_reference():
     with KubeAPI() as api:
         owner = api.create("pods", NS, pod("owner"))
         ref = {"apiVersion": "v1", "kind": "Pod", "name": "owner",
                "uid": owner["metadata"]["uid"]}  # fmt: skip
         api.create("secrets", NS, {"metadata": {"name": "s", "ownerReferences": [ref]}})
-        asyncio.run(run(api))
+        async with core(api) as v1:
+            await v1.delete_namespaced_pod(
+                "owner", NS, body={"propagationPolicy": "Orphan"}
+            )
         kept = api.get("secrets", NS, "s")
     assert kept is not None and "ownerReferences" not in kept["metadata"]

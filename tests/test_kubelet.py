@@ -5,7 +5,6 @@ and pods/exec and Namespaces served to the real kubernetes_asyncio client."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 import time
@@ -202,8 +201,8 @@ def configuration(api: KubeAPI) -> Configuration:
     )
 
 
-def test_namespaces_are_listed_created_read_and_deleted_with_their_objects():
-    async def run(api: KubeAPI) -> tuple[Any, ...]:
+async def test_namespaces_are_listed_created_read_and_deleted_with_their_objects():
+    with KubeAPI() as api:
         async with ApiClient(configuration(api)) as api_client:
             v1 = client.CoreV1Api(api_client)
             await v1.create_namespace({"metadata": {"name": "team"}})
@@ -217,10 +216,7 @@ def test_namespaces_are_listed_created_read_and_deleted_with_their_objects():
             await v1.delete_namespace("team")
             with pytest.raises(ApiException) as gone:
                 await v1.read_namespace("team")
-            return again.value.status, listed, read, across, gone.value.status
-
-    with KubeAPI() as api:
-        conflict, listed, read, across, gone = asyncio.run(run(api))
+            conflict, gone = again.value.status, gone.value.status
         left = api.list_all("configmaps")
     assert conflict == 409
     assert [n.metadata.name for n in listed.items] == ["team"]
@@ -236,7 +232,7 @@ def test_namespaces_are_listed_created_read_and_deleted_with_their_objects():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="pod namespaces need root (CI is)")
-def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path):
+async def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path):
     """kubernetes_asyncio's own WebSocket client, as ``kubectl exec`` speaks."""
     from kubernetes_asyncio.stream import WsApiClient
 
@@ -244,14 +240,6 @@ def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path):
         "import os, socket; print(socket.gethostname(), os.environ['WHO'],"
         " socket.gethostbyname('web.peer.svc.cluster.local'))"
     )
-
-    async def run(api: KubeAPI) -> str:
-        async with WsApiClient(configuration(api)) as ws:
-            v1 = client.CoreV1Api(ws)
-            return await v1.connect_get_namespaced_pod_exec(
-                "shell", NS, command=["python3", "-c", code],
-                stderr=True, stdin=False, stdout=True, tty=False,
-            )  # fmt: skip
 
     pod = script_pod("shell", "import time; time.sleep(600)", env=[
         {"name": "WHO", "value": "in-the-pod"}
@@ -265,7 +253,12 @@ def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path):
         })  # fmt: skip
         until(lambda: condition(api, "shell", "Ready") == "True", "Ready")
         ip = api.get("pods", NS, "shell")["status"]["podIP"]
-        said = asyncio.run(run(api))
+        async with WsApiClient(configuration(api)) as ws:
+            v1 = client.CoreV1Api(ws)
+            said = await v1.connect_get_namespaced_pod_exec(
+                "shell", NS, command=["python3", "-c", code],
+                stderr=True, stdin=False, stdout=True, tty=False,
+            )  # fmt: skip
     assert said.split() == ["shell", "in-the-pod", ip]
 
 

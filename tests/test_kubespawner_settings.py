@@ -6,8 +6,6 @@ check what Kubernetes would be sent, not our idea of it.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,89 +54,74 @@ def container_env(pod) -> dict[str, str]:
     return {item.name: item.value for item in pod.spec.containers[0].env}
 
 
-def test_defaults_reach_the_pod(make_spawner):
-    async def run():
-        _, pod = await pod_for(make_spawner, "# nothing\n")
-        resources = pod.spec.containers[0].resources
-        assert resources.requests == {"cpu": 1.0, "memory": 1 * BYTES_PER_GB}
-        assert resources.limits == {
-            "cpu": 8.0,
-            "memory": 16 * BYTES_PER_GB,
-            "example.com/fpga": "1",
-        }
-        env = container_env(pod)
-        assert env["NVIDIA_VISIBLE_DEVICES"] == "void"
-        assert env["EXISTING"] == "kept"
-        assert pod.spec.node_selector == {"zone": "brno"}
-        assert [t.key for t in pod.spec.tolerations].count("nvidia.com/gpu") == 0
-
-    asyncio.run(run())
+async def test_defaults_reach_the_pod(make_spawner):
+    _, pod = await pod_for(make_spawner, "# nothing\n")
+    resources = pod.spec.containers[0].resources
+    assert resources.requests == {"cpu": 1.0, "memory": 1 * BYTES_PER_GB}
+    assert resources.limits == {
+        "cpu": 8.0,
+        "memory": 16 * BYTES_PER_GB,
+        "example.com/fpga": "1",
+    }
+    env = container_env(pod)
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert env["EXISTING"] == "kept"
+    assert pod.spec.node_selector == {"zone": "brno"}
+    assert [t.key for t in pod.spec.tolerations].count("nvidia.com/gpu") == 0
 
 
-def test_gpu_file_merges_into_admin_settings(make_spawner):
-    async def run():
-        text = "gpu=2\ncpur=2\ncpul=4\nmemr=0.5\nmeml=8\n"
-        _, pod = await pod_for(make_spawner, text)
-        container = pod.spec.containers[0]
-        assert container.resources.requests == {
-            "cpu": 2.0,
-            "memory": BYTES_PER_GB // 2,
-            GPU: 2,
-        }
-        assert container.resources.limits == {
-            "cpu": 4.0,
-            "memory": 8 * BYTES_PER_GB,
-            GPU: 2,
-            "example.com/fpga": "1",
-        }
-        env = container_env(pod)
-        assert "NVIDIA_VISIBLE_DEVICES" not in env
-        assert env["EXISTING"] == "kept"
-        assert pod.spec.node_selector == {
-            "zone": "brno",
-            "nvidia.com/gpu.present": "true",
-        }
-        keys = [t.key for t in pod.spec.tolerations]
-        assert "dedicated" in keys and "nvidia.com/gpu" in keys
-
-    asyncio.run(run())
+async def test_gpu_file_merges_into_admin_settings(make_spawner):
+    text = "gpu=2\ncpur=2\ncpul=4\nmemr=0.5\nmeml=8\n"
+    _, pod = await pod_for(make_spawner, text)
+    container = pod.spec.containers[0]
+    assert container.resources.requests == {
+        "cpu": 2.0,
+        "memory": BYTES_PER_GB // 2,
+        GPU: 2,
+    }
+    assert container.resources.limits == {
+        "cpu": 4.0,
+        "memory": 8 * BYTES_PER_GB,
+        GPU: 2,
+        "example.com/fpga": "1",
+    }
+    env = container_env(pod)
+    assert "NVIDIA_VISIBLE_DEVICES" not in env
+    assert env["EXISTING"] == "kept"
+    assert pod.spec.node_selector == {
+        "zone": "brno",
+        "nvidia.com/gpu.present": "true",
+    }
+    keys = [t.key for t in pod.spec.tolerations]
+    assert "dedicated" in keys and "nvidia.com/gpu" in keys
 
 
-def test_mig_resource_name_is_used(make_spawner):
-    async def run():
-        config = admin_config()
-        config.ResourcePolicy.gpu_resource_name = "nvidia.com/mig-1g.10gb"
-        _, pod = await pod_for(make_spawner, "gpu=1", config)
-        limits = pod.spec.containers[0].resources.limits
-        assert limits["nvidia.com/mig-1g.10gb"] == 1
-        assert GPU not in limits
-
-    asyncio.run(run())
+async def test_mig_resource_name_is_used(make_spawner):
+    config = admin_config()
+    config.ResourcePolicy.gpu_resource_name = "nvidia.com/mig-1g.10gb"
+    _, pod = await pod_for(make_spawner, "gpu=1", config)
+    limits = pod.spec.containers[0].resources.limits
+    assert limits["nvidia.com/mig-1g.10gb"] == 1
+    assert GPU not in limits
 
 
-def test_no_gpu_removes_a_gpu_an_admin_set_globally(make_spawner):
-    async def run():
-        config = admin_config()
-        config.KubeSpawner.extra_resource_limits = {GPU: "1"}
-        _, pod = await pod_for(make_spawner, "gpu=0", config)
-        assert GPU not in pod.spec.containers[0].resources.limits
-
-    asyncio.run(run())
+async def test_no_gpu_removes_a_gpu_an_admin_set_globally(make_spawner):
+    config = admin_config()
+    config.KubeSpawner.extra_resource_limits = {GPU: "1"}
+    _, pod = await pod_for(make_spawner, "gpu=0", config)
+    assert GPU not in pod.spec.containers[0].resources.limits
 
 
-def test_applying_to_one_server_leaves_another_of_the_same_user(make_spawner):
-    async def run():
-        config = admin_config()
-        first = make_spawner(config, server="first")
-        second = first.user.spawners["second"]
-        policy = ResourcePolicy(config=config)
-        apply_settings(first, kubespawner_settings(evaluate("gpu=1", policy), policy))
-        assert first.extra_resource_limits[GPU] == 1
-        assert GPU not in second.extra_resource_limits
-        assert second.node_selector == {"zone": "brno"}
-        assert second.cpu_limit is None
-
-    asyncio.run(run())
+async def test_applying_to_one_server_leaves_another_of_the_same_user(make_spawner):
+    config = admin_config()
+    first = make_spawner(config, server="first")
+    second = first.user.spawners["second"]
+    policy = ResourcePolicy(config=config)
+    apply_settings(first, kubespawner_settings(evaluate("gpu=1", policy), policy))
+    assert first.extra_resource_limits[GPU] == 1
+    assert GPU not in second.extra_resource_limits
+    assert second.node_selector == {"zone": "brno"}
+    assert second.cpu_limit is None
 
 
 def test_merge_rules():
@@ -161,18 +144,15 @@ def test_gb_is_kubespawners_g():
     assert gb_to_bytes(2.5) == ByteSpecification().validate(None, "2.5G")
 
 
-def test_the_smallest_amounts_reach_the_pod_as_requests_and_limits(make_spawner):
+async def test_the_smallest_amounts_reach_the_pod_as_requests_and_limits(make_spawner):
     """KubeSpawner leaves out a zero: each amount must stay positive."""
 
-    async def run():
-        text = "cpur=0.001\ncpul=0.001\nmemr=0.001\nmeml=0.001\n"
-        _, pod = await pod_for(make_spawner, text)
-        resources = pod.spec.containers[0].resources
-        assert resources.requests == {"cpu": 0.001, "memory": gb_to_bytes(0.001)}
-        assert resources.limits["cpu"] == 0.001
-        assert resources.limits["memory"] == gb_to_bytes(0.001) > 0
-
-    asyncio.run(run())
+    text = "cpur=0.001\ncpul=0.001\nmemr=0.001\nmeml=0.001\n"
+    _, pod = await pod_for(make_spawner, text)
+    resources = pod.spec.containers[0].resources
+    assert resources.requests == {"cpu": 0.001, "memory": gb_to_bytes(0.001)}
+    assert resources.limits["cpu"] == 0.001
+    assert resources.limits["memory"] == gb_to_bytes(0.001) > 0
 
 
 AMOUNTS = st.one_of(
@@ -218,20 +198,17 @@ def test_a_policy_default_that_rounds_to_nothing_is_refused(traits, refused):
     "text",
     ["meml=0.0000000001", "memr=0.0000000001", "cpur=0.0000001\ncpul=0.0000001"],
 )
-def test_a_tiny_amount_never_gives_a_pod_without_requests_and_limits(
+async def test_a_tiny_amount_never_gives_a_pod_without_requests_and_limits(
     make_spawner, text
 ):
     """``meml=0.0000000001`` once rounded to 0 bytes, and KubeSpawner then
     left the memory limit out of the pod: it must be refused instead."""
 
-    async def run():
-        try:
-            _, pod = await pod_for(make_spawner, text)
-        except ResourcesError:
-            return
-        resources = pod.spec.containers[0].resources
-        for amounts in (resources.requests, resources.limits):
-            assert amounts.get("cpu", 0) >= MIN_CPU_CORES, amounts
-            assert amounts.get("memory", 0) >= MIN_MEM_BYTES, amounts
-
-    asyncio.run(run())
+    try:
+        _, pod = await pod_for(make_spawner, text)
+    except ResourcesError:
+        return
+    resources = pod.spec.containers[0].resources
+    for amounts in (resources.requests, resources.limits):
+        assert amounts.get("cpu", 0) >= MIN_CPU_CORES, amounts
+        assert amounts.get("memory", 0) >= MIN_MEM_BYTES, amounts

@@ -5,8 +5,6 @@ test fails when one moves. Change them only with a migration.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from traitlets.config import Config
 
@@ -34,7 +32,7 @@ def test_volume_and_key_names_and_labels_are_unchanged():
     }
 
 
-def test_each_user_name_gives_these_object_names():
+async def test_each_user_name_gives_these_object_names():
     """The names a launch gives are part of every user's data: an upgrade
     that changed them would point users at new, empty volumes and new keys.
     Names that are valid Kubernetes names are kept as KubeSpawner kept them;
@@ -44,21 +42,18 @@ def test_each_user_name_gives_these_object_names():
     configure(c)
     hook = SpawnHook(c)
 
-    async def names():
-        found = {}
-        for user in ("alice", "alice.novak@cesnet.cz"):
-            spawner = build_spawner(c, user, "repo-x1")
-            hook._name_objects(spawner)  # what each launch does first
-            mounts = spawner.volume_mounts
-            [home] = [m["mountPath"] for m in _entries(mounts)
-                      if m["name"] == storage.HOME_VOLUME]  # fmt: skip
-            [key] = [v["secret"]["secretName"] for v in _entries(spawner.volumes)
-                     if v["name"] == ssh_keys.KEY_VOLUME]  # fmt: skip
-            found[user] = (spawner.pvc_name, key, spawner.pod_name, home)
-        return found
-
     hashed = "alice-novak-cesnet-cz---hzlglkkqmupraro4v6r7mwshef"
-    assert asyncio.run(names()) == {
+    found = {}
+    for user in ("alice", "alice.novak@cesnet.cz"):
+        spawner = build_spawner(c, user, "repo-x1")
+        hook._name_objects(spawner)  # what each launch does first
+        mounts = spawner.volume_mounts
+        [home] = [m["mountPath"] for m in _entries(mounts)
+                  if m["name"] == storage.HOME_VOLUME]  # fmt: skip
+        [key] = [v["secret"]["secretName"] for v in _entries(spawner.volumes)
+                 if v["name"] == ssh_keys.KEY_VOLUME]  # fmt: skip
+        found[user] = (spawner.pvc_name, key, spawner.pod_name, home)
+    assert found == {
         "alice": (
             "alice-nfs-pvc", "alice-ssh-key", "jupyter-alice--repo-x1",
             "/home/alice-nfs-pvc",

@@ -8,7 +8,6 @@ quota accounting is the API server's (fakes/admission.py).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import pytest
@@ -47,47 +46,46 @@ def holding(api: KubeAPI, name: str, **limits: str) -> None:
     api.create("pods", NAMESPACE, body, as_client=True)
 
 
-def launch(make_spawner, raw, cluster, file: bytes, enabled: bool = True):
+async def launch(make_spawner, raw, cluster, file: bytes, enabled: bool = True):
     raw.files[f"/owner/repo/{SHA}/.resources"] = file
     config = cerit_config(raw.url, cluster.url)
     config.NamespaceQuota.enabled = enabled
 
-    async def run():
-        spawner = make_spawner(config, username="Dana.O'Neil", server="proj")
-        spawner.user_options = github("owner", "repo")
-        await spawner.run_pre_spawn_hook()
-        return spawner
-
-    return asyncio.run(run())
+    spawner = make_spawner(config, username="Dana.O'Neil", server="proj")
+    spawner.user_options = github("owner", "repo")
+    await spawner.run_pre_spawn_hook()
+    return spawner
 
 
-def refusal(make_spawner, raw, cluster, file: bytes) -> str:
+async def refusal(make_spawner, raw, cluster, file: bytes) -> str:
     with pytest.raises(LaunchRefused) as refused:
-        launch(make_spawner, raw, cluster, file)
+        await launch(make_spawner, raw, cluster, file)
     assert refused.value.why == "cluster_full"
     return refused.value.jupyterhub_message
 
 
-def test_every_gpu_in_use_refuses_a_gpu_launch_and_says_what_to_do(
+async def test_every_gpu_in_use_refuses_a_gpu_launch_and_says_what_to_do(
     make_spawner, raw, cluster
 ):
     quota(cluster, **{"requests.nvidia.com/gpu": "1", "limits.cpu": "64"})
     holding(cluster, "jupyter-other", **{"cpu": "2", "nvidia.com/gpu": "1"})
-    assert refusal(make_spawner, raw, cluster, GPU_FILE) == (
+    assert await refusal(make_spawner, raw, cluster, GPU_FILE) == (
         "Launch refused: the service is full: 1 of its 1 GPUs are in use and "
         "this launch asks for 1. You can launch without a GPU (no gpu= in "
         ".resources), or try again later. Nothing of yours was lost, and this "
         "launch does not count toward your servers."
     )
     # The same repository without a GPU still fits.
-    spawner = launch(make_spawner, raw, cluster, PLAIN_FILE)
+    spawner = await launch(make_spawner, raw, cluster, PLAIN_FILE)
     assert spawner.cpu_limit == 4
 
 
-def test_spent_cpu_and_memory_are_named_with_their_fields(make_spawner, raw, cluster):
+async def test_spent_cpu_and_memory_are_named_with_their_fields(
+    make_spawner, raw, cluster
+):
     quota(cluster, **{"limits.cpu": "6", "limits.memory": "20Gi", "pods": "10"})
     holding(cluster, "jupyter-other", cpu="4", memory="16Gi")
-    message = refusal(make_spawner, raw, cluster, PLAIN_FILE)
+    message = await refusal(make_spawner, raw, cluster, PLAIN_FILE)
     assert "running notebooks hold 4 of its 6 CPU cores" in message
     assert "this launch asks for 4" in message
     assert "hold 16 GB of its 20 GB of memory and this launch asks for 8 GB" in message
@@ -95,25 +93,24 @@ def test_spent_cpu_and_memory_are_named_with_their_fields(make_spawner, raw, clu
     assert "ask for less memory (meml= and memr= in .resources)" in message
 
 
-def test_a_quota_with_room_or_switched_off_lets_the_launch_through(
+async def test_a_quota_with_room_or_switched_off_lets_the_launch_through(
     make_spawner, raw, cluster
 ):
     quota(cluster, **{"requests.nvidia.com/gpu": "1"})
-    assert launch(make_spawner, raw, cluster, GPU_FILE).extra_resource_limits == {
-        "nvidia.com/gpu": 1
-    }
+    launched = await launch(make_spawner, raw, cluster, GPU_FILE)
+    assert launched.extra_resource_limits == {"nvidia.com/gpu": 1}
     holding(cluster, "jupyter-other", **{"cpu": "1", "nvidia.com/gpu": "1"})
     before = len(cluster.calls())
-    launch(make_spawner, raw, cluster, GPU_FILE, enabled=False)  # off: not read
+    await launch(make_spawner, raw, cluster, GPU_FILE, enabled=False)  # off: not read
     assert not any("resourcequotas" in p for _, p in cluster.calls()[before:])
 
 
-def test_an_unreadable_quota_leaves_the_judgement_to_kubernetes(
+async def test_an_unreadable_quota_leaves_the_judgement_to_kubernetes(
     make_spawner, raw, cluster, capfd
 ):
     quota(cluster, **{"requests.nvidia.com/gpu": "0"})
     cluster.faults.append(Fault("list", "resourcequotas", status=403))
-    spawner = launch(make_spawner, raw, cluster, GPU_FILE)
+    spawner = await launch(make_spawner, raw, cluster, GPU_FILE)
     assert spawner.extra_resource_limits == {"nvidia.com/gpu": 1}
     assert "Namespace quota not read (403); launch goes on" in capfd.readouterr().err
 
@@ -121,12 +118,14 @@ def test_an_unreadable_quota_leaves_the_judgement_to_kubernetes(
 # -- the quota's use, as the home page reads it ---------------------------------
 
 
-def test_each_launch_keeps_the_reading_the_home_page_shows(make_spawner, raw, cluster):
+async def test_each_launch_keeps_the_reading_the_home_page_shows(
+    make_spawner, raw, cluster
+):
     quota(cluster, **{"requests.nvidia.com/gpu": "8", "limits.cpu": "512",
                       "limits.memory": "2Ti", "pods": "500"})  # fmt: skip
     holding(cluster, "jupyter-other", **{"cpu": "2", "memory": "1536Mi",
                                          "nvidia.com/gpu": "1"})  # fmt: skip
-    launch(make_spawner, raw, cluster, GPU_FILE)
+    await launch(make_spawner, raw, cluster, GPU_FILE)
     reading = namespace_quota.last_reading()
     assert namespace_quota.capacity(reading, "nvidia.com/gpu") == [
         "GPUs: 1 of 8 in use",
@@ -135,7 +134,7 @@ def test_each_launch_keeps_the_reading_the_home_page_shows(make_spawner, raw, cl
         "Pods: 1 of 500 (notebooks, builds and the service's own)",
     ]
     holding(cluster, "jupyter-third", cpu="3", memory="1Gi")
-    launch(make_spawner, raw, cluster, PLAIN_FILE)  # read again at this launch
+    await launch(make_spawner, raw, cluster, PLAIN_FILE)  # read again at this launch
     later = namespace_quota.last_reading()
     assert later.at >= reading.at
     assert "CPU: 5 of 512 cores held" in namespace_quota.capacity(

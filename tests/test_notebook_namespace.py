@@ -11,7 +11,6 @@ tests/data/notebook-namespace-values.yaml over values/cerit.yaml.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import stat
 from pathlib import Path
@@ -111,14 +110,14 @@ def test_a_hub_policy_that_shuts_the_notebooks_out_is_refused():
 # -- on the loopback cluster ------------------------------------------------------
 
 
-def test_the_hubs_grants_hold_where_their_bindings_are(split):
+async def test_the_hubs_grants_hold_where_their_bindings_are(split):
     """RBAC as the API server applies it: z2jh's RoleBinding gives the hub
     the release's namespace, ours the notebooks', and neither any other."""
     from fakes.kube_api import KubeAPI
 
     from .test_kube_api import core, failure, pod
 
-    async def run(api: KubeAPI) -> dict[str, int]:
+    with KubeAPI.for_release(split, {"hub": "hub-token"}) as api:
         out = {}
         async with core(api, "hub-token") as v1:
             for namespace in (chart.NAMESPACE, NOTEBOOKS, "elsewhere"):
@@ -131,10 +130,6 @@ def test_the_hubs_grants_hold_where_their_bindings_are(split):
                     )
                     out[namespace] = status
                     out[f"{namespace} message"] = body["message"]
-        return out
-
-    with KubeAPI.for_release(split, {"hub": "hub-token"}) as api:
-        out = asyncio.run(run(api))
     assert (out[chart.NAMESPACE], out[NOTEBOOKS], out["elsewhere"]) == (201, 201, 403)
     assert out["elsewhere message"] == (
         'pods is forbidden: User "system:serviceaccount:binderhub:hub" cannot '

@@ -7,7 +7,6 @@ two that KubeSpawner's 32-bit slug makes one (tests/test_user_names.py).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import pytest
@@ -40,14 +39,11 @@ def key_data(comment: str) -> dict:
     }
 
 
-def launch(make_spawner, config, username: str):
-    async def run():
-        spawner = make_spawner(config, username=username, server="proj")
-        spawner.user_options = github("owner", "repo")
-        await spawner.run_pre_spawn_hook()
-        return spawner
-
-    return asyncio.run(run())
+async def launch(make_spawner, config, username: str):
+    spawner = make_spawner(config, username=username, server="proj")
+    spawner.user_options = github("owner", "repo")
+    await spawner.run_pre_spawn_hook()
+    return spawner
 
 
 def key_secret_of(spawner) -> str:
@@ -58,12 +54,12 @@ def key_secret_of(spawner) -> str:
 
 
 @pytest.mark.parametrize("owner", ["alice", None], ids=["another-user", "none"])
-def test_a_claim_of_the_users_name_owned_by_another_is_never_mounted(
+async def test_a_claim_of_the_users_name_owned_by_another_is_never_mounted(
     make_spawner, config, kube, owner
 ):
     kube.claims[(NAMESPACE, "mallory-nfs-pvc")] = owned_by(owner, "mallory-nfs-pvc")
     with pytest.raises(LaunchRefused) as refused:
-        launch(make_spawner, config, "mallory")
+        await launch(make_spawner, config, "mallory")
     assert "mallory-nfs-pvc" in refused.value.jupyterhub_message
     assert "belongs to another user" in refused.value.jupyterhub_message
     assert refused.value.why == "storage"
@@ -71,13 +67,13 @@ def test_a_claim_of_the_users_name_owned_by_another_is_never_mounted(
 
 
 @pytest.mark.parametrize("owner", ["alice", None], ids=["another-user", "none"])
-def test_a_key_secret_of_the_users_name_owned_by_another_is_refused(
+async def test_a_key_secret_of_the_users_name_owned_by_another_is_refused(
     make_spawner, config, kube, owner
 ):
     planted = owned_by(owner, "mallory-ssh-key", key_data("alice@elsewhere"))
     kube.secrets[(NAMESPACE, "mallory-ssh-key")] = planted
     with pytest.raises(LaunchRefused) as refused:
-        launch(make_spawner, config, "mallory")
+        await launch(make_spawner, config, "mallory")
     message = refused.value.jupyterhub_message
     assert "Secret mallory-ssh-key belongs to another user" in message
     assert "planted" not in message
@@ -85,7 +81,7 @@ def test_a_key_secret_of_the_users_name_owned_by_another_is_refused(
     assert kube.secrets[(NAMESPACE, "mallory-ssh-key")] is planted
 
 
-def test_the_users_claim_and_key_under_the_legacy_name_are_taken_over(
+async def test_the_users_claim_and_key_under_the_legacy_name_are_taken_over(
     make_spawner, config, kube
 ):
     """An upgrade keeps the files and the key of a user whose objects carry
@@ -95,23 +91,25 @@ def test_the_users_claim_and_key_under_the_legacy_name_are_taken_over(
     kube.secrets[(NAMESPACE, f"{LEGACY}-ssh-key")] = owned_by(
         user, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")
     )
-    spawner = launch(make_spawner, config, user)
+    spawner = await launch(make_spawner, config, user)
     assert spawner.pvc_name == f"{LEGACY}-nfs-pvc"
     assert key_secret_of(spawner) == f"{LEGACY}-ssh-key"
     assert kube.calls("POST") == []  # no new key: the old public key still works
 
 
-def test_the_colliding_user_gets_their_own_claim_and_key(make_spawner, config, kube):
+async def test_the_colliding_user_gets_their_own_claim_and_key(
+    make_spawner, config, kube
+):
     """The legacy objects belong to the first user: the second gets new ones."""
     first, second = COLLIDING
     kube.claims[(NAMESPACE, f"{LEGACY}-nfs-pvc")] = owned_by(first, f"{LEGACY}-nfs-pvc")
     kube.secrets[(NAMESPACE, f"{LEGACY}-ssh-key")] = owned_by(
         first, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")
     )
-    spawner = launch(make_spawner, config, second)
+    spawner = await launch(make_spawner, config, second)
     own = user_slug(second)
     assert spawner.pvc_name == f"{own}-nfs-pvc"
     assert key_secret_of(spawner) == f"{own}-ssh-key"
     made = kube.secrets[(NAMESPACE, f"{own}-ssh-key")]
     assert made["metadata"]["annotations"]["hub.jupyter.org/username"] == second
-    assert spawner.pod_name != launch(make_spawner, config, first).pod_name
+    assert spawner.pod_name != (await launch(make_spawner, config, first)).pod_name

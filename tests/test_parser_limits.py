@@ -202,38 +202,35 @@ def test_a_long_line_counts_as_much_work_as_its_length():
     assert counts[0] == 1
 
 
-def test_the_event_loop_runs_between_slices():
+async def test_the_event_loop_runs_between_slices():
     """Another task gets a turn at least once a slice while the hub parses."""
 
-    async def run() -> tuple[int, int]:
-        turns = 0
-        done = asyncio.Event()
+    turns = 0
+    done = asyncio.Event()
 
-        async def other_task() -> None:
-            nonlocal turns
-            while not done.is_set():
-                turns += 1
-                await asyncio.sleep(0)
+    async def other_task() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
 
-        task = asyncio.create_task(other_task())
-        await asyncio.sleep(0)
-        result = await resources_file.parse_collecting_async(ERRORS_AT_THE_CAP)
-        done.set()
-        await task
-        return turns, result.total
-
-    turns, count = asyncio.run(run())
+    task = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    result = await resources_file.parse_collecting_async(ERRORS_AT_THE_CAP)
+    done.set()
+    await task
+    count = result.total
     assert count == MAX_BYTES // 2
     assert turns >= count // resources_file.SLICE_WORK
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.binary(max_size=4096), st.lists(ADVERSARIAL_LINE, max_size=6)))
-def test_the_async_parse_is_the_same_parse(data):
+async def test_the_async_parse_is_the_same_parse(data):
     if isinstance(data, list):
         data = "\n".join(data)
     parsed, problems = parse_collecting(data)
-    got = asyncio.run(resources_file.parse_collecting_async(data))
+    got = await resources_file.parse_collecting_async(data)
     assert got == (parsed, problems, len(problems))
-    kept = asyncio.run(resources_file.parse_collecting_async(data, keep=2))
+    kept = await resources_file.parse_collecting_async(data, keep=2)
     assert kept == (parsed, problems[:2], len(problems))

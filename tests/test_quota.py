@@ -6,8 +6,6 @@ row), exactly what JupyterHub records for a started server.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from jupyterhub import orm
 
@@ -43,89 +41,75 @@ def join(spawner, group: str) -> None:
     db.commit()
 
 
-def test_running_servers_count_stopped_ones_do_not(make_spawner, world):
+async def test_running_servers_count_stopped_ones_do_not(make_spawner, world):
     _, _, config = world
     config.ServerQuota.limit = 2
 
-    async def run():
-        first = make_spawner(config, server="a")
-        user = first.user
-        await start(first, "plain")
-        await start(user.spawners["b"], "plain")
-        assert sorted(active_servers(user)) == ["a", "b"]
-        with pytest.raises(LaunchRefused, match=r"the most allowed \(2\): a, b"):
-            await start(user.spawners["c"], "plain")
-        user.spawners["a"].orm_spawner.server = None  # stopped: no longer counts
-        user.db.commit()
-        await start(user.spawners["d"], "plain")
-
-    asyncio.run(run())
+    first = make_spawner(config, server="a")
+    user = first.user
+    await start(first, "plain")
+    await start(user.spawners["b"], "plain")
+    assert sorted(active_servers(user)) == ["a", "b"]
+    with pytest.raises(LaunchRefused, match=r"the most allowed \(2\): a, b"):
+        await start(user.spawners["c"], "plain")
+    user.spawners["a"].orm_spawner.server = None  # stopped: no longer counts
+    user.db.commit()
+    await start(user.spawners["d"], "plain")
 
 
-def test_launch_records_its_resources_in_user_options(make_spawner, world):
+async def test_launch_records_its_resources_in_user_options(make_spawner, world):
     _, _, config = world
 
-    async def run():
-        spawner = make_spawner(config)
-        await start(spawner, "gpu")
-        return spawner
-
-    spawner = asyncio.run(run())
+    spawner = make_spawner(config)
+    await start(spawner, "gpu")
     recorded = spawner.orm_spawner.user_options[RECORD_KEY]
     assert recorded["gpu"] == 1 and recorded["cpu_limit"] == 4
     assert recorded["origin"] == "file"
     assert spawner.user_options["binder_persistent_request"].startswith("v2/gh/")
 
 
-def test_per_user_gpu_total_across_running_servers(make_spawner, world):
+async def test_per_user_gpu_total_across_running_servers(make_spawner, world):
     _, _, config = world
     config.ResourcePolicy.max_total_gpu = 1
 
-    async def run():
-        first = make_spawner(config, server="one")
-        await start(first, "gpu")
-        with pytest.raises(LaunchRefused) as caught:
-            await start(first.user.spawners["two"], "gpu")
-        return caught.value
-
-    refused = asyncio.run(run())
+    first = make_spawner(config, server="one")
+    await start(first, "gpu")
+    with pytest.raises(LaunchRefused) as caught:
+        await start(first.user.spawners["two"], "gpu")
+    refused = caught.value
     message = refused.log_message % refused.args
     assert "your running servers already use 1 GPU and this one asks for 1" in message
     assert "ResourcePolicy.max_total_gpu" in message
 
 
-def test_per_user_cpu_total(make_spawner, world):
+async def test_per_user_cpu_total(make_spawner, world):
     _, _, config = world
     config.ResourcePolicy.max_total_cpu = 16
 
-    async def run():
-        first = make_spawner(config, server="one")
-        await start(first, "big")  # 12 cores
-        await start(first.user.spawners["two"], "gpu")  # 4 more: 16, allowed
-        with pytest.raises(LaunchRefused, match="already use 16 CPU cores"):
-            await start(first.user.spawners["three"], "plain")  # default 8
-
-    asyncio.run(run())
+    first = make_spawner(config, server="one")
+    await start(first, "big")  # 12 cores
+    await start(first.user.spawners["two"], "gpu")  # 4 more: 16, allowed
+    with pytest.raises(LaunchRefused, match="already use 16 CPU cores"):
+        await start(first.user.spawners["three"], "plain")  # default 8
 
 
-def test_group_caps_come_from_the_users_hub_groups(make_spawner, world):
+async def test_group_caps_come_from_the_users_hub_groups(make_spawner, world):
     _, _, config = world
     config.ResourcePolicy.max_gpu = 0
     config.ResourcePolicy.group_caps = {"gpu": {"max_gpu": 1}}
 
-    async def run():
-        outsider = make_spawner(config, username="eve", server="x")
-        with pytest.raises(LaunchRefused, match="members of gpu may ask for more"):
-            await start(outsider, "gpu")
-        member = make_spawner(config, username="alice", server="x")
-        join(member, "gpu")
-        await start(member, "gpu")
-        assert member.extra_resource_limits["nvidia.com/gpu"] == 1
-
-    asyncio.run(run())
+    outsider = make_spawner(config, username="eve", server="x")
+    with pytest.raises(LaunchRefused, match="members of gpu may ask for more"):
+        await start(outsider, "gpu")
+    member = make_spawner(config, username="alice", server="x")
+    join(member, "gpu")
+    await start(member, "gpu")
+    assert member.extra_resource_limits["nvidia.com/gpu"] == 1
 
 
-def test_starting_servers_count_once_the_hook_has_let_them_through(make_spawner, world):
+async def test_starting_servers_count_once_the_hook_has_let_them_through(
+    make_spawner, world
+):
     """A server the hub is starting counts for the quota through the hook's
     reservation: before its own check it does not (it will count the others
     then), after it does until it runs."""
@@ -134,18 +118,15 @@ def test_starting_servers_count_once_the_hook_has_let_them_through(make_spawner,
     _, _, config = world
     quota = ServerQuota(limit=1)
 
-    async def run():
-        first = make_spawner(config, server="a")
-        user = first.user
-        first.orm_spawner.server = orm.Server()  # the hub makes it at spawn
-        first._spawn_pending = True
-        assert settled_servers(user) == []
-        quota.check(user.spawners["b"])  # "a" has not been checked yet
-        with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
-            quota.check(user.spawners["b"], reserved=["a"])
-        first._spawn_pending = False  # started: it runs
-        assert settled_servers(user) == ["a"]
-        with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
-            quota.check(user.spawners["b"])
-
-    asyncio.run(run())
+    first = make_spawner(config, server="a")
+    user = first.user
+    first.orm_spawner.server = orm.Server()  # the hub makes it at spawn
+    first._spawn_pending = True
+    assert settled_servers(user) == []
+    quota.check(user.spawners["b"])  # "a" has not been checked yet
+    with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
+        quota.check(user.spawners["b"], reserved=["a"])
+    first._spawn_pending = False  # started: it runs
+    assert settled_servers(user) == ["a"]
+    with pytest.raises(LaunchRefused, match=r"the most allowed \(1\): a"):
+        quota.check(user.spawners["b"])

@@ -58,77 +58,74 @@ def resources_of(pod: dict) -> dict:
     return container(pod)["resources"]
 
 
-def test_github_launch_gets_its_resources_volume_and_key(
+async def test_github_launch_gets_its_resources_volume_and_key(
     make_spawner, raw, kube, config
 ):
     raw.files[f"/owner/repo/{SHA}/.resources"] = GPU_FILE
 
-    async def run():
-        spawner, pod = await launch(make_spawner, config, github("owner", "repo"))
-        assert resources_of(pod)["requests"] == {
-            "cpu": 2.0,
-            "memory": 8 * GIB,
-            "nvidia.com/gpu": 1,
-        }
-        assert resources_of(pod)["limits"] == {
-            "cpu": 4.0,
-            "memory": 16 * GIB,
-            "nvidia.com/gpu": 1,
-        }
-        assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-        keys = [t["key"] for t in pod["spec"]["tolerations"]]
-        assert keys.count("nvidia.com/gpu") == 1
-        env = env_of(pod)
-        assert env[SOURCE_VARIABLE] == (
-            f"from .resources of github.com/owner/repo at {SHA[:12]}"
-        )
-        assert env["PERSISTENT_HOME"] == "/home/alice-nfs-pvc"
-        assert env["PERSISTENT_SERVER_DIR"] == "/home/alice-nfs-pvc/proj"
-        assert env["GIT_SSH_COMMAND"] == (
-            "ssh -i /home/jovyan/.ssh/ssh.priv -o IdentitiesOnly=yes"
-        )
-        assert "NVIDIA_VISIBLE_DEVICES" not in env
-        # Volumes: the user's claim, the key Secret, the known hosts.
-        volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-        assert volumes["persistent-binderhub-home"]["persistentVolumeClaim"] == {
-            "claimName": "alice-nfs-pvc"
-        }
-        assert volumes["persistent-binderhub-ssh-key"]["secret"] == {
-            "secretName": "alice-ssh-key",
-            "defaultMode": 0o440,
-        }
-        assert volumes["persistent-binderhub-known-hosts"]["configMap"] == {
-            "name": "persistent-binderhub-known-hosts"
-        }
-        mounts = mounts_of(pod)
-        assert mounts["/home/alice-nfs-pvc"] == ("persistent-binderhub-home", None)
-        assert mounts["/home/jovyan/.ssh/ssh.priv"] == (
-            "persistent-binderhub-ssh-key",
-            "ssh.priv",
-        )
-        assert mounts["/home/jovyan/.ssh/ssh.pub"] == (
-            "persistent-binderhub-ssh-key",
-            "ssh.pub",
-        )
-        assert mounts["/etc/ssh/ssh_known_hosts"][1] == "ssh_known_hosts"
-        # uid 1000 with fsGroup 100: the key files are group-readable for it.
-        assert pod["spec"]["securityContext"]["fsGroup"] == 100
-        assert container(pod)["securityContext"]["runAsUser"] == 1000
-        # The claim KubeSpawner would create on first launch.
-        pvc = as_sent(spawner.get_pvc_manifest())
-        assert pvc["metadata"]["name"] == "alice-nfs-pvc"
-        assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
-        assert pvc["spec"]["storageClassName"] == "nfs-csi"
-        assert pvc["spec"]["resources"]["requests"] == {"storage": "20Gi"}  # cerit.yaml
-        assert spawner.delete_pvc is False
-        # The key Secret now exists, labelled with the user.
-        stored = kube.secrets[("binderhub", "alice-ssh-key")]  # z2jh: POD_NAMESPACE
-        assert stored["metadata"]["labels"]["hub.jupyter.org/username"] == "alice"
-        public = base64.b64decode(stored["data"]["ssh.pub"]).decode()
-        assert public.startswith("ssh-ed25519 ")
-        assert public.strip().endswith("alice@persistent-binderhub")
-
-    asyncio.run(run())
+    spawner, pod = await launch(make_spawner, config, github("owner", "repo"))
+    assert resources_of(pod)["requests"] == {
+        "cpu": 2.0,
+        "memory": 8 * GIB,
+        "nvidia.com/gpu": 1,
+    }
+    assert resources_of(pod)["limits"] == {
+        "cpu": 4.0,
+        "memory": 16 * GIB,
+        "nvidia.com/gpu": 1,
+    }
+    assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    keys = [t["key"] for t in pod["spec"]["tolerations"]]
+    assert keys.count("nvidia.com/gpu") == 1
+    env = env_of(pod)
+    assert env[SOURCE_VARIABLE] == (
+        f"from .resources of github.com/owner/repo at {SHA[:12]}"
+    )
+    assert env["PERSISTENT_HOME"] == "/home/alice-nfs-pvc"
+    assert env["PERSISTENT_SERVER_DIR"] == "/home/alice-nfs-pvc/proj"
+    assert env["GIT_SSH_COMMAND"] == (
+        "ssh -i /home/jovyan/.ssh/ssh.priv -o IdentitiesOnly=yes"
+    )
+    assert "NVIDIA_VISIBLE_DEVICES" not in env
+    # Volumes: the user's claim, the key Secret, the known hosts.
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["persistent-binderhub-home"]["persistentVolumeClaim"] == {
+        "claimName": "alice-nfs-pvc"
+    }
+    assert volumes["persistent-binderhub-ssh-key"]["secret"] == {
+        "secretName": "alice-ssh-key",
+        "defaultMode": 0o440,
+    }
+    assert volumes["persistent-binderhub-known-hosts"]["configMap"] == {
+        "name": "persistent-binderhub-known-hosts"
+    }
+    mounts = mounts_of(pod)
+    assert mounts["/home/alice-nfs-pvc"] == ("persistent-binderhub-home", None)
+    assert mounts["/home/jovyan/.ssh/ssh.priv"] == (
+        "persistent-binderhub-ssh-key",
+        "ssh.priv",
+    )
+    assert mounts["/home/jovyan/.ssh/ssh.pub"] == (
+        "persistent-binderhub-ssh-key",
+        "ssh.pub",
+    )
+    assert mounts["/etc/ssh/ssh_known_hosts"][1] == "ssh_known_hosts"
+    # uid 1000 with fsGroup 100: the key files are group-readable for it.
+    assert pod["spec"]["securityContext"]["fsGroup"] == 100
+    assert container(pod)["securityContext"]["runAsUser"] == 1000
+    # The claim KubeSpawner would create on first launch.
+    pvc = as_sent(spawner.get_pvc_manifest())
+    assert pvc["metadata"]["name"] == "alice-nfs-pvc"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert pvc["spec"]["storageClassName"] == "nfs-csi"
+    assert pvc["spec"]["resources"]["requests"] == {"storage": "20Gi"}  # cerit.yaml
+    assert spawner.delete_pvc is False
+    # The key Secret now exists, labelled with the user.
+    stored = kube.secrets[("binderhub", "alice-ssh-key")]  # z2jh: POD_NAMESPACE
+    assert stored["metadata"]["labels"]["hub.jupyter.org/username"] == "alice"
+    public = base64.b64decode(stored["data"]["ssh.pub"]).decode()
+    assert public.startswith("ssh-ed25519 ")
+    assert public.strip().endswith("alice@persistent-binderhub")
 
 
 @pytest.mark.parametrize(
@@ -147,17 +144,14 @@ def test_github_launch_gets_its_resources_volume_and_key(
     ],
     ids=["gitlab-nested", "gist", "github-enterprise"],
 )
-def test_other_providers_read_the_file_at_their_url_shape(
+async def test_other_providers_read_the_file_at_their_url_shape(
     make_spawner, raw, config, options, path
 ):
     raw.files[path] = b"meml=32\n"
 
-    async def run():
-        _, pod = await launch(make_spawner, config, options)
-        assert resources_of(pod)["limits"]["memory"] == 32 * GIB
-        assert env_of(pod)[SOURCE_VARIABLE].startswith("from .resources of ")
-
-    asyncio.run(run())
+    _, pod = await launch(make_spawner, config, options)
+    assert resources_of(pod)["limits"]["memory"] == 32 * GIB
+    assert env_of(pod)[SOURCE_VARIABLE].startswith("from .resources of ")
     assert [p for _, p, _ in raw.requests] == [path]
 
 
@@ -170,32 +164,26 @@ def test_other_providers_read_the_file_at_their_url_shape(
     ],
     ids=["no-file", "zenodo", "not-binder"],
 )
-def test_launches_without_a_file_get_defaults_and_say_why(
+async def test_launches_without_a_file_get_defaults_and_say_why(
     make_spawner, config, options, reason
 ):
-    async def run():
-        _, pod = await launch(make_spawner, config, options)
-        assert resources_of(pod)["requests"] == {"cpu": 1.0, "memory": 1 * GIB}
-        assert resources_of(pod)["limits"] == {"cpu": 8.0, "memory": 16 * GIB}
-        env = env_of(pod)
-        assert env["NVIDIA_VISIBLE_DEVICES"] == "void"
-        assert env[SOURCE_VARIABLE].startswith("defaults: ")
-        assert reason in env[SOURCE_VARIABLE]
-
-    asyncio.run(run())
+    _, pod = await launch(make_spawner, config, options)
+    assert resources_of(pod)["requests"] == {"cpu": 1.0, "memory": 1 * GIB}
+    assert resources_of(pod)["limits"] == {"cpu": 8.0, "memory": 16 * GIB}
+    env = env_of(pod)
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert env[SOURCE_VARIABLE].startswith("defaults: ")
+    assert reason in env[SOURCE_VARIABLE]
 
 
-def test_invalid_file_refuses_the_launch_naming_repo_line_and_problem(
+async def test_invalid_file_refuses_the_launch_naming_repo_line_and_problem(
     make_spawner, raw, config
 ):
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"gpu=1\ncpu=2\nmemr=4GB\n"
 
-    async def run():
-        with pytest.raises(LaunchRefused) as caught:
-            await launch(make_spawner, config, github("owner", "broken"))
-        return caught.value
-
-    refused = asyncio.run(run())
+    with pytest.raises(LaunchRefused) as caught:
+        await launch(make_spawner, config, github("owner", "broken"))
+    refused = caught.value
     message = refused.log_message % refused.args
     assert refused.status_code == 400
     assert "github.com/owner/broken at 0123456789ab" in message
@@ -229,17 +217,14 @@ def test_invalid_file_refuses_the_launch_naming_repo_line_and_problem(
     ],
     ids=["not-a-number", "no-equals", "request-over-limit", "syntax-and-cap"],
 )
-def test_a_file_that_is_not_valid_is_refused_as_unreadable_not_as_too_much(
+async def test_a_file_that_is_not_valid_is_refused_as_unreadable_not_as_too_much(
     make_spawner, raw, config, text, verdict
 ):
     raw.files[f"/owner/broken/{SHA}/.resources"] = text
 
-    async def run():
-        with pytest.raises(LaunchRefused) as caught:
-            await launch(make_spawner, config, github("owner", "broken"))
-        return caught.value
-
-    refused = asyncio.run(run())
+    with pytest.raises(LaunchRefused) as caught:
+        await launch(make_spawner, config, github("owner", "broken"))
+    refused = caught.value
     heading = refused.jupyterhub_message.splitlines()[0]
     assert heading.startswith(
         f"Launch refused: the .resources of github.com/owner/broken at "
@@ -250,29 +235,23 @@ def test_a_file_that_is_not_valid_is_refused_as_unreadable_not_as_too_much(
         assert "cannot give" not in refused.jupyterhub_message
 
 
-def test_invalid_file_may_launch_with_defaults_instead(make_spawner, raw, config):
+async def test_invalid_file_may_launch_with_defaults_instead(make_spawner, raw, config):
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
     config.RepositoryResources.on_invalid_file = "defaults"
 
-    async def run():
-        _, pod = await launch(make_spawner, config, github("owner", "broken"))
-        assert env_of(pod)[SOURCE_VARIABLE] == (
-            "defaults: .resources of github.com/owner/broken at 0123456789ab "
-            "could not be read as a .resources file"
-        )
-
-    asyncio.run(run())
+    _, pod = await launch(make_spawner, config, github("owner", "broken"))
+    assert env_of(pod)[SOURCE_VARIABLE] == (
+        "defaults: .resources of github.com/owner/broken at 0123456789ab "
+        "could not be read as a .resources file"
+    )
 
 
-def test_cap_exceeded_refuses_naming_the_cap(make_spawner, raw, config):
+async def test_cap_exceeded_refuses_naming_the_cap(make_spawner, raw, config):
     raw.files[f"/owner/big/{SHA}/.resources"] = b"gpu=8\n"
 
-    async def run():
-        with pytest.raises(LaunchRefused, match=r"ResourcePolicy\.max_gpu") as caught:
-            await launch(make_spawner, config, github("owner", "big"))
-        return caught.value.jupyterhub_message
-
-    message = asyncio.run(run())
+    with pytest.raises(LaunchRefused, match=r"ResourcePolicy\.max_gpu") as caught:
+        await launch(make_spawner, config, github("owner", "big"))
+    message = caught.value.jupyterhub_message
     # A valid request over a cap is the one the service cannot give.
     assert message.splitlines()[0] == (
         "Launch refused: the .resources of github.com/owner/big at "
@@ -290,52 +269,43 @@ def test_cap_exceeded_refuses_naming_the_cap(make_spawner, raw, config):
         ("redirect-loop", "more than 3 redirects"),
     ],
 )
-def test_fetch_faults_launch_with_defaults_and_say_why(
+async def test_fetch_faults_launch_with_defaults_and_say_why(
     make_spawner, raw, config, fault, reason
 ):
     raw.faults[f"/owner/repo/{SHA}/.resources"] = fault
     config.RepoFileFetcher.timeout = 0.5  # "slow" answers only at the end
 
-    async def run():
-        _, pod = await launch(make_spawner, config, github("owner", "repo"))
-        source = env_of(pod)[SOURCE_VARIABLE]
-        assert source.startswith("defaults: could not read .resources of ")
-        assert reason in source
-        assert resources_of(pod)["limits"]["cpu"] == 8.0
-
-    asyncio.run(run())
+    _, pod = await launch(make_spawner, config, github("owner", "repo"))
+    source = env_of(pod)[SOURCE_VARIABLE]
+    assert source.startswith("defaults: could not read .resources of ")
+    assert reason in source
+    assert resources_of(pod)["limits"]["cpu"] == 8.0
 
 
-def test_fetch_fault_may_refuse_instead(make_spawner, raw, config):
+async def test_fetch_fault_may_refuse_instead(make_spawner, raw, config):
     raw.faults[f"/owner/repo/{SHA}/.resources"] = "error"
     config.RepositoryResources.on_fetch_error = "refuse"
 
-    async def run():
-        with pytest.raises(LaunchRefused, match="HTTP 500"):
-            await launch(make_spawner, config, github("owner", "repo"))
-
-    asyncio.run(run())
+    with pytest.raises(LaunchRefused, match="HTTP 500"):
+        await launch(make_spawner, config, github("owner", "repo"))
 
 
-def test_a_commit_is_fetched_once_however_often_it_is_launched(
+async def test_a_commit_is_fetched_once_however_often_it_is_launched(
     make_spawner, raw, config
 ):
     raw.files[f"/owner/repo/{SHA}/.resources"] = b"cpur=2\n"
     raw.files[f"/owner/repo/{OTHER_SHA}/.resources"] = b"cpur=3\n"
     config.ServerQuota.limit = 0  # 30 servers of one user at once: no quota here
 
-    async def run():
-        spawners = [make_spawner(config, server=f"s{i}") for i in range(30)]
-        for spawner in spawners:
-            spawner.user_options = github("owner", "repo")
-        await asyncio.gather(*(s.run_pre_spawn_hook() for s in spawners))
-        for _ in range(5):
-            await launch(make_spawner, config, github("owner", "repo"))
-        _, pod = await launch(make_spawner, config, github("owner", "repo", OTHER_SHA))
-        assert resources_of(pod)["requests"]["cpu"] == 3.0
-        assert all(s.cpu_guarantee == 2.0 for s in spawners)
-
-    asyncio.run(run())
+    spawners = [make_spawner(config, server=f"s{i}") for i in range(30)]
+    for spawner in spawners:
+        spawner.user_options = github("owner", "repo")
+    await asyncio.gather(*(s.run_pre_spawn_hook() for s in spawners))
+    for _ in range(5):
+        await launch(make_spawner, config, github("owner", "repo"))
+    _, pod = await launch(make_spawner, config, github("owner", "repo", OTHER_SHA))
+    assert resources_of(pod)["requests"]["cpu"] == 3.0
+    assert all(s.cpu_guarantee == 2.0 for s in spawners)
     paths = [p for _, p, _ in raw.requests]
     assert sorted(paths) == sorted(
         [f"/owner/repo/{SHA}/.resources", f"/owner/repo/{OTHER_SHA}/.resources"]
@@ -345,7 +315,7 @@ def test_a_commit_is_fetched_once_however_often_it_is_launched(
     assert len(hook.resources.cache) == 2
 
 
-def test_token_is_sent_for_private_repositories_and_never_logged(
+async def test_token_is_sent_for_private_repositories_and_never_logged(
     make_spawner, raw, config, monkeypatch, caplog
 ):
     token = "ghp_secret_token_value_123"
@@ -354,50 +324,43 @@ def test_token_is_sent_for_private_repositories_and_never_logged(
     raw.required_headers = {"Authorization": f"token {token}"}
     raw.files[f"/owner/private/{SHA}/.resources"] = b"cpul=2\n"
 
-    async def run():
-        with caplog.at_level(logging.DEBUG):
-            _, pod = await launch(make_spawner, config, github("owner", "private"))
-        assert resources_of(pod)["limits"]["cpu"] == 2.0
-
-    asyncio.run(run())
+    with caplog.at_level(logging.DEBUG):
+        _, pod = await launch(make_spawner, config, github("owner", "private"))
+    assert resources_of(pod)["limits"]["cpu"] == 2.0
     assert token not in caplog.text
 
 
-def test_other_servers_of_the_user_keep_their_resources(make_spawner, raw, config):
+async def test_other_servers_of_the_user_keep_their_resources(
+    make_spawner, raw, config
+):
     raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\n"
 
-    async def run():
-        gpu_server = make_spawner(config, server="gpu")
-        other = gpu_server.user.spawners["plain"]
-        gpu_server.user_options = github("owner", "gpu")
-        other.user_options = github("owner", "plain")
-        await gpu_server.run_pre_spawn_hook()
-        await other.run_pre_spawn_hook()
-        gpu_pod = as_sent(await gpu_server.get_pod_manifest())
-        plain_pod = as_sent(await other.get_pod_manifest())
-        assert resources_of(gpu_pod)["limits"]["nvidia.com/gpu"] == 1
-        assert "nvidia.com/gpu" not in resources_of(plain_pod)["limits"]
-        assert not plain_pod["spec"].get("nodeSelector")
-
-    asyncio.run(run())
+    gpu_server = make_spawner(config, server="gpu")
+    other = gpu_server.user.spawners["plain"]
+    gpu_server.user_options = github("owner", "gpu")
+    other.user_options = github("owner", "plain")
+    await gpu_server.run_pre_spawn_hook()
+    await other.run_pre_spawn_hook()
+    gpu_pod = as_sent(await gpu_server.get_pod_manifest())
+    plain_pod = as_sent(await other.get_pod_manifest())
+    assert resources_of(gpu_pod)["limits"]["nvidia.com/gpu"] == 1
+    assert "nvidia.com/gpu" not in resources_of(plain_pod)["limits"]
+    assert not plain_pod["spec"].get("nodeSelector")
 
 
-def test_a_file_of_many_errors_is_refused_with_the_first_ones_and_a_count(
+async def test_a_file_of_many_errors_is_refused_with_the_first_ones_and_a_count(
     make_spawner, raw, config
 ):
     raw.files[f"/owner/many/{SHA}/.resources"] = b"cpu=2\n" * 100
 
-    async def run():
-        for _ in range(2):  # the second refusal comes from the cache
-            with pytest.raises(LaunchRefused) as caught:
-                await launch(make_spawner, config, github("owner", "many"))
-            message = caught.value.log_message % caught.value.args
-            assert ".resources: 100 problems:" in message
-            assert ".resources:20: `cpu=2`" in message
-            assert ".resources:21:" not in message
-            assert "... and 80 more" in message
-
-    asyncio.run(run())
+    for _ in range(2):  # the second refusal comes from the cache
+        with pytest.raises(LaunchRefused) as caught:
+            await launch(make_spawner, config, github("owner", "many"))
+        message = caught.value.log_message % caught.value.args
+        assert ".resources: 100 problems:" in message
+        assert ".resources:20: `cpu=2`" in message
+        assert ".resources:21:" not in message
+        assert "... and 80 more" in message
     assert len(raw.requests) == 1
 
 
@@ -409,7 +372,9 @@ def as_the_hub_sends(spawner, options) -> None:
     spawner.user_options = options
 
 
-def test_a_refused_relaunch_keeps_the_record_of_the_last_run(make_spawner, raw, config):
+async def test_a_refused_relaunch_keeps_the_record_of_the_last_run(
+    make_spawner, raw, config
+):
     from jupyterhub import orm
 
     from pyconfig.hub.launch_record import RECORD_KEY
@@ -417,52 +382,46 @@ def test_a_refused_relaunch_keeps_the_record_of_the_last_run(make_spawner, raw, 
     raw.files[f"/owner/good/{SHA}/.resources"] = b"cpul=4\n"
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
 
-    async def run():
-        spawner = make_spawner(config, server="proj")
-        as_the_hub_sends(spawner, github("owner", "good"))
+    spawner = make_spawner(config, server="proj")
+    as_the_hub_sends(spawner, github("owner", "good"))
+    await spawner.run_pre_spawn_hook()
+    spawner.orm_spawner.server = orm.Server()  # it ran, then stopped
+    spawner.user.db.commit()
+    ran_with = dict(spawner.orm_spawner.user_options)
+    spawner.orm_spawner.server = None
+    spawner.user.db.commit()
+    forged = {"cpu_limit": 0, "gpu": 0, "origin": "file"}
+    as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
+    with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
         await spawner.run_pre_spawn_hook()
-        spawner.orm_spawner.server = orm.Server()  # it ran, then stopped
-        spawner.user.db.commit()
-        ran_with = dict(spawner.orm_spawner.user_options)
-        spawner.orm_spawner.server = None
-        spawner.user.db.commit()
-        forged = {"cpu_limit": 0, "gpu": 0, "origin": "file"}
-        as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
-        with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
-            await spawner.run_pre_spawn_hook()
-        return spawner, ran_with
-
-    spawner, ran_with = asyncio.run(run())
     assert ran_with[RECORD_KEY]["cpu_limit"] == 4
     assert spawner.orm_spawner.user_options == ran_with
     assert spawner.user_options == ran_with
 
 
-def test_a_refused_new_server_keeps_no_record_it_was_sent(make_spawner, raw, config):
+async def test_a_refused_new_server_keeps_no_record_it_was_sent(
+    make_spawner, raw, config
+):
     from pyconfig.hub.launch_record import RECORD_KEY
 
     raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
 
-    async def run():
-        spawner = make_spawner(config, server="new")
-        forged = {
-            **dict.fromkeys(("cpu_guarantee", "cpu_limit", "gpu"), 0),
-            **dict.fromkeys(("mem_guarantee_gb", "mem_limit_gb"), 0),
-            "origin": "file",
-            "explanation": "",
-            "ssh_public_key": "ssh-ed25519 AAAA evil",
-        }
-        as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
-        with pytest.raises(LaunchRefused):
-            await spawner.run_pre_spawn_hook()
-        return spawner
-
-    spawner = asyncio.run(run())
+    spawner = make_spawner(config, server="new")
+    forged = {
+        **dict.fromkeys(("cpu_guarantee", "cpu_limit", "gpu"), 0),
+        **dict.fromkeys(("mem_guarantee_gb", "mem_limit_gb"), 0),
+        "origin": "file",
+        "explanation": "",
+        "ssh_public_key": "ssh-ed25519 AAAA evil",
+    }
+    as_the_hub_sends(spawner, {**github("owner", "broken"), RECORD_KEY: forged})
+    with pytest.raises(LaunchRefused):
+        await spawner.run_pre_spawn_hook()
     assert RECORD_KEY not in spawner.orm_spawner.user_options
     assert spawner.orm_spawner.user_options["repo_url"].endswith("/owner/broken")
 
 
-def test_a_refused_start_without_new_options_keeps_the_stored_ones(
+async def test_a_refused_start_without_new_options_keeps_the_stored_ones(
     make_spawner, raw, config
 ):
     """A start without a body (the hub reuses the stored options) that is
@@ -473,20 +432,16 @@ def test_a_refused_start_without_new_options_keeps_the_stored_ones(
 
     config.ServerQuota.limit = 1
 
-    async def run():
-        second = make_spawner(config, server="b")
-        as_the_hub_sends(second, github("owner", "plain"))
-        await second.run_pre_spawn_hook()  # it ran once; now it is stopped
-        first = second.user.spawners["a"]
-        as_the_hub_sends(first, github("owner", "plain"))
-        await first.run_pre_spawn_hook()
-        first.orm_spawner.server = orm.Server()  # running: the quota is full
-        stored = dict(second.orm_spawner.user_options)
-        second.user_options = stored  # what the hub loads when sent nothing
-        with pytest.raises(LaunchRefused, match="the most allowed"):
-            await second.run_pre_spawn_hook()
-        return second, stored
-
-    second, stored = asyncio.run(run())
+    second = make_spawner(config, server="b")
+    as_the_hub_sends(second, github("owner", "plain"))
+    await second.run_pre_spawn_hook()  # it ran once; now it is stopped
+    first = second.user.spawners["a"]
+    as_the_hub_sends(first, github("owner", "plain"))
+    await first.run_pre_spawn_hook()
+    first.orm_spawner.server = orm.Server()  # running: the quota is full
+    stored = dict(second.orm_spawner.user_options)
+    second.user_options = stored  # what the hub loads when sent nothing
+    with pytest.raises(LaunchRefused, match="the most allowed"):
+        await second.run_pre_spawn_hook()
     assert RECORD_KEY in stored
     assert second.orm_spawner.user_options == stored

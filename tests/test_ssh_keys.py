@@ -38,54 +38,45 @@ def stored_private_key(kube) -> bytes:
     return base64.b64decode(kube.secrets[SECRET]["data"]["ssh.priv"])
 
 
-def test_first_launch_creates_the_key_and_later_launches_reuse_it(
+async def test_first_launch_creates_the_key_and_later_launches_reuse_it(
     make_spawner, config, kube
 ):
-    async def run():
-        await start(make_spawner, config, "one")
-        first = kube.secrets[SECRET]["data"]
-        assert [m for m, _ in kube.calls(path="/secrets")] == ["GET", "POST"]
-        kube.requests.clear()
-        await start(make_spawner, config, "two")
-        assert kube.calls(path="/secrets") == [
-            ("GET", "/api/v1/namespaces/binderhub/secrets/alice-ssh-key")
-        ]
-        assert kube.secrets[SECRET]["data"] == first
-
-    asyncio.run(run())
+    await start(make_spawner, config, "one")
+    first = kube.secrets[SECRET]["data"]
+    assert [m for m, _ in kube.calls(path="/secrets")] == ["GET", "POST"]
+    kube.requests.clear()
+    await start(make_spawner, config, "two")
+    assert kube.calls(path="/secrets") == [
+        ("GET", "/api/v1/namespaces/binderhub/secrets/alice-ssh-key")
+    ]
+    assert kube.secrets[SECRET]["data"] == first
 
 
-def test_only_the_verbs_of_the_hubs_role_are_used(make_spawner, config, kube):
-    asyncio.run(start(make_spawner, config))
+async def test_only_the_verbs_of_the_hubs_role_are_used(make_spawner, config, kube):
+    await start(make_spawner, config)
     assert {method for method, _ in kube.calls()} <= KubeAPIStandIn.ALLOWED
 
 
-def test_concurrent_first_launches_end_with_one_key(make_spawner, config, kube):
+async def test_concurrent_first_launches_end_with_one_key(make_spawner, config, kube):
     kube.create_delay = 0.2  # both reads happen before either create lands
 
-    async def run():
-        spawner = make_spawner(config, server="a")
-        other = spawner.user.spawners["b"]
-        for s in (spawner, other):
-            s.user_options = github("owner", "repo")
-        await asyncio.gather(spawner.run_pre_spawn_hook(), other.run_pre_spawn_hook())
-
-    asyncio.run(run())
+    spawner = make_spawner(config, server="a")
+    other = spawner.user.spawners["b"]
+    for s in (spawner, other):
+        s.user_options = github("owner", "repo")
+    await asyncio.gather(spawner.run_pre_spawn_hook(), other.run_pre_spawn_hook())
     assert [m for m, _ in kube.calls()].count("POST") == 2
     assert len(kube.secrets) == 1
 
 
-def test_secret_api_failure_refuses_the_launch_without_losing_anything(
+async def test_secret_api_failure_refuses_the_launch_without_losing_anything(
     make_spawner, config, kube
 ):
     kube.fail_next = [500]
 
-    async def run():
-        with pytest.raises(LaunchRefused) as caught:
-            await start(make_spawner, config)
-        return caught.value
-
-    refused = asyncio.run(run())
+    with pytest.raises(LaunchRefused) as caught:
+        await start(make_spawner, config)
+    refused = caught.value
     message = refused.log_message % refused.args
     assert "your SSH key could not be prepared" in message
     assert "Kubernetes API 500" in message
@@ -93,27 +84,20 @@ def test_secret_api_failure_refuses_the_launch_without_losing_anything(
     assert kube.secrets == {}
 
 
-def test_failed_create_names_the_status_not_the_key(make_spawner, config, kube):
+async def test_failed_create_names_the_status_not_the_key(make_spawner, config, kube):
     kube.fail_next = [404, 500]  # read: not found; create: server error
 
-    async def run():
-        with pytest.raises(LaunchRefused, match="could not create Secret") as caught:
-            await start(make_spawner, config)
-        return caught.value
-
-    refused = asyncio.run(run())
+    with pytest.raises(LaunchRefused, match="could not create Secret") as caught:
+        await start(make_spawner, config)
+    refused = caught.value
     assert "PRIVATE KEY" not in str(refused.log_message % refused.args)
 
 
-def test_private_key_never_reaches_logs_state_options_or_database(
+async def test_private_key_never_reaches_logs_state_options_or_database(
     make_spawner, config, kube, caplog
 ):
-    async def run():
-        with caplog.at_level(logging.DEBUG):
-            spawner = await start(make_spawner, config)
-        return spawner
-
-    spawner = asyncio.run(run())
+    with caplog.at_level(logging.DEBUG):
+        spawner = await start(make_spawner, config)
     private = stored_private_key(kube)
     body = private.decode().split("\n")[1]  # first line of the key material
     assert body not in caplog.text
@@ -173,7 +157,9 @@ def test_ssh_accepts_the_key_as_kubernetes_mounts_it_for_uid_1000():
     assert "UNPROTECTED PRIVATE KEY FILE" in refused.stderr
 
 
-def test_a_hung_api_refuses_the_launch_in_time_and_the_next_one_works(make_spawner):
+async def test_a_hung_api_refuses_the_launch_in_time_and_the_next_one_works(
+    make_spawner,
+):
     """The API server hangs on the Secret read: the hook gives up after
     SSHKeys.request_timeout with a message to retry, instead of holding the
     launch for ever (JupyterHub's start timeout does not cover the hook)."""
@@ -185,13 +171,10 @@ def test_a_hung_api_refuses_the_launch_in_time_and_the_next_one_works(make_spawn
         # It answers after 30 s: a launch that waited for it would succeed.
         api.faults.append(Fault("get", "secrets", status=0, hang=30))
 
-        async def run():
-            with pytest.raises(LaunchRefused) as caught:
-                await start(make_spawner, config, "one")
-            await start(make_spawner, config, "two")  # the API answers again
-            return caught.value
-
-        refused = asyncio.run(run())
+        with pytest.raises(LaunchRefused) as caught:
+            await start(make_spawner, config, "one")
+        await start(make_spawner, config, "two")  # the API answers again
+        refused = caught.value
         message = refused.log_message % refused.args
         assert "did not answer in 0.5 s" in message
         assert "try again" in message

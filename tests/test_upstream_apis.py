@@ -6,7 +6,6 @@ taken off JupyterHub's real ORM class, as a release without it would have it.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
@@ -79,7 +78,7 @@ def test_the_hub_importing_the_hook_stops_with_the_message():
     assert "AttributeError" not in result.stderr
 
 
-def test_after_a_check_the_listener_still_sees_replaced_options(
+async def test_after_a_check_the_listener_still_sees_replaced_options(
     monkeypatch, make_spawner
 ):
     """The class is whole again once a test has taken the attribute away."""
@@ -88,10 +87,7 @@ def test_after_a_check_the_listener_still_sees_replaced_options(
         assert missing()
     assert missing() == []
 
-    async def run():
-        spawner = make_spawner()
-        spawner.orm_spawner.user_options = {"a": 1}
-        spawner.orm_spawner.user_options = {"b": 2}
-        assert vars(spawner.orm_spawner)[_PREVIOUS] == {"a": 1}
-
-    asyncio.run(run())
+    spawner = make_spawner()
+    spawner.orm_spawner.user_options = {"a": 1}
+    spawner.orm_spawner.user_options = {"b": 2}
+    assert vars(spawner.orm_spawner)[_PREVIOUS] == {"a": 1}
