@@ -2,14 +2,8 @@
 
 - ``RawFileServer``: a provider's raw-file endpoint (GitHub, GitLab, Gist), at
   the providers' real URL shapes, with faults on demand.
-- ``KubeAPIStandIn``: the few Kubernetes API calls the hooks make on Secrets,
-  and the empty pod and event lists KubeSpawner's reflectors watch. No
-  Kubernetes API server can be installed here (../shared/FACTS.md, 8), so
-  this is the smallest honest stand-in: it answers like the API server would
-  for the hub's Role (get/list/create/delete on Secrets; 403 for update and
-  patch; 409 for a duplicate create), and records every request. `pyconfig
-  preview` runs the hub's code against a fresh one: an empty, throwaway
-  cluster, so nothing reaches a real one.
+- ``LoopbackServer``: what both build on, and the Kubernetes API
+  (fakes/kube_api.py) too.
 
 Both listen on loopback only (127.0.0.1 unless told another loopback
 address), on a free port, in a daemon thread.
@@ -18,12 +12,9 @@ address), on a free port, in a daemon thread.
 from __future__ import annotations
 
 import gzip
-import json
-import re
 import socket
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -173,137 +164,3 @@ class RawFileServer(LoopbackServer):
             request._send(200, self.any_path)
         else:
             request._send(404, b"404: Not Found")
-
-
-_SECRET = re.compile(r"/api/v1/namespaces/([^/]+)/secrets(?:/([^/?]+))?(?:\?.*)?\Z")
-_CLAIM = re.compile(
-    r"/api/v1/namespaces/([^/]+)/persistentvolumeclaims/([^/?]+)(?:\?.*)?\Z"
-)
-#: What KubeSpawner's reflectors list and watch (no pods or events run here),
-#: and the namespace's quotas the hook may list (none).
-_WATCHED = re.compile(
-    r"/api/v1/namespaces/[^/]+/(pods|events|resourcequotas)(?:\?(.*))?\Z"
-)
-
-
-class KubeAPIStandIn(LoopbackServer):
-    """Secrets API of one cluster, with the hub Role's permissions; claims
-    are read (those a test planted); pods, events and ResourceQuotas are
-    listed (none), and pods and events watched (nothing happens) for
-    KubeSpawner's reflectors."""
-
-    ALLOWED = frozenset({"GET", "POST", "DELETE"})  # get/list, create, delete
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
-        #: Claims the hook reads before a launch (the tests plant them).
-        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
-        #: Statuses to answer, in order, before behaving normally (fault cases).
-        self.fail_next: list[int] = []
-        #: Seconds each create waits before it is applied (to overlap launches).
-        self.create_delay = 0.0
-
-    def calls(self, method: str | None = None, path: str = "") -> list[tuple[str, str]]:
-        """(method, path) of the requests so far; of one method, and only
-        those whose path holds ``path``, if given."""
-        return [
-            (m, p) for m, p, _ in self.requests if method in (None, m) and path in p
-        ]
-
-    def _status(self, request: _Handler, code: int, reason: str, message: str) -> None:
-        body = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "status": "Failure",
-            "message": message,
-            "reason": reason,
-            "code": code,
-        }
-        request._send(code, json.dumps(body).encode(), "application/json")
-
-    def _empty(self, request: _Handler, resource: str, query: str) -> None:
-        """An empty list, or a watch that sees nothing until it times out."""
-        from urllib.parse import parse_qs
-
-        params = parse_qs(query)
-        if params.get("watch", [""])[0].lower() in ("true", "1"):
-            request.send_response(200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Connection", "close")
-            request.end_headers()
-            request.wfile.flush()
-            seconds = float(params.get("timeoutSeconds", ["5"])[0])
-            time.sleep(min(seconds, 5.0))
-            request.close_connection = True
-            return
-        kind = {
-            "pods": "PodList",
-            "events": "EventList",
-            "resourcequotas": "ResourceQuotaList",
-        }[resource]
-        body = {"kind": kind, "apiVersion": "v1",
-                "metadata": {"resourceVersion": "1"}, "items": []}  # fmt: skip
-        request._send(200, json.dumps(body).encode(), "application/json")
-
-    def respond(self, request: _Handler, method: str) -> None:
-        match = _SECRET.match(request.path)
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            self._status(request, 401, "Unauthorized", "no token")
-            return
-        claim = _CLAIM.match(request.path)
-        if claim is not None and method == "GET":
-            found = self.claims.get(claim.groups())
-            if found is None:
-                message = f'persistentvolumeclaims "{claim[2]}" not found'
-                self._status(request, 404, "NotFound", message)
-            else:
-                request._send(200, json.dumps(found).encode(), "application/json")
-            return
-        watched = _WATCHED.match(request.path)
-        if match is None and watched and method == "GET":
-            self._empty(request, watched.group(1), watched.group(2) or "")
-            return
-        if match is None:
-            self._status(request, 404, "NotFound", f"no route {request.path}")
-            return
-        namespace, name = match.groups()
-        if method not in self.ALLOWED:
-            self._status(
-                request,
-                403,
-                "Forbidden",
-                f'secrets "{name}" is forbidden: User "system:serviceaccount:hub" '
-                f'cannot {method.lower()} resource "secrets"',
-            )
-            return
-        if self.fail_next:
-            self._status(request, self.fail_next.pop(0), "InternalError", "injected")
-            return
-        length = int(request.headers.get("Content-Length") or 0)
-        body = json.loads(request.rfile.read(length) or b"null")
-        if method == "GET" and name:
-            secret = self.secrets.get((namespace, name))
-            if secret is None:
-                self._status(request, 404, "NotFound", f'secrets "{name}" not found')
-            else:
-                request._send(200, json.dumps(secret).encode(), "application/json")
-        elif method == "POST" and not name:
-            time.sleep(self.create_delay)
-            key = (namespace, body["metadata"]["name"])
-            with self._lock:
-                exists = key in self.secrets
-                if not exists:
-                    body["metadata"]["namespace"] = namespace
-                    self.secrets[key] = body
-            if exists:
-                self._status(
-                    request, 409, "AlreadyExists", f'secrets "{key[1]}" already exists'
-                )
-            else:
-                request._send(201, json.dumps(body).encode(), "application/json")
-        elif method == "DELETE" and name:
-            self.secrets.pop((namespace, name), None)
-            self._status(request, 200, "", "deleted")
-        else:
-            self._status(request, 405, "MethodNotAllowed", "not in this stand-in")

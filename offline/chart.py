@@ -37,7 +37,6 @@ from fakes.cluster import KUBE_VERSION, NAMESPACE, RELEASE
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"
 RENDERED = ROOT / "build" / "rendered"
-DEFAULT_KUBE_VERSION = KUBE_VERSION
 NEWEST_KUBE_VERSION = ".".join(kubernetes_validate.latest_version().split(".")[:2])
 
 
@@ -135,7 +134,7 @@ def missing_dependencies(chart_dir: Path = CHART) -> list[str]:
 
 def render(
     values: dict[str, Any],
-    kube_version: str = DEFAULT_KUBE_VERSION,
+    kube_version: str = KUBE_VERSION,
     chart_dir: Path = CHART,
 ) -> dict[str, str]:
     """Template name -> rendered text (NOTES.txt included), as `helm template`
@@ -287,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("values", nargs="?", default=str(ROOT / "values/cerit.yaml"))
     parser.add_argument(
         "--kube-version",
-        default=os.environ.get("KUBE_VERSION") or DEFAULT_KUBE_VERSION,
+        default=os.environ.get("KUBE_VERSION") or KUBE_VERSION,
         help="Kubernetes release to render for (default 1.28, or $KUBE_VERSION)",
     )
     parser.add_argument("--verbose", action="store_true", help="Helm's own logs")

@@ -43,7 +43,7 @@ def make_spawner():
 @pytest.fixture
 def raw():
     """The raw-file stand-in repositories' `.resources` are read from."""
-    from .standins import RawFileServer
+    from fakes.standins import RawFileServer
 
     with RawFileServer() as server:
         yield server
@@ -51,11 +51,12 @@ def raw():
 
 @pytest.fixture
 def kube():
-    """The Kubernetes API stand-in of the hook's unit tests (Secrets, claims)."""
-    from .standins import KubeAPIStandIn
+    """An empty loopback Kubernetes API with values/cerit.yaml's RBAC for the
+    hub's token: the hook's calls meet the rendered hub Role's grants."""
+    from offline.hub_setup import cerit_api
 
-    with KubeAPIStandIn() as server:
-        yield server
+    with cerit_api() as api:
+        yield api
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from fakes.standins import RawFileServer
 from pyconfig.resources.parser import MAX_BYTES
 
 from .conftest import ROOT
-from .standins import RawFileServer
 
 LONG = "a" * 5000
 

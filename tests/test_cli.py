@@ -289,7 +289,7 @@ def remote_values(tmp_path, raw_url: str):
 
 
 def test_check_reads_a_repository_the_way_the_hub_does(tmp_path):
-    from .standins import RawFileServer
+    from fakes.standins import RawFileServer
 
     with RawFileServer() as raw:
         raw.files["/owner/repo/main/.resources"] = b"gpu=1\ncpu=2\n"

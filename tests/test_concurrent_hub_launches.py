@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
+from fakes.standins import LoopbackServer
 from offline.hub_setup import SHA, github
 from offline.local_hub import TEST_VALUES, Launch, local_hub
 
-from .standins import LoopbackServer
 from .test_hub_process import home_of, logged_in, servers_of, wait_until
 
 pytestmark = pytest.mark.slow

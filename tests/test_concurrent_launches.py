@@ -13,17 +13,17 @@ import pytest
 from jupyterhub import orm
 from prometheus_client import REGISTRY
 
-from offline.hub_setup import SHA, cerit_config, github
+from fakes.kube_api import Fault
+from fakes.standins import RawFileServer
+from offline.hub_setup import SHA, cerit_api, cerit_config, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import hook_for
 
-from .standins import KubeAPIStandIn, RawFileServer
-
 
 @pytest.fixture
 def world():
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    with RawFileServer() as raw, cerit_api() as kube:
         raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
         raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
         yield raw, kube, cerit_config(raw.url, kube.url)
@@ -96,7 +96,7 @@ async def test_a_refused_launch_frees_its_reservation(make_spawner, world):
     first = make_spawner(config, server="b0")
     with pytest.raises(LaunchRefused, match="unknown key 'cpu'"):
         await hook(first, "broken")
-    kube.fail_next = [500]
+    kube.faults = [Fault("get", "secrets", 500)]
     with pytest.raises(LaunchRefused, match="SSH key could not be prepared"):
         await hook(first.user.spawners["b1"], "gpu")
     assert hook_for(config).reserved == {}

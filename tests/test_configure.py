@@ -9,12 +9,11 @@ import pytest
 from kubernetes_asyncio.client import ApiClient
 from traitlets.config import Config
 
-from offline.hub_setup import cerit_config
+from fakes.cluster import NAMESPACE
+from offline.hub_setup import cerit_api, cerit_config
 from pyconfig.hub.configure import configure
 from pyconfig.hub.culler import culler_timing
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE, pre_spawn_hook
-
-from .standins import KubeAPIStandIn
 
 # The client's serializer needs no connection: skip __init__, which opens one.
 _SERIALIZER = ApiClient.__new__(ApiClient)
@@ -193,9 +192,10 @@ def _async_hook(order: list) -> Any:
 async def test_admin_hook_runs_before_ours(make_spawner, make_hook):
     order = []
 
-    with KubeAPIStandIn() as kube:
+    with cerit_api() as kube:
         c = Config()
         c.KubeSpawner.k8s_api_host = kube.url
+        c.KubeSpawner.namespace = NAMESPACE  # z2jh sets it from POD_NAMESPACE
         c.KubeSpawner.pre_spawn_hook = make_hook(order)
         configure(c)
         configure(c)  # configuring twice must not run our hook twice
@@ -212,9 +212,10 @@ async def test_admin_hook_runs_before_ours(make_spawner, make_hook):
 async def test_admin_post_stop_hook_runs_once_and_ours_too(make_spawner, make_hook):
     """Ours removes a named server that never started (quota.remove_if_new)."""
     order = []
-    with KubeAPIStandIn() as kube:
+    with cerit_api() as kube:
         c = Config()
         c.KubeSpawner.k8s_api_host = kube.url
+        c.KubeSpawner.namespace = NAMESPACE  # z2jh sets it from POD_NAMESPACE
         c.KubeSpawner.post_stop_hook = make_hook(order)
         c.ServerQuota.remove_refused_after = 0  # no grace before the removal
         configure(c)
@@ -263,9 +264,10 @@ async def test_deleting_a_server_or_the_user_never_deletes_the_volume(
     The spawner is built from configuration alone, as the hub builds it after
     a restart, so no pre-spawn hook has run.
     """
-    with KubeAPIStandIn() as kube:
+    with cerit_api() as kube:
         c = Config()
         c.KubeSpawner.k8s_api_host = kube.url
+        c.KubeSpawner.namespace = NAMESPACE  # z2jh sets it from POD_NAMESPACE
         configure(c)
 
         spawner = make_spawner(c, server=server)

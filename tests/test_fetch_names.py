@@ -16,7 +16,8 @@ import sys
 import pytest
 from traitlets.config import Config
 
-from offline.hub_setup import SHA, binder_options, cerit_config, github
+from fakes.standins import RawFileServer
+from offline.hub_setup import SHA, binder_options, cerit_api, cerit_config, github
 from pyconfig.admin.launch_request import SpecError, user_options
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher
 from pyconfig.hub.repo_spec import (
@@ -29,7 +30,6 @@ from pyconfig.hub.repo_spec import (
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
 
 from .conftest import ROOT
-from .standins import KubeAPIStandIn, RawFileServer
 
 #: (binder_persistent_request spec, the part the refusal names)
 FORGED = [
@@ -160,7 +160,7 @@ def test_spec_problem_names_a_missing_ref_after_the_names():
 async def test_a_forged_launch_fetches_nothing_and_says_why(
     http_client, make_spawner, spec, named
 ):
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    with RawFileServer() as raw, cerit_api() as kube:
         raw.any_path = b"gpu=1\n"  # whatever path it would reach
         config = cerit_config(raw.url, kube.url)
 
@@ -174,7 +174,7 @@ async def test_a_forged_launch_fetches_nothing_and_says_why(
 
 
 async def test_a_real_launch_still_reads_its_file(http_client, make_spawner):
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    with RawFileServer() as raw, cerit_api() as kube:
         raw.files[f"/owner/re.po-1/{SHA}/.resources"] = b"cpul=2\n"
         config = cerit_config(raw.url, kube.url)
 

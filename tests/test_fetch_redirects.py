@@ -12,12 +12,11 @@ from __future__ import annotations
 import pytest
 from traitlets.config import Config
 
-from offline.hub_setup import SHA, cerit_config, github
+from fakes.standins import RawFileServer
+from offline.hub_setup import SHA, cerit_api, cerit_config, github
 from pyconfig.hub.repo_files import FetchError, RepoFileFetcher, _next_hop
 from pyconfig.hub.repo_spec import LaunchedRepo
 from pyconfig.hub.spawn_hook import SOURCE_VARIABLE
-
-from .standins import KubeAPIStandIn, RawFileServer
 
 TOKEN = "ghp_redirect_test_token_0123456789"
 PATH = f"/owner/private/{SHA}/.resources"
@@ -124,7 +123,7 @@ async def test_a_launch_never_sends_the_token_to_another_host(
     monkeypatch.setenv("TEST_GITHUB_TOKEN", TOKEN)
     raw.redirects[PATH] = other.url + PATH
     other.files[PATH] = b"cpul=2\n"
-    with KubeAPIStandIn() as kube:
+    with cerit_api() as kube:
         config = cerit_config(raw.url, kube.url)
         config.RepoFileFetcher.token_env = {"github.com": "TEST_GITHUB_TOKEN"}
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from fakes.standins import RawFileServer
 from pyconfig.hub.helm_test import check, main
-
-from .standins import RawFileServer
 
 
 def test_a_hub_without_our_configuration_is_reported():

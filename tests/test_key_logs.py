@@ -15,9 +15,8 @@ import logging
 
 import pytest
 
-from offline.hub_setup import cerit_config, github
-
-from .standins import KubeAPIStandIn, RawFileServer
+from fakes.standins import RawFileServer
+from offline.hub_setup import cerit_api, cerit_config, github
 
 SECRET = ("binderhub", "alice-ssh-key")
 
@@ -86,7 +85,7 @@ def forms_of(private: bytes) -> list[str]:
 async def test_private_key_is_in_no_log_record_when_created_or_read(
     make_spawner, all_logs
 ):
-    with KubeAPIStandIn() as kube, RawFileServer() as raw:
+    with cerit_api() as kube, RawFileServer() as raw:
         config = cerit_config(raw.url, kube.url)
 
         async def launch(server: str) -> None:
@@ -98,7 +97,7 @@ async def test_private_key_is_in_no_log_record_when_created_or_read(
         await launch("first")  # creates the Secret
         await launch("second")  # reads it
         assert [m for m, _ in kube.calls() if "secrets" in _] == ["GET", "POST", "GET"]
-        private = base64.b64decode(kube.secrets[SECRET]["data"]["ssh.priv"])
+        private = base64.b64decode(kube.get("secrets", *SECRET)["data"]["ssh.priv"])
     assert logging.DEBUG in all_logs.levels, "DEBUG records were not captured"
     text = "\n".join(all_logs.messages)
     leaked = [form for form in forms_of(private) if form in text]

@@ -531,9 +531,7 @@ async def test_discovery_answers_the_client():
             version = await client.VersionApi(v1.api_client).get_code()
             versions = await client.CoreApi(v1.api_client).get_api_versions()
             resources = await v1.get_api_resources()
-    assert (version.major, version.minor) == tuple(
-        chart.DEFAULT_KUBE_VERSION.split(".")
-    )
+    assert (version.major, version.minor) == tuple(chart.KUBE_VERSION.split("."))
     assert versions.versions == ["v1"]
     assert sorted(r.name for r in resources.resources) == sorted(
         [*served(), "namespaces"]

@@ -1,8 +1,9 @@
 """A launch mounts only the claim and key Secret of its exact user.
 
-Kubernetes is the loopback stand-in of fakes/standins.py; the hook is the
-real one with values/cerit.yaml's configuration. The colliding names are
-two that KubeSpawner's 32-bit slug makes one (tests/test_user_names.py).
+Kubernetes is the loopback API (fakes/kube_api.py) with the release's RBAC,
+the planted objects created in it first; the hook is the real one with
+values/cerit.yaml's configuration. The colliding names are two that
+KubeSpawner's 32-bit slug makes one (tests/test_user_names.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def owned_by(owner: str | None, name: str, data: dict | None = None) -> dict:
     }
 
 
+def plant(kube, resource: str, obj: dict) -> dict:
+    """``obj`` created in the loopback API, as another user's launch left it."""
+    if resource == "persistentvolumeclaims":
+        obj["spec"] = {
+            "accessModes": ["ReadWriteMany"],
+            "resources": {"requests": {"storage": "10Gi"}},
+        }
+    return kube.create(resource, NAMESPACE, obj)
+
+
 def key_data(comment: str) -> dict:
     public = f"ssh-ed25519 AAAAplanted {comment}\n".encode()
     return {
@@ -57,7 +68,7 @@ def key_secret_of(spawner) -> str:
 async def test_a_claim_of_the_users_name_owned_by_another_is_never_mounted(
     make_spawner, config, kube, owner
 ):
-    kube.claims[(NAMESPACE, "mallory-nfs-pvc")] = owned_by(owner, "mallory-nfs-pvc")
+    plant(kube, "persistentvolumeclaims", owned_by(owner, "mallory-nfs-pvc"))
     with pytest.raises(LaunchRefused) as refused:
         await launch(make_spawner, config, "mallory")
     assert "mallory-nfs-pvc" in refused.value.jupyterhub_message
@@ -71,14 +82,14 @@ async def test_a_key_secret_of_the_users_name_owned_by_another_is_refused(
     make_spawner, config, kube, owner
 ):
     planted = owned_by(owner, "mallory-ssh-key", key_data("alice@elsewhere"))
-    kube.secrets[(NAMESPACE, "mallory-ssh-key")] = planted
+    planted = plant(kube, "secrets", planted)
     with pytest.raises(LaunchRefused) as refused:
         await launch(make_spawner, config, "mallory")
     message = refused.value.jupyterhub_message
     assert "Secret mallory-ssh-key belongs to another user" in message
     assert "planted" not in message
     assert kube.calls("POST") == []
-    assert kube.secrets[(NAMESPACE, "mallory-ssh-key")] is planted
+    assert kube.get("secrets", NAMESPACE, "mallory-ssh-key") == planted  # untouched
 
 
 async def test_the_users_claim_and_key_under_the_legacy_name_are_taken_over(
@@ -87,9 +98,11 @@ async def test_the_users_claim_and_key_under_the_legacy_name_are_taken_over(
     """An upgrade keeps the files and the key of a user whose objects carry
     KubeSpawner's slug, when their annotation names the user exactly."""
     user = COLLIDING[0]
-    kube.claims[(NAMESPACE, f"{LEGACY}-nfs-pvc")] = owned_by(user, f"{LEGACY}-nfs-pvc")
-    kube.secrets[(NAMESPACE, f"{LEGACY}-ssh-key")] = owned_by(
-        user, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")
+    plant(kube, "persistentvolumeclaims", owned_by(user, f"{LEGACY}-nfs-pvc"))
+    plant(
+        kube,
+        "secrets",
+        owned_by(user, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")),
     )
     spawner = await launch(make_spawner, config, user)
     assert spawner.pvc_name == f"{LEGACY}-nfs-pvc"
@@ -102,14 +115,16 @@ async def test_the_colliding_user_gets_their_own_claim_and_key(
 ):
     """The legacy objects belong to the first user: the second gets new ones."""
     first, second = COLLIDING
-    kube.claims[(NAMESPACE, f"{LEGACY}-nfs-pvc")] = owned_by(first, f"{LEGACY}-nfs-pvc")
-    kube.secrets[(NAMESPACE, f"{LEGACY}-ssh-key")] = owned_by(
-        first, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")
+    plant(kube, "persistentvolumeclaims", owned_by(first, f"{LEGACY}-nfs-pvc"))
+    plant(
+        kube,
+        "secrets",
+        owned_by(first, f"{LEGACY}-ssh-key", key_data("john.doe@persistent-binderhub")),
     )
     spawner = await launch(make_spawner, config, second)
     own = user_slug(second)
     assert spawner.pvc_name == f"{own}-nfs-pvc"
     assert key_secret_of(spawner) == f"{own}-ssh-key"
-    made = kube.secrets[(NAMESPACE, f"{own}-ssh-key")]
+    made = kube.get("secrets", NAMESPACE, f"{own}-ssh-key")
     assert made["metadata"]["annotations"]["hub.jupyter.org/username"] == second
     assert spawner.pod_name != (await launch(make_spawner, config, first)).pod_name

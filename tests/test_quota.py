@@ -9,17 +9,16 @@ from __future__ import annotations
 import pytest
 from jupyterhub import orm
 
-from offline.hub_setup import SHA, cerit_config, github
+from fakes.standins import RawFileServer
+from offline.hub_setup import SHA, cerit_api, cerit_config, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.quota import active_servers
 from pyconfig.hub.refusal import LaunchRefused
 
-from .standins import KubeAPIStandIn, RawFileServer
-
 
 @pytest.fixture
 def world():
-    with RawFileServer() as raw, KubeAPIStandIn() as kube:
+    with RawFileServer() as raw, cerit_api() as kube:
         raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
         raw.files[f"/owner/big/{SHA}/.resources"] = b"cpul=12\nmeml=20\n"
         yield raw, kube, cerit_config(raw.url, kube.url)

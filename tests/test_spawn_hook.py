@@ -1,7 +1,7 @@
 """The pre-spawn hook on a real KubeSpawner, run by the hub's own run_pre_spawn_hook().
 
 Raw files come from a loopback server at the providers' real URL shapes and
-Secrets from a loopback Kubernetes API stand-in (tests/standins.py). Each
+Secrets from the loopback Kubernetes API (fakes/kube_api.py). Each
 test asserts on KubeSpawner's own pod and PVC manifests.
 """
 
@@ -121,7 +121,7 @@ async def test_github_launch_gets_its_resources_volume_and_key(
     assert pvc["spec"]["resources"]["requests"] == {"storage": "20Gi"}  # cerit.yaml
     assert spawner.delete_pvc is False
     # The key Secret now exists, labelled with the user.
-    stored = kube.secrets[("binderhub", "alice-ssh-key")]  # z2jh: POD_NAMESPACE
+    stored = kube.get("secrets", "binderhub", "alice-ssh-key")  # z2jh: POD_NAMESPACE
     assert stored["metadata"]["labels"]["hub.jupyter.org/username"] == "alice"
     public = base64.b64decode(stored["data"]["ssh.pub"]).decode()
     assert public.startswith("ssh-ed25519 ")

@@ -33,7 +33,7 @@ from pyconfig.admin.chart_values import ValuesError, checked_policy_from_values
 
 ROOT = chart.ROOT
 VALUES = sorted((ROOT / "values").glob("*.yaml"))
-VERSIONS = (chart.DEFAULT_KUBE_VERSION, chart.NEWEST_KUBE_VERSION)
+VERSIONS = (chart.KUBE_VERSION, chart.NEWEST_KUBE_VERSION)
 OURS = "persistent-binderhub"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 REVIEWED = ROOT / "tools" / "checkov-reviewed.yaml"
