@@ -9,7 +9,7 @@ REQUIREMENTS := requirements/hub.txt requirements/dev.txt requirements/dev-tools
 
 VALUES ?= values/cerit.yaml
 
-.PHONY: setup test test-matrix test-peer lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
+.PHONY: setup check test test-matrix test-peer lint docs docs-check schema deps chart-deps render bench demo dist screenshots clean
 
 setup: $(STAMP) node_modules/.installed .venv-checkov/.installed .venv-binderhub/.installed
 
@@ -42,6 +42,14 @@ BINDERHUB_WHEEL = $(firstword $(wildcard $(WHEELS)/binderhub-*.whl))
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The loop to run while editing: ruff, then the tests not marked slow (no
+# processes, renders, wheels or browsers) on two workers, in under a minute.
+# Rewritten test modules are cached in __pycache__ even where
+# PYTHONDONTWRITEBYTECODE is set. `make test` is the whole suite, which CI runs.
+check: $(STAMP) chart-deps
+	$(BIN)/ruff check .
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -m "not slow" -n 2 -q $(ARGS)
 
 test: setup chart-deps
 	$(BIN)/python -m pytest

@@ -529,15 +529,6 @@ class KubeAPI(LoopbackServer):
         self.executor: Callable[[str, str, list[str]], tuple[int, bytes, bytes]]
         self.executor = None  # type: ignore[assignment]
 
-    def __enter__(self) -> KubeAPI:
-        # serve_forever's default 0.5 s poll would make every exit wait that long.
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        ).start()
-        return self
-
     def __exit__(self, *exc: Any) -> None:
         with self._changed:
             self._closing = True  # ends every watch at its next wake-up

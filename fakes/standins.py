@@ -82,7 +82,12 @@ class LoopbackServer:
         self.stopping = threading.Event()
 
     def __enter__(self):
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # serve_forever's default 0.5 s poll would make every exit wait that long.
+        threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        ).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:

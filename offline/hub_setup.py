@@ -68,6 +68,9 @@ def cerit_config(raw_url: str, kube_url: str | None = None) -> Config:
     # Generous: a busy machine must not turn a fetch into the defaults. Tests
     # of a timeout set their own.
     c.RepoFileFetcher.timeout = 30.0
+    # No BinderHub reads these refusals: the hook's tests need not wait for
+    # one to (the hub process tests keep the chart's delay).
+    c.ServerQuota.refusal_delay = 0
     return c
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs every benchmark in its own process
+
 
 @pytest.mark.parametrize(
     ("script", "expected"),

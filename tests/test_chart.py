@@ -32,6 +32,8 @@ from tools import chart_checks, pyconfig_volume
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders with Helm's engine, lints and scans
+
 VALUES = chart_checks.VALUES
 ids = [path.name for path in VALUES]
 RENDERS = [(path, version) for path in VALUES for version in chart_checks.VERSIONS]

@@ -19,6 +19,8 @@ from pyconfig.resources.parser import MAX_BYTES
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every check is a process
+
 LONG = "a" * 5000
 
 

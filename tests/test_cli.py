@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every check is a process
+
 SEED_LIKE = "# This file is for resource requests in CERIT-SC\n# Do not change\n"
 
 

@@ -45,6 +45,8 @@ from tools import chart_checks
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders the release and runs the check's processes
+
 WORKFLOW = ROOT / ".github" / "workflows" / "cluster.yaml"
 CI_LAYER = ROOT / "ci" / "k3s-values.yaml"
 SPEC = f"gh/owner/persistent-binderhub/{SHA}"
@@ -675,7 +677,6 @@ class LoopbackCluster:
         return self.kube.get("persistentvolumeclaims", chart.NAMESPACE, name)
 
 
-@pytest.mark.slow
 def test_the_check_launches_twice_through_the_real_binderhub(tmp_path):
     """Steps 1 to 3 and 5 of ci/cluster_ci.py with the real BinderHub and
     hub: a user and token from the hub API as an admin service, two builds

@@ -18,6 +18,7 @@ import operator
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from traitlets.config import Config
@@ -198,6 +199,7 @@ async def test_ours_are_what_the_invariant_expects(make_spawner):
 
 
 # make_spawner is a factory: examples share it safely (it closes their databases).
+@pytest.mark.slow  # 60 hub configurations
 @settings(
     max_examples=60,
     deadline=None,

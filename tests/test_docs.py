@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pyconfig.resources.problems import ProblemKind
 from pyconfig.resources.schema import resource_keys
 
@@ -13,6 +15,7 @@ from .conftest import ROOT
 PAGE = ROOT / "docs" / "resources.md"
 
 
+@pytest.mark.slow  # a process
 def test_docs_are_fresh():
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "render_docs.py"), "--check"],

@@ -27,6 +27,8 @@ from offline.preview import launch as preview_launch
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders each values file, runs z2jh's config
+
 VALUES = sorted((ROOT / "values").glob("*.yaml"))
 ids = [p.name for p in VALUES]
 FILE = b"cpur=0.5\nmeml=4\n"

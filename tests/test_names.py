@@ -74,6 +74,7 @@ def _entries(value):
     return list(value.values()) if isinstance(value, dict) else list(value)
 
 
+@pytest.mark.slow  # renders each values file
 @pytest.mark.parametrize("path", VALUES, ids=[p.name for p in VALUES])
 def test_no_values_file_moves_them(path, tmp_path):
     c, _ = config_for(chart.load_values(path), tmp_path)

@@ -161,6 +161,7 @@ def notebook_pod(tmp_path) -> dict[str, Any]:
     return next(yaml.safe_load_all(result.stdout))
 
 
+@pytest.mark.slow  # a preview process
 def test_baseline_refuses_notebooks_for_the_cloud_metadata_init_container(tmp_path):
     notebook = notebook_pod(tmp_path)
     assert violations(notebook, "baseline") == (

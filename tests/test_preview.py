@@ -20,6 +20,8 @@ from pyconfig.admin.launch_request import SpecError, user_options
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # each preview is a process that renders the release
+
 
 def preview(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(

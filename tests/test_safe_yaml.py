@@ -58,6 +58,7 @@ def test_many_aliases_in_a_large_document_pass_as_in_go_yaml():
     assert len(safe_yaml.load(text)["b"]) == 25
 
 
+@pytest.mark.slow  # 100 000 levels
 def test_nesting_too_deep_for_the_parser_is_refused():
     with pytest.raises(safe_yaml.UnsafeYAML, match="nested too deeply"):
         safe_yaml.load("[" * 100_000)
@@ -78,6 +79,7 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a process each
 @pytest.mark.parametrize(
     "command",
     [
@@ -99,6 +101,7 @@ def test_every_command_refuses_the_bomb_in_one_line(bomb_file, command):
     assert "Traceback" not in result.stdout
 
 
+@pytest.mark.slow  # a process
 def test_diff_refuses_the_bomb_from_stdin():
     result = _run("-m", "offline", "diff", "-", "values/minimal.yaml", stdin=bomb())
     assert result.returncode == 2

@@ -23,6 +23,8 @@ from offline.secret_values import (
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders releases, runs diff and preview
+
 MINIMAL = ROOT / "values" / "minimal.yaml"
 OPENSSH = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\n"

@@ -290,6 +290,7 @@ async def test_fetch_fault_may_refuse_instead(make_spawner, raw, config):
         await launch(make_spawner, config, github("owner", "repo"))
 
 
+@pytest.mark.slow  # a hundred launches
 async def test_a_commit_is_fetched_once_however_often_it_is_launched(
     make_spawner, raw, config
 ):

@@ -60,6 +60,7 @@ def test_a_column_that_is_no_longer_mapped_is_missing_too(monkeypatch):
         configure(Config())
 
 
+@pytest.mark.slow  # a hub process
 def test_the_hub_importing_the_hook_stops_with_the_message():
     """What the hub runs first (hub.extraConfig imports pyconfig.hub): the
     listener is registered at import, after the check."""

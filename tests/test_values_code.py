@@ -16,6 +16,8 @@ from offline.values_code import chart_code_only, chart_snippets
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders releases, runs diff and preview
+
 MINIMAL = ROOT / "values" / "minimal.yaml"
 
 

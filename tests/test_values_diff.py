@@ -20,6 +20,8 @@ from offline.values_diff import NEW, SECRET, UNCHANGED, masked
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # each diff renders two releases, runs their hubs
+
 MINIMAL = ROOT / "values" / "minimal.yaml"
 SECTIONS = ("1. Rendered objects", "2. Effective hub configuration",
             "3. Sample launch")  # fmt: skip
