@@ -26,7 +26,7 @@ $(STAMP): $(REQUIREMENTS)
 	touch $@
 
 # The BinderHub app (python -m binderhub) as the binder image runs it, for
-# tests/test_binder_pod.py: the wheel from WHEELS (PyPI's binderhub is a 2018
+# tests/chart/test_binder_pod.py: the wheel from WHEELS (PyPI's binderhub is a 2018
 # release), constrained to the image's pins (requirements/binderhub.txt).
 WHEELS ?= ../shared/wheels
 BINDERHUB_WHEEL = $(firstword $(wildcard $(WHEELS)/binderhub-*.whl))
@@ -66,9 +66,9 @@ test: setup chart-deps
 # and lock, less the hub pins that differ (tools/hub_matrix.py).
 MATRIX_HUB := z2jh-4.4.0
 MATRIX_VENV := .venv-$(MATRIX_HUB)
-MATRIX_TESTS := tests/test_upstream_apis.py tests/test_spawn_hook.py \
-	tests/test_quota.py tests/test_home_page.py tests/test_configure.py \
-	tests/test_hub_process.py tests/test_login.py
+MATRIX_TESTS := $(addprefix tests/pyconfig/hub/test_,upstream_apis.py spawn_hook.py \
+	quota.py home_page.py configure.py) \
+	tests/end_to_end/test_hub_process.py tests/end_to_end/test_login.py
 
 $(MATRIX_VENV)/.installed: requirements/hub-$(MATRIX_HUB).txt requirements/dev-tools.txt requirements/constraints.txt tools/hub_matrix.py
 	$(PYTHON) -m venv $(MATRIX_VENV)
@@ -84,7 +84,7 @@ test-matrix: $(MATRIX_VENV)/.installed node_modules/.installed .venv-binderhub/.
 # (fakes/kube_api.py, fakes/kubelet.py) as a conformance check: its tests
 # unchanged, from the public repository at the tag, else from PEER_TESTS (a
 # local export), with our plugin (ci/peer_kubespawner_plugin.py) and the
-# exclusions of tests/peer/kubespawner-excluded.txt. Its own virtualenv, from
+# exclusions of ci/kubespawner-excluded.txt. Its own virtualenv, from
 # requirements/peer-kubespawner.txt (the pytest-asyncio the suite pins).
 PEER_TESTS ?= ../shared/peer-tests/kubespawner-7.0.0
 PEER_VENV := .venv-peer
@@ -179,7 +179,7 @@ dist: setup
 	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 
 # The pictures in docs/img, taken by the Chromium tests that stage them; a
-# test fails when the page changed since (tests/test_screenshots.py).
+# test fails when the page changed since (tests/tools/test_screenshots.py).
 screenshots: setup chart-deps
 	$(BIN)/python -m tools.screenshots
 

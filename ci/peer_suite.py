@@ -5,7 +5,7 @@ the spawner's authors run against a real cluster, unchanged, with our pytest
 plugin (ci/peer_kubespawner_plugin.py) supplying the cluster. Its tests
 come from the public repository at the tag when it is reachable, else from a
 local export of it (``--fallback``, ``PEER_TESTS`` in the Makefile). Tests in
-tests/peer/kubespawner-excluded.txt are deselected, each with its reason.
+ci/kubespawner-excluded.txt are deselected, each with its reason.
 Prints the counts; exits non-zero when a test fails.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = "https://github.com/jupyterhub/kubespawner"
 TAG = "7.0.0"
-EXCLUDED = ROOT / "tests" / "peer" / "kubespawner-excluded.txt"
+EXCLUDED = ROOT / "ci" / "kubespawner-excluded.txt"
 #: Where a clone of the public repository goes.
 CLONE = ROOT / "build" / f"kubespawner-{TAG}"
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"peer suite (kubespawner {TAG}): {counts.get('passed', 0)} passed, "
         f"{counts.get('failed', 0) + counts.get('error', 0)} failed, "
-        f"{len(excluded)} excluded (tests/peer/kubespawner-excluded.txt)"
+        f"{len(excluded)} excluded (ci/kubespawner-excluded.txt)"
     )
     if counts.get("deselected", 0) != len(excluded):  # pytest ignores unknown ids
         print(

@@ -4,7 +4,7 @@
 BinderHub is ``python -m binderhub`` from .venv-binderhub (the wheel in
 ../shared/wheels), started with the binder pod's own arguments and
 environment and the chart's own binderhub_config.py, laid out by
-offline/hub_pod.materialize as tests/test_binder_pod.py lays them out
+offline/hub_pod.materialize as tests/chart/test_binder_pod.py lays them out
 (``--config`` and ``DOCKER_CONFIG`` point into the folder that stands for
 ``/``, ``HOME`` is its /root, the one fixed path in binderhub_config.py points
 there too). Auth is on and the named-server limit (5) comes from the pod's

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 PACKAGE = ROOT / "pyconfig"
 #: Folder -> the other folders it may import from.
@@ -136,3 +136,31 @@ def test_a_forbidden_import_is_seen(tmp_path):
     names = imported(probe, root=tmp_path)
     assert {"pyconfig.admin.cli", "pyconfig.hub.quota"} <= names
     assert {folder_of(n) for n in names} == {"admin", "hub"}
+
+
+#: Test folders that mirror no folder of the tree: the service end to end.
+WHOLE_SERVICE = {"end_to_end"}
+#: What tests/ holds besides test folders: shared fixtures and helpers.
+TEST_SUPPORT = {"__init__.py", "conftest.py", "identities.py", "phone.py", "data"}
+
+
+def test_tests_mirror_the_tree():
+    """A test module sits in the folder of what it tests: tests/pyconfig/hub/
+    for pyconfig/hub/, tests/fakes/ for fakes/, and so on; only the tree's own
+    layout test and the end-to-end tests stand apart."""
+    tests = ROOT / "tests"
+    for path in sorted(tests.rglob("test_*.py")):
+        folder = path.parent.relative_to(tests)
+        if folder == Path("."):
+            assert path.name == "test_layout.py", f"{path.name} needs a folder"
+            continue
+        mirrored = ROOT / folder
+        assert folder.parts[0] in WHOLE_SERVICE or mirrored.is_dir(), (
+            f"tests/{folder} mirrors no folder of the tree"
+        )
+    for entry in sorted(tests.iterdir()):
+        if entry.name in ("__pycache__", "test_layout.py"):
+            continue
+        if entry.is_dir() and entry.name not in TEST_SUPPORT:
+            continue
+        assert entry.name in TEST_SUPPORT, f"tests/{entry.name}: put it in a folder"

@@ -4,7 +4,7 @@ The pictures in docs/img/ come from the Chromium tests that stage them (a
 real hub and BinderHub, real launches); this runs those tests and copies
 what they saved. docs/img/screenshots.json records a fingerprint of what the
 pictures show: the page's template and code, the upstream versions that
-style it, and the test code that stages each scene. tests/test_screenshots.py
+style it, and the test code that stages each scene. tests/tools/test_screenshots.py
 fails when the fingerprint no longer matches, so a change to the page
 cannot leave an old picture in the docs.
 """
@@ -28,15 +28,15 @@ TAKEN = ROOT / "build" / "screenshots"  # where the tests save them
 #: Each picture in docs/img: the test that takes it (file, function).
 SCENES = {
     "home-1280.png": (
-        "tests/test_hub_process.py",
+        "tests/end_to_end/test_hub_process.py",
         "test_in_a_browser_the_user_sees_stops_and_deletes_servers",
     ),
     "home-390.png": (
-        "tests/test_hub_process.py",
+        "tests/end_to_end/test_hub_process.py",
         "test_in_a_browser_the_user_sees_stops_and_deletes_servers",
     ),
     "binderhub-quota-1280.png": (
-        "tests/test_binderhub_launch.py",
+        "tests/end_to_end/test_binderhub_launch.py",
         "test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once",
     ),
 }

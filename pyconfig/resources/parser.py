@@ -37,7 +37,8 @@ _MAX_FAST_LINE_CHARS = 200
 #: No regular expression of this module is applied to longer text. Each is
 #: also free of nested or adjacent overlapping quantifiers, so its cost is
 #: linear in that text; with this cap a line costs O(its length) in string
-#: methods plus O(1) in regexes. tests/test_parser_limits.py checks both.
+#: methods plus O(1) in regexes. tests/pyconfig/resources/test_parser_limits.py
+#: checks both.
 MAX_REGEX_CHARS = max(_MAX_FAST_LINE_CHARS, _MAX_VALUE_CHARS)
 
 # The common case, a well-formed line with an optional comment, in one match.

@@ -85,8 +85,8 @@ def key_validator(key: str) -> jsonschema.protocols.Validator:
     Validating each value against its property subschema gives the same
     verdict as validating the whole mapping (the schema is a flat object with
     ``additionalProperties: false`` and no ``required``, and the parser only
-    admits keys the schema lists); ``tests/test_schema.py`` checks that
-    equivalence. It is about four times faster than one whole-document pass.
+    admits keys the schema lists); ``tests/pyconfig/resources/test_schema.py``
+    checks that equivalence. It is about four times faster than one whole-document pass.
     """
     sub = {
         name: value

@@ -1,0 +1,1 @@
+"""Tests of benchmarks/: each bench still runs."""

@@ -1,0 +1,1 @@
+"""Tests of chart/: the rendered release, its pods' configuration and its metadata."""

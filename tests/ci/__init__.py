@@ -1,0 +1,1 @@
+"""Tests of ci/: the cluster job and the peer suite's runner."""

@@ -1,0 +1,1 @@
+"""Tests of fakes/: the simulated cluster behaves as Kubernetes does."""

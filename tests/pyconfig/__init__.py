@@ -1,0 +1,1 @@
+"""Tests of the pyconfig package: the wheel, and one folder per package folder."""

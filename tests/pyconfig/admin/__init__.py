@@ -1,0 +1,1 @@
+"""Tests of pyconfig/admin: the `pyconfig check` command."""

@@ -1,0 +1,1 @@
+"""Tests of pyconfig/hub: the code that runs in the hub, on real hub objects."""

@@ -1,0 +1,1 @@
+"""Tests of pyconfig/resources: the .resources contract."""

@@ -1,0 +1,1 @@
+"""Tests of tools/: the build and docs helpers."""
