@@ -41,8 +41,10 @@ def main() -> int:
         for key, value in took.items():
             totals[key] += value
         objects = len(renders[-1].objects)
-        print(f"{path.name:<13} {objects} objects  "
-              + "  ".join(f"{k} {v:5.2f} s" for k, v in took.items()))  # fmt: skip
+        print(
+            f"{path.name:<13} {objects} objects  "
+            + "  ".join(f"{k} {v:5.2f} s" for k, v in took.items())
+        )
     start = time.perf_counter()
     if "--quick" not in sys.argv:
         chart_checks.checkov_findings(renders)

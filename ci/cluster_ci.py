@@ -130,9 +130,11 @@ class HubAPI:
             f"{self.url}/hub/api{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}",
-                     "Content-Type": "application/json"},
-        )  # fmt: skip
+            headers={
+                "Authorization": f"token {self.token}",
+                "Content-Type": "application/json",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 status, raw = answer.status, answer.read()
@@ -180,9 +182,12 @@ def events(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 
 
 def build(
-    binder: str, spec: str, token: str, echo: Echo = say,
+    binder: str,
+    spec: str,
+    token: str,
+    echo: Echo = say,
     timeout: float = BUILD_TIMEOUT,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """``GET /build/{spec}`` with a user's token, as BinderHub's page asks;
     the ``ready`` event. Each event's phase and message is echoed, nothing
     else: the ready event also carries the notebook's token."""
@@ -235,10 +240,25 @@ def expected_launch(
         merged = Path(folder) / "values.yaml"
         merged.write_text(yaml.safe_dump(values), encoding="utf-8")
         result = subprocess.run(
-            [sys.executable, "-m", "offline", "preview", "--values", str(merged),
-             "--launch", spec, "--user", user, "--resources", str(resources)],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "offline",
+                "preview",
+                "--values",
+                str(merged),
+                "--launch",
+                spec,
+                "--user",
+                user,
+                "--resources",
+                str(resources),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     if result.returncode != 0:
         raise CheckError(f"preview of {spec}: {result.stderr.strip()}")
     documents = [d for d in yaml.safe_load_all(result.stdout) if d]
@@ -249,12 +269,23 @@ def expected_launch(
 
 
 _SUFFIX = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-    "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"),
-    "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40), "Pi": Decimal(2**50), "Ei": Decimal(2**60),
-}  # fmt: skip
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
 _QUANTITY = re.compile(
     r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?"
@@ -287,9 +318,10 @@ def find_pod(pods: Iterable[dict[str, Any]], user: str, server: str) -> dict[str
     """The pod of ``user``'s server ``server``, by KubeSpawner's annotations."""
     wanted = {"hub.jupyter.org/username": user, "hub.jupyter.org/servername": server}
     found = [
-        pod for pod in pods
+        pod
+        for pod in pods
         if wanted.items() <= (pod["metadata"].get("annotations") or {}).items()
-    ]  # fmt: skip
+    ]
     if len(found) != 1:
         raise CheckError(f"{len(found)} pods for server {server} of {user}, not 1")
     return found[0]
@@ -323,8 +355,11 @@ Mount = tuple[str, str, bool]  # (mountPath, subPath, readOnly)
 
 
 def _source(volume: dict[str, Any]) -> Source | None:
-    for kind, key in (("persistentVolumeClaim", "claimName"),
-                      ("secret", "secretName"), ("configMap", "name")):  # fmt: skip
+    for kind, key in (
+        ("persistentVolumeClaim", "claimName"),
+        ("secret", "secretName"),
+        ("configMap", "name"),
+    ):
         if kind in volume:
             return kind, str(volume[kind].get(key, ""))
     return None
@@ -339,9 +374,12 @@ def mounts(pod: dict[str, Any]) -> dict[Source, set[Mount]]:
         source = sources.get(mount["name"])
         if source:
             found.setdefault(source, set()).add(
-                (mount["mountPath"], mount.get("subPath", ""),
-                 bool(mount.get("readOnly", False)))
-            )  # fmt: skip
+                (
+                    mount["mountPath"],
+                    mount.get("subPath", ""),
+                    bool(mount.get("readOnly", False)),
+                )
+            )
     return found
 
 
@@ -358,8 +396,12 @@ def volume_problems(pod: dict[str, Any], expected: dict[str, Any]) -> list[str]:
 
 def home_of(pod: dict[str, Any]) -> tuple[str, str]:
     """(claim name, mount path) of the pod's one persistent volume."""
-    homes = [(name, path) for (kind, name), paths in mounts(pod).items()
-             if kind == "persistentVolumeClaim" for path, _, _ in paths]  # fmt: skip
+    homes = [
+        (name, path)
+        for (kind, name), paths in mounts(pod).items()
+        if kind == "persistentVolumeClaim"
+        for path, _, _ in paths
+    ]
     if len(homes) != 1:
         raise CheckError(
             f"pod {pod['metadata']['name']} mounts {len(homes)} claims, not 1"
@@ -374,8 +416,12 @@ def contract_problems(pod: dict[str, Any], user: str) -> list[str]:
     claim, home = f"{user}-nfs-pvc", f"/home/{user}-nfs-pvc"
     if (home, "", False) not in have.get(("persistentVolumeClaim", claim), set()):
         problems.append(f"claim {claim} is not mounted (read-write) at {home}")
-    secret_paths = {path for (kind, _), paths in have.items() if kind == "secret"
-                    for path, _, _ in paths}  # fmt: skip
+    secret_paths = {
+        path
+        for (kind, _), paths in have.items()
+        if kind == "secret"
+        for path, _, _ in paths
+    }
     problems += [
         f"no key from a Secret at {p}" for p in KEY_PATHS if p not in secret_paths
     ]
@@ -428,8 +474,11 @@ def inside_problems(output: str, home: str, expected: dict[str, Any]) -> list[st
     """What INSIDE found, against the volume's path and the hub's limits."""
     found = sections(output)
     problems = []
-    types = [line.split()[2] for line in found.get("mounts", [])
-             if len(line.split()) > 2 and line.split()[1] == home]  # fmt: skip
+    types = [
+        line.split()[2]
+        for line in found.get("mounts", [])
+        if len(line.split()) > 2 and line.split()[1] == home
+    ]
     if not types:
         problems.append(f"nothing is mounted at {home}")
     elif not types[-1].startswith("nfs"):
@@ -449,8 +498,9 @@ def inside_problems(output: str, home: str, expected: dict[str, Any]) -> list[st
             f"cores; the limit is {limits.get('cpu')}"
         )
     keys = found.get("keys", [])
-    problems += [f"key file {p} is missing or empty" for p in KEY_PATHS
-                 if f"ok {p}" not in keys]  # fmt: skip
+    problems += [
+        f"key file {p} is missing or empty" for p in KEY_PATHS if f"ok {p}" not in keys
+    ]
     kind = " ".join(found.get("public key type", [])).strip()
     if not kind.startswith("ssh-"):
         problems.append(f"{KEY_PATHS[1]} is not an OpenSSH public key ({kind!r})")
@@ -501,9 +551,13 @@ class Kubectl:
         a server-side dry run, which evaluates the pods already there and
         changes nothing."""
         return self.warnings(
-            "label", "namespace", self.namespace, "--overwrite", "--dry-run=server",
+            "label",
+            "namespace",
+            self.namespace,
+            "--overwrite",
+            "--dry-run=server",
             f"{pod_security.LABEL}={level}",
-        )  # fmt: skip
+        )
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--output", "json"))
@@ -516,8 +570,9 @@ class Kubectl:
 
     def sh(self, pod: str, script: str, *args: str) -> str:
         """``sh -c script sh args...`` in the pod's notebook container."""
-        return self.run("exec", pod, "--container", CONTAINER, "--",
-                        "sh", "-c", script, "sh", *args)  # fmt: skip
+        return self.run(
+            "exec", pod, "--container", CONTAINER, "--", "sh", "-c", script, "sh", *args
+        )
 
     def secret_value(self, name: str, key: str) -> str:
         escaped = key.replace(".", "\\.")
@@ -542,9 +597,14 @@ class Launched:
 
 
 def launch_and_compare(
-    cluster: Cluster, binder: str, spec: str, user: str, token: str,
-    expected: tuple[dict[str, Any], dict[str, Any]], echo: Echo = say,
-) -> tuple[Launched, list[str]]:  # fmt: skip
+    cluster: Cluster,
+    binder: str,
+    spec: str,
+    user: str,
+    token: str,
+    expected: tuple[dict[str, Any], dict[str, Any]],
+    echo: Echo = say,
+) -> tuple[Launched, list[str]]:
     """Launch ``spec`` through BinderHub and compare the pod and claim the
     cluster has with the hub's own (steps 2 and 3 of the module's docstring)."""
     pod_wanted, claim_wanted = expected
@@ -579,9 +639,11 @@ def check(spec: str, user: str = USER, echo: Echo = say) -> int:
         )
         problems += found
         problems += [
-            f"{first.server}: {p}" for p in inside_problems(
-                kube.sh(first.pod_name, INSIDE, *KEY_PATHS), home, expected[0])
-        ]  # fmt: skip
+            f"{first.server}: {p}"
+            for p in inside_problems(
+                kube.sh(first.pod_name, INSIDE, *KEY_PATHS), home, expected[0]
+            )
+        ]
         marker = uuid.uuid4().hex
         path = f"{home}/cluster-ci-{marker}.txt"
         kube.sh(first.pod_name, 'printf %s "$2" > "$1"', path, marker)
@@ -593,9 +655,11 @@ def check(spec: str, user: str = USER, echo: Echo = say) -> int:
         if second.pod_name == first.pod_name:
             problems.append(f"the second launch came back as {first.server}'s pod")
         problems += [
-            f"{second.server}: {p}" for p in inside_problems(
-                kube.sh(second.pod_name, INSIDE, *KEY_PATHS), home, expected[0])
-        ]  # fmt: skip
+            f"{second.server}: {p}"
+            for p in inside_problems(
+                kube.sh(second.pod_name, INSIDE, *KEY_PATHS), home, expected[0]
+            )
+        ]
         read = kube.sh(second.pod_name, 'cat "$1"', path)
         if read != marker:
             problems.append(f"{second.server} reads {read!r} in {path}, not {marker!r}")
@@ -678,9 +742,11 @@ def check_pod_security(echo: Echo = say, binary: str = "kubectl") -> int:
             found = pod_security_problems(pods, level, stderr)
             problems += found
             if not found:
-                echo(f"{level}: the API server and the loopback cluster agree "
-                     f"on {len(pods)} pods: {len(admission_warnings(stderr))} "
-                     "kinds of failure")  # fmt: skip
+                echo(
+                    f"{level}: the API server and the loopback cluster agree "
+                    f"on {len(pods)} pods: {len(admission_warnings(stderr))} "
+                    "kinds of failure"
+                )
     except CheckError as error:
         problems.append(str(error))
     for problem in problems:
@@ -706,8 +772,9 @@ def pod_summary(pod: dict[str, Any]) -> str:
         status.get("containerStatuses") or []
     ):
         state = next(iter((box.get("state") or {"unknown": {}}).items()))
-        why = " ".join(str(state[1][k]) for k in ("reason", "message", "exitCode")
-                       if k in state[1])  # fmt: skip
+        why = " ".join(
+            str(state[1][k]) for k in ("reason", "message", "exitCode") if k in state[1]
+        )
         lines.append(
             f"  container {box['name']}: {state[0]} {why} "
             f"(ready={box.get('ready')}, restarts={box.get('restartCount')})"
@@ -764,9 +831,18 @@ def report(echo: Echo = say, binary: str = "kubectl") -> int:
         echo(str(error))
     echo("::endgroup::")
     for namespace, what in LOGS:
-        section(f"logs {what} ({namespace})", namespace,
-                ["logs", what, "--all-containers", "--tail=300",
-                 "--prefix", "--ignore-errors"])  # fmt: skip
+        section(
+            f"logs {what} ({namespace})",
+            namespace,
+            [
+                "logs",
+                what,
+                "--all-containers",
+                "--tail=300",
+                "--prefix",
+                "--ignore-errors",
+            ],
+        )
     return 0
 
 

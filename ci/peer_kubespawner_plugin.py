@@ -83,15 +83,22 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         raise pytest.UsageError("the loopback cluster did not start")
     kubeconfig = state / "kubeconfig.yaml"
     kubeconfig.write_text(
-        yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "loopback", "cluster": {"server": url}}],
-            "users": [{"name": "peer", "user": {"token": "peer-suite"}}],
-            "contexts": [{"name": "loopback", "context": {
-                "cluster": "loopback", "user": "peer"}}],
-            "current-context": "loopback",
-        })
-    )  # fmt: skip
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "loopback", "cluster": {"server": url}}],
+                "users": [{"name": "peer", "user": {"token": "peer-suite"}}],
+                "contexts": [
+                    {
+                        "name": "loopback",
+                        "context": {"cluster": "loopback", "user": "peer"},
+                    }
+                ],
+                "current-context": "loopback",
+            }
+        )
+    )
     os.environ["KUBECONFIG"] = str(kubeconfig)
 
 

@@ -45,11 +45,22 @@ def suite(fallback: Path, timeout: float = 30) -> Path:
     shutil.rmtree(CLONE, ignore_errors=True)
     try:
         subprocess.run(
-            ["git", "clone", "--quiet", "--depth", "1", "--branch", TAG,
-             REPOSITORY, str(CLONE)],
-            check=True, timeout=timeout, capture_output=True,
+            [
+                "git",
+                "clone",
+                "--quiet",
+                "--depth",
+                "1",
+                "--branch",
+                TAG,
+                REPOSITORY,
+                str(CLONE),
+            ],
+            check=True,
+            timeout=timeout,
+            capture_output=True,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )  # fmt: skip
+        )
         print(f"peer suite: {REPOSITORY} at {TAG}")
         return CLONE
     except (subprocess.SubprocessError, OSError):
@@ -77,14 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     where = suite(args.fallback)
     excluded = exclusions()
     command = [
-        str(Path(args.python).absolute()), "-m", "pytest",
-        "-p", "ci.peer_kubespawner_plugin",
-        "-p", "no:cacheprovider",  # writes nothing into the suite's folder
-        "--rootdir", str(where), "-c", str(where / "pyproject.toml"),
-        "-o", "addopts=", "-q", "-rfE", "--color=no",
+        str(Path(args.python).absolute()),
+        "-m",
+        "pytest",
+        "-p",
+        "ci.peer_kubespawner_plugin",
+        "-p",
+        "no:cacheprovider",  # writes nothing into the suite's folder
+        "--rootdir",
+        str(where),
+        "-c",
+        str(where / "pyproject.toml"),
+        "-o",
+        "addopts=",
+        "-q",
+        "-rfE",
+        "--color=no",
         *(f"--deselect=tests/{node}" for node in excluded),
-        *args.pytest_args, "tests",
-    ]  # fmt: skip
+        *args.pytest_args,
+        "tests",
+    ]
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

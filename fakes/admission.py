@@ -29,8 +29,13 @@ from pyconfig.hub.quantity import Quantity
 
 #: Resources whose absence from a container a cpu/memory quota refuses.
 _MUST_SPECIFY = {
-    "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory",
-}  # fmt: skip
+    "cpu",
+    "memory",
+    "requests.cpu",
+    "requests.memory",
+    "limits.cpu",
+    "limits.memory",
+}
 #: Kinds whose objects a quota counts, by resource (``count/<resource>`` too).
 _COUNTED = ("pods", "persistentvolumeclaims", "secrets", "services", "configmaps")
 _TERMINAL = ("Succeeded", "Failed")

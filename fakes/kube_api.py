@@ -94,41 +94,72 @@ class _Kind:
 
 RESOURCES: dict[str, _Kind] = {
     "pods": _Kind(
-        "Pod", "pod", {"phase": "Pending"}, True,
-        ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-         "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
-         "status.podIP", "status.nominatedNodeName"),
+        "Pod",
+        "pod",
+        {"phase": "Pending"},
+        True,
+        (
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ),
         ("po",),
     ),
     "persistentvolumeclaims": _Kind(
-        "PersistentVolumeClaim", "persistentvolumeclaim", {"phase": "Pending"},
-        True, (), ("pvc",),
+        "PersistentVolumeClaim",
+        "persistentvolumeclaim",
+        {"phase": "Pending"},
+        True,
+        (),
+        ("pvc",),
     ),
     "secrets": _Kind("Secret", "secret", None, False, ("type",), ()),
-    "services": _Kind(
-        "Service", "service", {"loadBalancer": {}}, True, (), ("svc",)
-    ),
+    "services": _Kind("Service", "service", {"loadBalancer": {}}, True, (), ("svc",)),
     "events": _Kind(
-        "Event", "event", None, False,
-        ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-         "involvedObject.uid", "involvedObject.apiVersion",
-         "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
-         "reportingComponent", "source", "type"),
+        "Event",
+        "event",
+        None,
+        False,
+        (
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ),
         ("ev",),
     ),
     "configmaps": _Kind("ConfigMap", "configmap", None, False, (), ("cm",)),
-    "resourcequotas": _Kind(
-        "ResourceQuota", "resourcequota", {}, True, (), ("quota",)
-    ),
+    "resourcequotas": _Kind("ResourceQuota", "resourcequota", {}, True, (), ("quota",)),
     "limitranges": _Kind("LimitRange", "limitrange", None, False, (), ("limits",)),
-}  # fmt: skip
+}
 
 _REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 410: "Expired",
-    415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
-    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
-}  # fmt: skip
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 _PATH = re.compile(
     r"/api/v1/namespaces/(?P<ns>[^/]+)/(?P<resource>[^/]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?"
@@ -565,11 +596,14 @@ class KubeAPI(LoopbackServer):
             if o.get("kind") == "ServiceAccount" and ns_of(o) == namespace
         }
         roles = {
-            (o["kind"], o["metadata"]["name"],
-             ns_of(o) if o["kind"] == "Role" else ""): o
+            (
+                o["kind"],
+                o["metadata"]["name"],
+                ns_of(o) if o["kind"] == "Role" else "",
+            ): o
             for o in objects
             if o.get("kind") in ("ClusterRole", "Role")
-        }  # fmt: skip
+        }
         bindings = [
             o for o in objects if o.get("kind") in ("ClusterRoleBinding", "RoleBinding")
         ]
@@ -831,14 +865,18 @@ class KubeAPI(LoopbackServer):
         for resource, obj in dependents:
             name = obj["metadata"]["name"]
             others = [r for r in _owners(obj) if r.get("uid") != uid]
-            alive = any(r.get("uid") in present or r.get("kind") not in kinds
-                        for r in others)  # fmt: skip
+            alive = any(
+                r.get("uid") in present or r.get("kind") not in kinds for r in others
+            )
             with contextlib.suppress(NotFound):
                 if orphan or alive:
                     self._update(
-                        resource, namespace, name,
-                        lambda o: _without_owner(o, uid), status_only=False,
-                    )  # fmt: skip
+                        resource,
+                        namespace,
+                        name,
+                        lambda o: _without_owner(o, uid),
+                        status_only=False,
+                    )
                 else:
                     self._delete(resource, namespace, name, {})
 
@@ -998,9 +1036,13 @@ class KubeAPI(LoopbackServer):
             quota["status"] = status
             quota["metadata"]["resourceVersion"] = str(self._rv)
             change = _Change(
-                self._rv, "MODIFIED", "resourcequotas", namespace, old,
+                self._rv,
+                "MODIFIED",
+                "resourcequotas",
+                namespace,
+                old,
                 copy.deepcopy(quota),
-            )  # fmt: skip
+            )
             self._record(change)
             changes.append(change)
         return changes

@@ -682,9 +682,19 @@ def _contained(root: Path, command: list[str], hostname: str = "") -> list[str]:
         ' && { [ -z "$3" ] || hostname "$3"; } && shift 3 && exec "$@"'
     )
     return [
-        unshare, "--mount", "--uts", "--", "/bin/sh", "-c", script, "sh",
-        str(upper), str(work), hostname, *command,
-    ]  # fmt: skip
+        unshare,
+        "--mount",
+        "--uts",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        str(upper),
+        str(work),
+        hostname,
+        *command,
+    ]
 
 
 def _ready(probe: dict[str, Any], container: dict[str, Any], ip: str) -> bool:

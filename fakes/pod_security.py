@@ -25,13 +25,30 @@ LABEL = "pod-security.kubernetes.io/enforce"
 LEVELS = ("privileged", "baseline", "restricted")
 #: Capabilities baseline lets a container add (Kubernetes' default set).
 _BASELINE_CAPABILITIES = {
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-}  # fmt: skip
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+}
 _RESTRICTED_VOLUMES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-    "persistentVolumeClaim", "projected", "secret",
-}  # fmt: skip
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
 
 Check = Callable[[dict[str, Any]], str]
 
@@ -71,8 +88,11 @@ def _named(kind: str, names: list[str]) -> str:
 
 def _host_namespaces(pod: dict) -> str:
     spec = pod.get("spec") or {}
-    used = [f"{field}=true" for field in ("hostNetwork", "hostPID", "hostIPC")
-            if spec.get(field)]  # fmt: skip
+    used = [
+        f"{field}=true"
+        for field in ("hostNetwork", "hostPID", "hostIPC")
+        if spec.get(field)
+    ]
     return ", ".join(used)
 
 
@@ -103,16 +123,22 @@ def _capabilities_baseline(pod: dict) -> str:
 
 
 def _host_path(pod: dict) -> str:
-    volumes = [v.get("name", "") for v in (pod.get("spec") or {}).get("volumes") or []
-               if "hostPath" in v]  # fmt: skip
+    volumes = [
+        v.get("name", "")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if "hostPath" in v
+    ]
     return _named("volume", volumes) if volumes else ""
 
 
 def _host_ports(pod: dict) -> str:
     bad, ports = [], []
     for container in _containers(pod):
-        used = [str(p["hostPort"]) for p in container.get("ports") or []
-                if p.get("hostPort")]  # fmt: skip
+        used = [
+            str(p["hostPort"])
+            for p in container.get("ports") or []
+            if p.get("hostPort")
+        ]
         if used:
             bad.append(container.get("name", ""))
             ports += used

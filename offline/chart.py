@@ -128,8 +128,11 @@ def _check_kube_version(chart_dir: Path, version: str) -> None:
 def missing_dependencies(chart_dir: Path = CHART) -> list[str]:
     with helm_quiet():
         listed = helm_python.dependency_list(str(chart_dir))
-    return [f"{d['name']} {d['version']} ({d['status']})"
-            for d in listed if d["status"] != "ok"]  # fmt: skip
+    return [
+        f"{d['name']} {d['version']} ({d['status']})"
+        for d in listed
+        if d["status"] != "ok"
+    ]
 
 
 def render(
@@ -172,12 +175,18 @@ def lint(
     """`helm lint --strict --with-subcharts` findings above "info", one line each."""
     with helm_quiet():
         report = helm_python.lint(
-            str(chart_dir), values, strict=True, with_subcharts=True,
+            str(chart_dir),
+            values,
+            strict=True,
+            with_subcharts=True,
             kube_version=full_version(kube_version),
-        )  # fmt: skip
+        )
     info = 1  # severities: 1 info, 2 warning, 4 error
-    return [f"{m['path']}: {m['error']}" for m in report.get("messages", [])
-            if m["severity"] > info] + list(report.get("errors") or [])  # fmt: skip
+    return [
+        f"{m['path']}: {m['error']}"
+        for m in report.get("messages", [])
+        if m["severity"] > info
+    ] + list(report.get("errors") or [])
 
 
 def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
@@ -186,9 +195,10 @@ def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
     for name in sorted(rendered):
         if name.endswith(".yaml"):
             objects += [
-                doc for doc in yaml.safe_load_all(rendered[name])
+                doc
+                for doc in yaml.safe_load_all(rendered[name])
                 if isinstance(doc, dict)
-            ]  # fmt: skip
+            ]
     return objects
 
 
@@ -222,9 +232,10 @@ def stream(rendered: dict[str, str]) -> str:
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     """The one object of that kind and name."""
     found = [
-        o for o in objects
+        o
+        for o in objects
         if o.get("kind") == kind and o.get("metadata", {}).get("name") == name
-    ]  # fmt: skip
+    ]
     if len(found) != 1:
         raise KeyError(f"{kind}/{name}: {len(found)} in the render")
     return found[0]

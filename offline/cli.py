@@ -39,8 +39,13 @@ def build_parser(prog: str = "python -m offline") -> argparse.ArgumentParser:
         "message a user would see when the hub would refuse the launch, or the "
         "API server's when the namespace would refuse the Pod.",
     )
-    preview.add_argument("--values", type=Path, required=True, metavar="FILE",
-                         help="a values file of this chart")  # fmt: skip
+    preview.add_argument(
+        "--values",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a values file of this chart",
+    )
     _launch_arguments(
         preview,
         "gh/OWNER/REPO/REF, gl/GROUP%%2FPROJECT/REF, gist/USER/ID/REF or a "
@@ -101,14 +106,17 @@ def _add_diff(commands: Any) -> None:
         description=_DIFF_DESCRIPTION,
         epilog=_DIFF_EXAMPLES,
     )
-    for side, what in (("a", "the values now (e.g. deployed)"),
-                       ("b", "the values after the upgrade")):  # fmt: skip
+    for side, what in (
+        ("a", "the values now (e.g. deployed)"),
+        ("b", "the values after the upgrade"),
+    ):
         diff.add_argument(
-            side, metavar=side.upper(),
+            side,
+            metavar=side.upper(),
             help=f"{what}: a values file, a file saved from `helm get values "
             "RELEASE -o yaml` (its USER-SUPPLIED VALUES header may stay), or - "
             "for stdin (one side only)",
-        )  # fmt: skip
+        )
     _launch_arguments(
         diff,
         f"the sample launch's repository (default: {DEFAULT_SPEC}), as for preview",
@@ -126,8 +134,13 @@ def _launch_arguments(
 ) -> None:
     """--launch, --user, --resources and --verbose: a launch run offline, as
     preview and diff both run one."""
-    parser.add_argument("--launch", required=default is None, default=default,
-                        metavar="SPEC", help=launch_help)  # fmt: skip
+    parser.add_argument(
+        "--launch",
+        required=default is None,
+        default=default,
+        metavar="SPEC",
+        help=launch_help,
+    )
     parser.add_argument("--user", default="user", help="hub user name (default: user)")
     parser.add_argument("--resources", type=Path, metavar="PATH", help=resources_help)
     parser.add_argument(
@@ -145,8 +158,11 @@ def _launch_arguments(
     )
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None,
-         prog: str = "python -m offline") -> int:  # fmt: skip
+def main(
+    argv: list[str] | None = None,
+    out: TextIO | None = None,
+    prog: str = "python -m offline",
+) -> int:
     printable_streams(sys.stdout, sys.stderr, out)
     out = out or sys.stdout
     args = build_parser(prog).parse_args(argv)
@@ -155,8 +171,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
     if args.command == "diff":
         from offline.values_diff import run as diff
 
-        return diff(args.a, args.b, args.launch, args.user, args.resources, out,
-                    args.verbose)  # fmt: skip
+        return diff(
+            args.a, args.b, args.launch, args.user, args.resources, out, args.verbose
+        )
     from offline.preview import run
 
     return run(
@@ -184,5 +201,11 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
     if args.command == "diff":
         return ["diff", *options, "--", absolute(args.a), absolute(args.b)]
     options += ["--image", args.image] if args.image else []
-    return ["preview", "--values", absolute(args.values),
-            "--pod-security", args.pod_security, *options]  # fmt: skip
+    return [
+        "preview",
+        "--values",
+        absolute(args.values),
+        "--pod-security",
+        args.pod_security,
+        *options,
+    ]

@@ -296,8 +296,9 @@ def manifest_only(spawner_class: type) -> type:
     return type(spawner_class.__name__, (spawner_class, ManifestOnly), {"taken": {}})
 
 
-async def launch(config: Config, pod: PodOnDisk, username: str, server: str,
-                 options: dict[str, Any]) -> Any:  # fmt: skip
+async def launch(
+    config: Config, pod: PodOnDisk, username: str, server: str, options: dict[str, Any]
+) -> Any:
     """Launch a named server as the hub does, up to KubeSpawner's first call
     to the cluster; the Pod and PVC manifests it would send are returned.
 

@@ -108,19 +108,27 @@ def github_api(commits: dict[tuple[str, str, str], str]) -> Iterator[RawFileServ
 def loopback_values(port: int, github_api_url: str) -> dict[str, Any]:
     """The values layer of this module's docstring, for both renders."""
     binder_url = f"http://127.0.0.1:{port}"
-    return {"binderhub": {
-        "config": {
-            "BinderHub": {
-                "port": port,
-                "build_class": "binderhub.build.FakeBuild",
-                "registry_class": "binderhub.registry.FakeRegistry",
+    return {
+        "binderhub": {
+            "config": {
+                "BinderHub": {
+                    "port": port,
+                    "build_class": "binderhub.build.FakeBuild",
+                    "registry_class": "binderhub.registry.FakeRegistry",
+                },
+                "GitHubRepoProvider": {"api_base_path": github_api_url},
             },
-            "GitHubRepoProvider": {"api_base_path": github_api_url},
-        },
-        "jupyterhub": {"hub": {"services": {"binder": {
-            "oauth_redirect_uri": f"{binder_url}/oauth_callback",
-        }}}},
-    }}  # fmt: skip
+            "jupyterhub": {
+                "hub": {
+                    "services": {
+                        "binder": {
+                            "oauth_redirect_uri": f"{binder_url}/oauth_callback",
+                        }
+                    }
+                }
+            },
+        }
+    }
 
 
 @dataclass
@@ -138,9 +146,8 @@ class Binder:
         ``failed`` (or the end of the stream)."""
         request = urllib.request.Request(
             f"{self.url}/build/{spec}",
-            headers={"Accept": "text/event-stream",
-                     "Authorization": f"token {token}"},
-        )  # fmt: skip
+            headers={"Accept": "text/event-stream", "Authorization": f"token {token}"},
+        )
         deadline = time.monotonic() + timeout
         events: list[dict] = []
         with urllib.request.urlopen(request, timeout=40) as stream:
@@ -168,14 +175,27 @@ def _kubeconfig(hub: Hub, state: Path) -> Path:
     cluster, as the binder pod's mounted token gives it on a cluster."""
     path = state / "binder-kubeconfig.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "loopback", "cluster": {"server": hub.kube.url}}],
-        "users": [{"name": "binderhub", "user": {"token": BINDER_TOKEN}}],
-        "contexts": [{"name": "loopback", "context": {
-            "cluster": "loopback", "user": "binderhub", "namespace": NAMESPACE}}],
-        "current-context": "loopback",
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "loopback", "cluster": {"server": hub.kube.url}}],
+                "users": [{"name": "binderhub", "user": {"token": BINDER_TOKEN}}],
+                "contexts": [
+                    {
+                        "name": "loopback",
+                        "context": {
+                            "cluster": "loopback",
+                            "user": "binderhub",
+                            "namespace": NAMESPACE,
+                        },
+                    }
+                ],
+                "current-context": "loopback",
+            }
+        )
+    )
     return path
 
 
@@ -205,8 +225,11 @@ def local_binder(
     with log.open("w") as output:
         process = subprocess.Popen(
             bound_to_parent([str(BINDERHUB_PYTHON), "-m", "binderhub", *args]),
-            cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=state,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
     def answers() -> bool:  # the chart's readiness probe
         with urllib.request.urlopen(f"{url}/versions", timeout=5) as answer:

@@ -71,12 +71,20 @@ def login_values(values: dict[str, Any], idp: OIDCProvider, hub_url: str) -> dic
     hub = values["binderhub"]["jupyterhub"]["hub"]
     if "GenericOAuthenticator" not in (hub.get("config") or {}):
         raise ValueError("the values configure no GenericOAuthenticator")
-    return {"binderhub": {"jupyterhub": {"hub": {"config": {
-        "GenericOAuthenticator": {
-            **idp.endpoints(),
-            "oauth_callback_url": f"{hub_url}/hub/oauth_callback",
-        },
-    }}}}}  # fmt: skip
+    return {
+        "binderhub": {
+            "jupyterhub": {
+                "hub": {
+                    "config": {
+                        "GenericOAuthenticator": {
+                            **idp.endpoints(),
+                            "oauth_callback_url": f"{hub_url}/hub/oauth_callback",
+                        },
+                    }
+                }
+            }
+        }
+    }
 
 
 def client_secret_standin(objects: list[dict], value: str) -> dict[str, Any]:
@@ -111,15 +119,17 @@ class Hub:
     def __init__(self, url: str, pods: Path, log: Path, tokens: dict[str, str]):
         self.url, self.pods, self.log, self.tokens = url, pods, log, tokens
 
-    def api(self, method: str, path: str, body: dict | None = None,
-            service: str = "tests"):  # fmt: skip
+    def api(
+        self, method: str, path: str, body: dict | None = None, service: str = "tests"
+    ):
         """Call the hub API as a service (default: the tests' admin service;
         "binder" is BinderHub's own token and role), or with any token given
         as ``service="token:..."``."""
         return self.call(method, f"/hub/api{path}", body, service)
 
-    def call(self, method: str, path: str, body: dict | None = None,
-             service: str = "tests"):  # fmt: skip
+    def call(
+        self, method: str, path: str, body: dict | None = None, service: str = "tests"
+    ):
         """Any path of the hub's public URL (the hub, or a user's server
         through the proxy), with a service's or a given token."""
         request = urllib.request.Request(
@@ -141,8 +151,9 @@ class Hub:
             else (self.tokens[service])
         )
 
-    def launch(self, user: str, server: str, options: dict,
-               service: str = "binder") -> Launch:  # fmt: skip
+    def launch(
+        self, user: str, server: str, options: dict, service: str = "binder"
+    ) -> Launch:
         """Launch a named server as BinderHub's launcher does: POST the
         user_options, then follow the hub's progress events to the end.
 
@@ -173,8 +184,10 @@ class Hub:
     def recorded(self, user: str, server: str) -> tuple[dict, dict | None]:
         """The Pod and PVC manifests the spawner would have sent the cluster."""
         record = self.pods / f"{user}-{server}.json"
-        return (json.loads(record.read_text()),
-                json.loads(record.with_suffix(".pvc.json").read_text()))  # fmt: skip
+        return (
+            json.loads(record.read_text()),
+            json.loads(record.with_suffix(".pvc.json").read_text()),
+        )
 
 
 def pod_of(
@@ -207,11 +220,25 @@ def stop_server(hub: Hub, user: str, server: str, timeout: float = 60) -> None:
 def pointed_at(values: dict[str, Any], raw_url: str, kube_url: str) -> dict[str, Any]:
     """The values with the hub's outside world on loopback: repository files
     from the raw-file stand-in, the Kubernetes API from its stand-in."""
-    return chart.merge_values(values, {"binderhub": {"jupyterhub": {"hub": {"config": {
-        "RepoFileFetcher": {"github_raw_urls": {
-            "github.com": raw_url + "/{repo}/{commit}/{path}"}},
-        "KubeSpawner": {"k8s_api_host": kube_url},
-    }}}}})  # fmt: skip
+    return chart.merge_values(
+        values,
+        {
+            "binderhub": {
+                "jupyterhub": {
+                    "hub": {
+                        "config": {
+                            "RepoFileFetcher": {
+                                "github_raw_urls": {
+                                    "github.com": raw_url + "/{repo}/{commit}/{path}"
+                                }
+                            },
+                            "KubeSpawner": {"k8s_api_host": kube_url},
+                        }
+                    }
+                }
+            }
+        },
+    )
 
 
 def service_tokens(objects: list[dict[str, Any]]) -> dict[str, str]:
@@ -347,8 +374,11 @@ def local_hub(
                     bound_to_parent(
                         [sys.executable, "-m", "jupyterhub", "-f", str(config), *args]
                     ),
-                    cwd=state, env=env, stdout=output, stderr=subprocess.STDOUT,
-                )  # fmt: skip
+                    cwd=state,
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
 
         running = Hub(hub_url, pods, log, service_tokens(objects))
         running.stand_in_urls = (raw.url, kube.url)

@@ -184,9 +184,16 @@ def _no_cluster() -> None:
     kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(stub)
 
 
-def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
-        out=None, verbose: bool = False, image: str | None = None,
-        pod_security: str = "privileged") -> int:  # fmt: skip
+def run(
+    values_path: Path,
+    spec: str,
+    user: str,
+    resources_path: Path | None,
+    out=None,
+    verbose: bool = False,
+    image: str | None = None,
+    pod_security: str = "privileged",
+) -> int:
     """The command: 0 and a YAML stream, 1 with the refusal (the hub's, or the
     namespace's), 2 on bad usage.
 
@@ -196,8 +203,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
     try:
         from offline import chart
     except ImportError:
-        print("error: preview renders the chart: run it in a clone of the project "
-              "after `make setup`", file=sys.stderr)  # fmt: skip
+        print(
+            "error: preview renders the chart: run it in a clone of the project "
+            "after `make setup`",
+            file=sys.stderr,
+        )
         return 2
     log = io.StringIO()
     hub_log = RedactedLines(sys.stderr) if verbose else log
@@ -223,9 +233,11 @@ def run(values_path: Path, spec: str, user: str, resources_path: Path | None,
         return 2
     try:
         manifests = admitted_launch(
-            objects, pod_security, lambda kube: launch(
-                config, pod, options, user, resources, kube=kube), quiet,
-        )  # fmt: skip
+            objects,
+            pod_security,
+            lambda kube: launch(config, pod, options, user, resources, kube=kube),
+            quiet,
+        )
     except Refused as refused:
         print(redacted(str(refused)), file=sys.stderr)
         return 1

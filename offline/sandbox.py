@@ -55,9 +55,13 @@ def run_in_child(
         try:
             child = subprocess.run(
                 [sys.executable, "-m", "offline", *argv],
-                cwd=home, env=env, input=given, capture_output=True, text=True,
+                cwd=home,
+                env=env,
+                input=given,
+                capture_output=True,
+                text=True,
                 timeout=timeout,
-            )  # fmt: skip
+            )
         except subprocess.TimeoutExpired:
             print(f"error: {OPTION}: over {timeout:.0f} s", file=sys.stderr)
             return 2

@@ -61,12 +61,32 @@ _HELM_HEADERS = ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:")
 UNCHANGED, NEW, SECRET = "(unchanged)", "(changed)", "(secret)"
 _ABSENT: Any = object()
 
-_SECRET_WORDS = ("secret", "token", "password", "passwd", "privatekey", "apikey",
-                 "credential", "cryptokey")  # fmt: skip
+_SECRET_WORDS = (
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "privatekey",
+    "apikey",
+    "credential",
+    "cryptokey",
+)
 #: Names with a secret word that name or point at a secret instead of holding it.
-_REFERENCE_ENDS = ("url", "name", "names", "env", "ref", "path", "file", "secrets",
-                   "template", "existingsecret", "existingsecretordefault",
-                   "pullsecret", "pushsecret")  # fmt: skip
+_REFERENCE_ENDS = (
+    "url",
+    "name",
+    "names",
+    "env",
+    "ref",
+    "path",
+    "file",
+    "secrets",
+    "template",
+    "existingsecret",
+    "existingsecretordefault",
+    "pullsecret",
+    "pushsecret",
+)
 #: Keys of environment variables: lists of {name, value} (a container's env,
 #: z2jh's extraEnv as a list) and mappings of name to value (extraEnv,
 #: Spawner.environment). Their values are masked unless plainly not secret.
@@ -237,10 +257,14 @@ def _masked_lists(a: Any, b: Any, secret: bool, path: str) -> tuple[Any, Any]:
         ]
     else:
         pairs = [
-            masked(la[i] if i < len(la) else _ABSENT, lb[i] if i < len(lb) else _ABSENT,
-                   secret, path)
+            masked(
+                la[i] if i < len(la) else _ABSENT,
+                lb[i] if i < len(lb) else _ABSENT,
+                secret,
+                path,
+            )
             for i in range(max(len(la), len(lb)))
-        ]  # fmt: skip
+        ]
         left = [x for x, _ in pairs if x is not _ABSENT]
         right = [y for _, y in pairs if y is not _ABSENT]
     return (_ABSENT if a is _ABSENT else left), (_ABSENT if b is _ABSENT else right)
@@ -377,9 +401,11 @@ def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> 
         try:
             # As preview: in a fresh install's namespace, through its admission.
             manifests: dict[str, Any] | str = admitted_launch(
-                objects, "privileged",
-                lambda kube: launch.run(config, pod, kube), contextlib.nullcontext(),
-            )  # fmt: skip
+                objects,
+                "privileged",
+                lambda kube: launch.run(config, pod, kube),
+                contextlib.nullcontext(),
+            )
         except Refused as refused:  # the hub's message, or the API server's
             manifests = str(refused)
         except Exception as error:
@@ -573,8 +599,11 @@ def _flatten(value: Any, path: tuple[str, ...], rows: dict[str, Any]) -> None:
             _flatten(item, (*path, key), rows)
     elif names is not None:
         for name, item in zip(names, value, strict=True):
-            _flatten({k: v for k, v in item.items() if k != "name"},
-                     (*path, f"[{name}]"), rows)  # fmt: skip
+            _flatten(
+                {k: v for k, v in item.items() if k != "name"},
+                (*path, f"[{name}]"),
+                rows,
+            )
     else:
         rows[_path(path)] = _Hidden(value) if _secret_row(path, value) else value
 
@@ -683,8 +712,11 @@ def config_section(a: Side, b: Side) -> list[str]:
         if old == new or effective[0] == effective[1]:
             continue
         if isinstance(old, _Hidden) or isinstance(new, _Hidden):
-            state = "(changed)" if _ABSENT not in (old, new) else (
-                "(added)" if old is _ABSENT else "(removed)")  # fmt: skip
+            state = (
+                "(changed)"
+                if _ABSENT not in (old, new)
+                else ("(added)" if old is _ABSENT else "(removed)")
+            )
             lines.append(f"  {key}: {state}")
         else:
             old, new = masked(old, new, path=key)
@@ -714,24 +746,35 @@ def launch_section(a: Side, b: Side) -> list[str]:
         lines += unified(
             old if old is not None else _ABSENT,
             new if new is not None else _ABSENT,
-            f"A {name}", f"B {name}",
-        )  # fmt: skip
+            f"A {name}",
+            f"B {name}",
+        )
     return lines
 
 
 # --- the command ------------------------------------------------------------
 
 
-def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
-        resources_path: Path | None = None, out: TextIO | None = None,
-        verbose: bool = False, stdin: TextIO | None = None) -> int:  # fmt: skip
+def run(
+    a: str,
+    b: str,
+    spec: str = DEFAULT_SPEC,
+    user: str = "user",
+    resources_path: Path | None = None,
+    out: TextIO | None = None,
+    verbose: bool = False,
+    stdin: TextIO | None = None,
+) -> int:
     """The command: 0 no differences, 1 differences, 2 an error (one line)."""
     out = out or sys.stdout
     try:
         from offline import chart  # noqa: F401 - a clone of the project is needed
     except ImportError:
-        print("error: diff renders the chart: run it in a clone of the project "
-              "after `make setup`", file=sys.stderr)  # fmt: skip
+        print(
+            "error: diff renders the chart: run it in a clone of the project "
+            "after `make setup`",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     from offline.preview import _no_cluster, _read_file
 
@@ -752,8 +795,10 @@ def run(a: str, b: str, spec: str = DEFAULT_SPEC, user: str = "user",
         values = [read_values(name, stdin or sys.stdin) for name in (a, b)]
         _no_cluster()  # after the files: one it refuses is refused at once
         with quiet:
-            sides = [prepare(n, v, launch, hub_log)
-                     for n, v in zip((a, b), values, strict=True)]  # fmt: skip
+            sides = [
+                prepare(n, v, launch, hub_log)
+                for n, v in zip((a, b), values, strict=True)
+            ]
     except (DiffError, SpecError) as error:
         print(f"error: {redacted(str(error))}", file=sys.stderr)
         return EXIT_ERROR

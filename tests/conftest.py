@@ -107,11 +107,16 @@ def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
         "--window-size=1280,900",
-    ):  # fmt: skip
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(
         service=Service(executable_path="/usr/bin/chromedriver"), options=options

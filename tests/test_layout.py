@@ -36,10 +36,21 @@ ALLOWED = {
 #: The hub image's packages (requirements/hub.txt, with the dependencies
 #: the hub code imports directly) by import name.
 HUB_IMAGE = {
-    "jupyterhub", "kubespawner", "oauthenticator", "kubernetes_asyncio",
-    "jsonschema", "ruamel", "jinja2", "cryptography", "yaml", "tornado",
-    "traitlets", "sqlalchemy", "prometheus_client", "pycurl",
-}  # fmt: skip
+    "jupyterhub",
+    "kubespawner",
+    "oauthenticator",
+    "kubernetes_asyncio",
+    "jsonschema",
+    "ruamel",
+    "jinja2",
+    "cryptography",
+    "yaml",
+    "tornado",
+    "traitlets",
+    "sqlalchemy",
+    "prometheus_client",
+    "pycurl",
+}
 #: The binder image's packages (requirements/binderhub.txt) the binder code
 #: may import, by import name.
 BINDER_IMAGE = {"binderhub", "tornado", "traitlets"}

@@ -121,15 +121,26 @@ def yamllint_problems(one: Render) -> list[str]:
             target = Path(folder) / f"{side}.yaml"
             target.write_text(chart.stream(part), encoding="utf-8")
             result = subprocess.run(
-                [sys.executable, "-m", "yamllint", *strict, "-f", "parsable",
-                 "-d", config, str(target)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "yamllint",
+                    *strict,
+                    "-f",
+                    "parsable",
+                    "-d",
+                    config,
+                    str(target),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             problems += [
                 f"{side}: {line.split(':', 1)[1]}"
                 for line in result.stdout.splitlines()
                 if line and (strict or "[error]" in line)
-            ]  # fmt: skip
+            ]
     return problems
 
 
@@ -140,8 +151,15 @@ def checkov_findings(renders: Iterable[Render]) -> dict[str, set[Finding]]:
     renders = list(renders)
     with tempfile.TemporaryDirectory() as folder:
         files = {}
-        command = [str(CHECKOV), "--framework", "kubernetes", "--skip-download",
-                   "--quiet", "--output", "json"]  # fmt: skip
+        command = [
+            str(CHECKOV),
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--output",
+            "json",
+        ]
         for index, one in enumerate(renders):
             path = Path(folder) / f"{index}.yaml"
             path.write_text(one.stream, encoding="utf-8")
@@ -247,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("FAIL checkov:")
     else:
-        print(f"ok   checkov: {total} findings over {len(renders)} renders, "
-              f"all reviewed in {REVIEWED.name}")  # fmt: skip
+        print(
+            f"ok   checkov: {total} findings over {len(renders)} renders, "
+            f"all reviewed in {REVIEWED.name}"
+        )
     for problem in problems:
         print(f"       {problem}")
     failures += bool(problems)

@@ -162,8 +162,10 @@ def fetch(mirror: Path, *, quiet: bool = False, chart: Path = CHART) -> None:
     missing = [d for d in dependencies if not archive_ok(d)]
     if not missing:
         if not quiet:
-            print("chart/charts/ has " + ", ".join(
-                f"{d.name} {d.version}" for d in dependencies))  # fmt: skip
+            print(
+                "chart/charts/ has "
+                + ", ".join(f"{d.name} {d.version}" for d in dependencies)
+            )
         return
     try:
         with helm_quiet():
@@ -178,8 +180,10 @@ def fetch(mirror: Path, *, quiet: bool = False, chart: Path = CHART) -> None:
                 dependency.archive,
                 index_digest(index, dependency, dependency.repository)[0],
             )
-            print(f"{dependency.name} {dependency.version} from "
-                  f"{dependency.repository} (digest checked)")  # fmt: skip
+            print(
+                f"{dependency.name} {dependency.version} from "
+                f"{dependency.repository} (digest checked)"
+            )
             continue
         try:
             source = from_mirror(dependency, mirror)
@@ -190,8 +194,10 @@ def fetch(mirror: Path, *, quiet: bool = False, chart: Path = CHART) -> None:
                 f"and the local copy failed ({mirror_error}); "
                 "set CHART_MIRROR=DIR to a copy of the repository"
             ) from None
-        print(f"{dependency.name} {dependency.version} from {source} "
-              "(chart repository unreachable; digest checked)")  # fmt: skip
+        print(
+            f"{dependency.name} {dependency.version} from {source} "
+            "(chart repository unreachable; digest checked)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         text = (args.chart / "values.yaml").read_text(encoding="utf-8")
         if current(text, args.chart) != text:
-            print("the pyconfig volume or a checksum in chart/values.yaml is "
-                  "stale: run `make schema`", file=sys.stderr)  # fmt: skip
+            print(
+                "the pyconfig volume or a checksum in chart/values.yaml is "
+                "stale: run `make schema`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     changed = rewrite(args.chart)

@@ -129,8 +129,11 @@ def values_rows() -> list[dict[str, str]]:
             }
         )
 
-    walk(schema["properties"]["persistentBinderhub"], defaults["persistentBinderhub"],
-         "persistentBinderhub")  # fmt: skip
+    walk(
+        schema["properties"]["persistentBinderhub"],
+        defaults["persistentBinderhub"],
+        "persistentBinderhub",
+    )
     return rows
 
 

@@ -100,8 +100,11 @@ def class_schema(dotted: str) -> dict[str, Any]:
 #: Where the hub image's configurable classes live (FACTS.md, section 1);
 #: each module is imported and every Configurable subclass it defines counts.
 HUB_MODULES = (
-    "jupyterhub", "kubespawner", "oauthenticator", "traitlets.config",
-)  # fmt: skip
+    "jupyterhub",
+    "kubespawner",
+    "oauthenticator",
+    "traitlets.config",
+)
 #: Classes of the hub image that are not installed here (its extra
 #: authenticators), and BinderSpawner, which the binderhub chart defines in
 #: its hub.extraConfig.

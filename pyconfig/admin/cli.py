@@ -109,8 +109,10 @@ def main(
     out = out or sys.stdout
     given = sys.argv[1:] if argv is None else argv
     if given and given[0] in CLONE_ONLY:
-        print(f"error: {given[0]} is not a command of this package. {_CLONE_ONLY_HELP}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {given[0]} is not a command of this package. {_CLONE_ONLY_HELP}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     args = build_parser(prog).parse_args(argv)
     try:

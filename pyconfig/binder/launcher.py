@@ -40,8 +40,9 @@ def relay_except_failure(callback: EventCallback | None) -> EventCallback:
 class FailureOnceLauncher(Launcher):
     """Upstream's launch; a failure is reported by its error, not relayed too."""
 
-    async def launch(self, *args: Any, event_callback: EventCallback | None = None,
-                     **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+    async def launch(
+        self, *args: Any, event_callback: EventCallback | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         return await super().launch(
             *args, event_callback=relay_except_failure(event_callback), **kwargs
         )

@@ -185,9 +185,16 @@ class SpawnHook:
     def _mount_key_secret(self, spawner: Any, name: str) -> None:
         spawner.volumes = _updated(
             spawner.volumes,
-            {KEY_VOLUME: {"name": KEY_VOLUME, "secret": {
-                "secretName": name, "defaultMode": self.ssh_keys.file_mode}}},
-        )  # fmt: skip
+            {
+                KEY_VOLUME: {
+                    "name": KEY_VOLUME,
+                    "secret": {
+                        "secretName": name,
+                        "defaultMode": self.ssh_keys.file_mode,
+                    },
+                }
+            },
+        )
 
     async def _check_claim(self, spawner: Any) -> None:
         """Mount the user's own claim, or refuse: never another user's."""
@@ -202,8 +209,9 @@ class SpawnHook:
             spawner.log.warning(
                 "Claim %s does not belong to %s (its hub.jupyter.org/username "
                 "annotation names another user or none): launch refused",
-                error, spawner.user.name,
-            )  # fmt: skip
+                error,
+                spawner.user.name,
+            )
             raise LaunchRefused(
                 f"Launch refused: the volume claim {error} of your user name "
                 "belongs to another user, so nothing was mounted. Ask an "

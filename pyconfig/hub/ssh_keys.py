@@ -224,8 +224,9 @@ class SSHKeys(LoggingConfigurable):
         if legacy != name:
             try:
                 found = await self._read_owned(api, namespace, legacy, username)
-                self.log.info("Using %s's key Secret %s (its name before 0.1.0)",
-                              username, legacy)  # fmt: skip
+                self.log.info(
+                    "Using %s's key Secret %s (its name before 0.1.0)", username, legacy
+                )
                 return KeyOutcome("existing", found, legacy)
             except ApiException as error:
                 if error.status != 404:
@@ -275,8 +276,11 @@ class SSHKeys(LoggingConfigurable):
         if owner_of(secret) != username:
             self.log.warning(
                 "SSH key Secret %s does not belong to %s (its %s annotation "
-                "names another user or none)", name, username, OWNER_ANNOTATION,
-            )  # fmt: skip
+                "names another user or none)",
+                name,
+                username,
+                OWNER_ANNOTATION,
+            )
             secret.clear()
             raise NotOwned(
                 f"Secret {name} belongs to another user; an administrator "

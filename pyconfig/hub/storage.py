@@ -152,8 +152,9 @@ class UserStorage(LoggingConfigurable):
         if legacy != name:
             claim = await _read_claim(api, namespace, legacy, timeout)
             if claim is not None and owner_of(claim) == username:
-                self.log.info("Using %s's claim %s (its name before 0.1.0)",
-                              username, legacy)  # fmt: skip
+                self.log.info(
+                    "Using %s's claim %s (its name before 0.1.0)", username, legacy
+                )
                 return legacy
         return name
 

@@ -289,9 +289,10 @@ class ResourcePolicy(LoggingConfigurable):
             labels = {}
             for cap in CAPS:
                 granted = [
-                    (self.group_caps[g][cap], g) for g in sorted(key)
+                    (self.group_caps[g][cap], g)
+                    for g in sorted(key)
                     if cap in self.group_caps[g]
-                ]  # fmt: skip
+                ]
                 if granted:
                     values[cap], group = max(granted)
                     labels[cap] = f"ResourcePolicy.group_caps.{group}.{cap}"

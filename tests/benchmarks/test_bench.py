@@ -26,7 +26,10 @@ pytestmark = pytest.mark.slow  # runs every benchmark in its own process
 def test_benchmark_runs(script, expected):
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert expected in result.stdout

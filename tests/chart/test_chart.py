@@ -82,9 +82,13 @@ def test_the_release_holds_every_upstream_object(release):
     charts = {chart.chart_of(t) for t, _ in chart.sources(release.rendered)}
     assert charts == {"persistent-binderhub", "binderhub", "jupyterhub"}
     kinds = {(o["kind"], o["metadata"]["name"]) for o in release.objects}
-    assert {("Deployment", "hub"), ("Deployment", "binder"),
-            ("Deployment", "proxy"), ("Secret", "hub"),
-            ("ConfigMap", "persistent-binderhub-pyconfig")} <= kinds  # fmt: skip
+    assert {
+        ("Deployment", "hub"),
+        ("Deployment", "binder"),
+        ("Deployment", "proxy"),
+        ("Secret", "hub"),
+        ("ConfigMap", "persistent-binderhub-pyconfig"),
+    } <= kinds
     assert len(release.objects) >= 35
 
 
@@ -196,35 +200,68 @@ BAD_VALUES = [
     (f"{HUB_CONFIG}.UserStorage.pvc_name", "x", "pvc_name"),
     (f"{HUB_CONFIG}.RepositoryResources.on_fetch_error", "ignore", "on_fetch_error"),
     (f"{HUB_CONFIG}.UserStorage.capacity", "lots", "capacity"),
-    (f"{HUB_CONFIG}.ResourcePolicyy", {"max_gpu": 1},
-     "additional properties 'ResourcePolicyy' not allowed"),
-    ("binderhub.jupyterhub.hub.namedServerLimitPerUsr", 3,
-     "additional properties 'namedServerLimitPerUsr' not allowed"),
-    ("binderhub.imageBuilderTyp", "dind",
-     "additional properties 'imageBuilderTyp' not allowed"),
-    (f"{HUB_CONFIG}.GenericOAuthenticator.client_id", None,
-     "GenericOAuthenticator.client_id is required"),
-    (f"{HUB_CONFIG}.GenericOAuthenticator.client_secret", "s3cret",
-     "client_secret must not be in values"),
-    (f"{HUB_CONFIG}.JupyterHub.authenticator_class", None,
-     "authenticator_class is required"),
-    ("binderhub.jupyterhub.hub.services.binder.oauth_redirect_uri", None,
-     "oauth_redirect_uri is required"),
+    (
+        f"{HUB_CONFIG}.ResourcePolicyy",
+        {"max_gpu": 1},
+        "additional properties 'ResourcePolicyy' not allowed",
+    ),
+    (
+        "binderhub.jupyterhub.hub.namedServerLimitPerUsr",
+        3,
+        "additional properties 'namedServerLimitPerUsr' not allowed",
+    ),
+    (
+        "binderhub.imageBuilderTyp",
+        "dind",
+        "additional properties 'imageBuilderTyp' not allowed",
+    ),
+    (
+        f"{HUB_CONFIG}.GenericOAuthenticator.client_id",
+        None,
+        "GenericOAuthenticator.client_id is required",
+    ),
+    (
+        f"{HUB_CONFIG}.GenericOAuthenticator.client_secret",
+        "s3cret",
+        "client_secret must not be in values",
+    ),
+    (
+        f"{HUB_CONFIG}.JupyterHub.authenticator_class",
+        None,
+        "authenticator_class is required",
+    ),
+    (
+        "binderhub.jupyterhub.hub.services.binder.oauth_redirect_uri",
+        None,
+        "oauth_redirect_uri is required",
+    ),
     ("binderhub.jupyterhub.cull.users", True, "cull.users must be false"),
-    ("binderhub.jupyterhub.singleuser.storage", {"type": "dynamic"},
-     'singleuser.storage.type is "dynamic" but must be none'),
+    (
+        "binderhub.jupyterhub.singleuser.storage",
+        {"type": "dynamic"},
+        'singleuser.storage.type is "dynamic" but must be none',
+    ),
     (f"{HUB_CONFIG}.BinderSpawner.auth_enabled", False, "must be equal"),
-    ("persistentBinderhub.storageClass.create", True,
-     "nfs.server and .share are required"),
+    (
+        "persistentBinderhub.storageClass.create",
+        True,
+        "nfs.server and .share are required",
+    ),
     # A list in a values file replaces the chart's, which holds our code's
     # volume: the pod would start without it.
-    ("binderhub.extraVolumes", [{"name": "theirs", "emptyDir": {}}],
-     "binderhub.extraVolumes and binderhub.extraVolumeMounts must keep the "
-     "chart's persistent-binderhub-pyconfig entries"),
-    ("binderhub.jupyterhub.hub.extraVolumeMounts", [],
-     "binderhub.jupyterhub.hub.extraVolumes and "
-     "binderhub.jupyterhub.hub.extraVolumeMounts must keep"),
-]  # fmt: skip
+    (
+        "binderhub.extraVolumes",
+        [{"name": "theirs", "emptyDir": {}}],
+        "binderhub.extraVolumes and binderhub.extraVolumeMounts must keep the "
+        "chart's persistent-binderhub-pyconfig entries",
+    ),
+    (
+        "binderhub.jupyterhub.hub.extraVolumeMounts",
+        [],
+        "binderhub.jupyterhub.hub.extraVolumes and "
+        "binderhub.jupyterhub.hub.extraVolumeMounts must keep",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -240,11 +277,13 @@ def test_bad_values_fail_at_template_time_naming_the_key(key, value, fragment):
 
 def test_every_problem_of_the_values_is_listed_in_one_failure():
     """Two mistakes, one render: both reported, one line each, and counted."""
-    values = with_changes({
-        "binderhub.jupyterhub.cull.users": True,
-        "binderhub.jupyterhub.singleuser.storage": {"type": "dynamic"},
-        f"{HUB_CONFIG}.GenericOAuthenticator.token_url": None,
-    })  # fmt: skip
+    values = with_changes(
+        {
+            "binderhub.jupyterhub.cull.users": True,
+            "binderhub.jupyterhub.singleuser.storage": {"type": "dynamic"},
+            f"{HUB_CONFIG}.GenericOAuthenticator.token_url": None,
+        }
+    )
     with pytest.raises(helm_python.HelmError) as caught:
         chart.render(values)
     message = str(caught.value)
@@ -269,56 +308,84 @@ def test_every_problem_of_the_values_is_listed_in_one_failure():
 #: minimal.yaml, what the check says (naming the values key to fix), what
 #: the hub says when it refuses to start.
 RESOURCE_CONTRADICTIONS = [
-    ("singleuser-cpu-guarantee-above-limit",
-     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 4, "limit": 2}},
-     "binderhub.jupyterhub.singleuser.cpu.guarantee (4, taken as "
-     "ResourcePolicy.default_cpu_guarantee) is above "
-     "binderhub.jupyterhub.singleuser.cpu.limit (2, taken as "
-     "ResourcePolicy.default_cpu_limit)",
-     "ResourcePolicy.default_cpu_guarantee (4.0) is above "
-     "ResourcePolicy.default_cpu_limit (2.0)"),
-    ("singleuser-memory-guarantee-above-limit",
-     {"binderhub.jupyterhub.singleuser.memory": {"guarantee": "8G", "limit": "2G"}},
-     "binderhub.jupyterhub.singleuser.memory.guarantee (8G, taken as "
-     "ResourcePolicy.default_mem_guarantee) is above "
-     "binderhub.jupyterhub.singleuser.memory.limit (2G, taken as "
-     "ResourcePolicy.default_mem_limit)",
-     "ResourcePolicy.default_mem_guarantee (8.0) is above "
-     "ResourcePolicy.default_mem_limit (2.0)"),
-    ("policy-guarantee-above-limit",
-     {f"{HUB_CONFIG}.ResourcePolicy":
-      {"default_mem_guarantee": 4, "default_mem_limit": 2}},
-     f"{HUB_CONFIG}.ResourcePolicy.default_mem_guarantee (4.0) is above "
-     f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit (2.0)",
-     "ResourcePolicy.default_mem_guarantee (4.0) is above "
-     "ResourcePolicy.default_mem_limit (2.0)"),
-    ("policy-limit-above-cap",
-     {f"{HUB_CONFIG}.ResourcePolicy": {"default_cpu_limit": 6, "max_cpu": 4}},
-     f"{HUB_CONFIG}.ResourcePolicy.default_cpu_limit (6.0) is above "
-     f"{HUB_CONFIG}.ResourcePolicy.max_cpu (4.0)",
-     "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)"),
-    ("singleuser-cpu-limit-above-cap",
-     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 1, "limit": 6},
-      f"{HUB_CONFIG}.ResourcePolicy.max_cpu": 4},
-     "binderhub.jupyterhub.singleuser.cpu.limit (6, taken as "
-     f"ResourcePolicy.default_cpu_limit) is above {HUB_CONFIG}.ResourcePolicy"
-     ".max_cpu (4.0)",
-     "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)"),
-    ("singleuser-memory-limit-above-cap",
-     {"binderhub.jupyterhub.singleuser.memory": {"guarantee": "1G", "limit": "12G"},
-      f"{HUB_CONFIG}.ResourcePolicy.max_mem": 8},
-     "binderhub.jupyterhub.singleuser.memory.limit (12G, taken as "
-     f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
-     ".max_mem (8.0)",
-     "ResourcePolicy.default_mem_limit (12.0) is above ResourcePolicy.max_mem (8.0)"),
-    ("kubespawner-memory-limit-above-cap",  # hub.config wins over singleuser
-     {f"{HUB_CONFIG}.KubeSpawner.mem_limit": "32G",
-      f"{HUB_CONFIG}.ResourcePolicy.max_mem": 24},
-     f"{HUB_CONFIG}.KubeSpawner.mem_limit (32G, taken as "
-     f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
-     ".max_mem (24.0)",
-     "ResourcePolicy.default_mem_limit (32.0) is above ResourcePolicy.max_mem (24.0)"),
-]  # fmt: skip
+    (
+        "singleuser-cpu-guarantee-above-limit",
+        {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 4, "limit": 2}},
+        "binderhub.jupyterhub.singleuser.cpu.guarantee (4, taken as "
+        "ResourcePolicy.default_cpu_guarantee) is above "
+        "binderhub.jupyterhub.singleuser.cpu.limit (2, taken as "
+        "ResourcePolicy.default_cpu_limit)",
+        "ResourcePolicy.default_cpu_guarantee (4.0) is above "
+        "ResourcePolicy.default_cpu_limit (2.0)",
+    ),
+    (
+        "singleuser-memory-guarantee-above-limit",
+        {"binderhub.jupyterhub.singleuser.memory": {"guarantee": "8G", "limit": "2G"}},
+        "binderhub.jupyterhub.singleuser.memory.guarantee (8G, taken as "
+        "ResourcePolicy.default_mem_guarantee) is above "
+        "binderhub.jupyterhub.singleuser.memory.limit (2G, taken as "
+        "ResourcePolicy.default_mem_limit)",
+        "ResourcePolicy.default_mem_guarantee (8.0) is above "
+        "ResourcePolicy.default_mem_limit (2.0)",
+    ),
+    (
+        "policy-guarantee-above-limit",
+        {
+            f"{HUB_CONFIG}.ResourcePolicy": {
+                "default_mem_guarantee": 4,
+                "default_mem_limit": 2,
+            }
+        },
+        f"{HUB_CONFIG}.ResourcePolicy.default_mem_guarantee (4.0) is above "
+        f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit (2.0)",
+        "ResourcePolicy.default_mem_guarantee (4.0) is above "
+        "ResourcePolicy.default_mem_limit (2.0)",
+    ),
+    (
+        "policy-limit-above-cap",
+        {f"{HUB_CONFIG}.ResourcePolicy": {"default_cpu_limit": 6, "max_cpu": 4}},
+        f"{HUB_CONFIG}.ResourcePolicy.default_cpu_limit (6.0) is above "
+        f"{HUB_CONFIG}.ResourcePolicy.max_cpu (4.0)",
+        "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)",
+    ),
+    (
+        "singleuser-cpu-limit-above-cap",
+        {
+            "binderhub.jupyterhub.singleuser.cpu": {"guarantee": 1, "limit": 6},
+            f"{HUB_CONFIG}.ResourcePolicy.max_cpu": 4,
+        },
+        "binderhub.jupyterhub.singleuser.cpu.limit (6, taken as "
+        f"ResourcePolicy.default_cpu_limit) is above {HUB_CONFIG}.ResourcePolicy"
+        ".max_cpu (4.0)",
+        "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)",
+    ),
+    (
+        "singleuser-memory-limit-above-cap",
+        {
+            "binderhub.jupyterhub.singleuser.memory": {
+                "guarantee": "1G",
+                "limit": "12G",
+            },
+            f"{HUB_CONFIG}.ResourcePolicy.max_mem": 8,
+        },
+        "binderhub.jupyterhub.singleuser.memory.limit (12G, taken as "
+        f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
+        ".max_mem (8.0)",
+        "ResourcePolicy.default_mem_limit (12.0) is above ResourcePolicy.max_mem (8.0)",
+    ),
+    (
+        "kubespawner-memory-limit-above-cap",  # hub.config wins over singleuser
+        {
+            f"{HUB_CONFIG}.KubeSpawner.mem_limit": "32G",
+            f"{HUB_CONFIG}.ResourcePolicy.max_mem": 24,
+        },
+        f"{HUB_CONFIG}.KubeSpawner.mem_limit (32G, taken as "
+        f"ResourcePolicy.default_mem_limit) is above {HUB_CONFIG}.ResourcePolicy"
+        ".max_mem (24.0)",
+        "ResourcePolicy.default_mem_limit (32.0) is above "
+        "ResourcePolicy.max_mem (24.0)",
+    ),
+]
 
 
 def check_values(values: dict, tmp_path) -> subprocess.CompletedProcess:
@@ -326,10 +393,20 @@ def check_values(values: dict, tmp_path) -> subprocess.CompletedProcess:
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
     return subprocess.run(
-        [sys.executable, "-m", "pyconfig", "check", "--values", str(path),
-         str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pyconfig",
+            "check",
+            "--values",
+            str(path),
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -356,19 +433,31 @@ def test_resource_contradictions_are_refused_by_the_check_and_the_hub(
     if taken:  # a derived default: the hub names where it came from too
         where = taken.group(1)
         trait = where.split(".", 1)[1] if where.startswith("KubeSpawner") else None
-        assert (f"comes from KubeSpawner.{trait}," if trait else
-                f"the chart's {where} unless") in str(err.value)  # fmt: skip
+        assert (
+            f"comes from KubeSpawner.{trait},"
+            if trait
+            else f"the chart's {where} unless"
+        ) in str(err.value)
 
 
 @pytest.mark.parametrize(
     "changes",
-    [{},
-     {"binderhub.jupyterhub.singleuser.cpu": {"guarantee": 0.5, "limit": 3},
-      "binderhub.jupyterhub.singleuser.memory": {"guarantee": "512M", "limit": "3G"}},
-     {f"{HUB_CONFIG}.KubeSpawner.cpu_limit": 12,
-      f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit": 6}],
+    [
+        {},
+        {
+            "binderhub.jupyterhub.singleuser.cpu": {"guarantee": 0.5, "limit": 3},
+            "binderhub.jupyterhub.singleuser.memory": {
+                "guarantee": "512M",
+                "limit": "3G",
+            },
+        },
+        {
+            f"{HUB_CONFIG}.KubeSpawner.cpu_limit": 12,
+            f"{HUB_CONFIG}.ResourcePolicy.default_mem_limit": 6,
+        },
+    ],
     ids=["minimal", "singleuser", "hub-config"],
-)  # fmt: skip
+)
 def test_the_check_reads_the_policy_the_hub_builds(tmp_path, changes):
     """Defaults derived from singleuser (or hub.config.KubeSpawner) included;
     with none set, the chart's singleuser defaults are the traits' defaults."""
@@ -488,8 +577,10 @@ def test_binderhub_gets_its_folder_and_nothing_else(rendered, tmp_path):
 def test_render_command_writes_the_stream_and_a_summary():
     result = subprocess.run(
         [sys.executable, "-m", "offline.chart", "values/minimal.yaml"],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # Helm's INFO lines only with --verbose
     lines = result.stdout.splitlines()
@@ -516,8 +607,10 @@ def test_render_command_names_a_bad_values_file_in_one_line(tmp_path, content, m
         path.write_text(content)
     result = subprocess.run(
         [sys.executable, "-m", "offline.chart", str(path)],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert "Traceback" not in result.stderr

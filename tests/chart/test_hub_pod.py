@@ -32,8 +32,12 @@ VALUES = sorted((ROOT / "values").glob("*.yaml"))
 ids = [p.name for p in VALUES]
 FILE = b"cpur=0.5\nmeml=4\n"
 GIB = 1024**3
-USER_TOLERATION = {"key": "hub.jupyter.org/dedicated", "operator": "Equal",
-                   "value": "user", "effect": "NoSchedule"}  # fmt: skip
+USER_TOLERATION = {
+    "key": "hub.jupyter.org/dedicated",
+    "operator": "Equal",
+    "value": "user",
+    "effect": "NoSchedule",
+}
 
 
 def configured(

@@ -70,15 +70,17 @@ def test_what_notebooks_need_goes_to_their_namespace(split):
 def test_the_hub_account_gets_what_z2jhs_role_gives_it_at_home(split):
     z2jh = chart.find(split, "Role", "hub")
     ours = next(
-        o for o in split
+        o
+        for o in split
         if o["kind"] == "Role" and o["metadata"]["name"] == "persistent-binderhub-hub"
-    )  # fmt: skip
+    )
     assert ours["rules"] == z2jh["rules"]
     binding = next(
-        o for o in split
+        o
+        for o in split
         if o["kind"] == "RoleBinding"
         and o["metadata"]["name"] == "persistent-binderhub-hub"
-    )  # fmt: skip
+    )
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "hub", "namespace": chart.NAMESPACE}
     ]
@@ -168,8 +170,11 @@ def test_a_launch_through_binderhub_runs_in_the_notebooks_namespace(tmp_path):
         assert pod is not None and pod["status"]["phase"] == "Running"
         assert "block-cloud-metadata" not in str(pod["spec"].get("initContainers"))
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-        claims = [v["persistentVolumeClaim"]["claimName"] for v in volumes.values()
-                  if "persistentVolumeClaim" in v]  # fmt: skip
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in volumes.values()
+            if "persistentVolumeClaim" in v
+        ]
         secrets = [v["secret"]["secretName"] for v in volumes.values() if "secret" in v]
         assert claims and all(
             hub.kube.get("persistentvolumeclaims", NOTEBOOKS, c) for c in claims
@@ -185,11 +190,16 @@ def test_a_launch_through_binderhub_runs_in_the_notebooks_namespace(tmp_path):
         # The same pod with z2jh's iptables init container: baseline refuses it.
         with_iptables = copy.deepcopy(pod)
         with_iptables["metadata"] = {"name": "with-block-cloud-metadata"}
-        with_iptables["spec"]["initContainers"] = [{
-            "name": "block-cloud-metadata", "image": "busybox",
-            "securityContext": {"privileged": True,
-                                "capabilities": {"add": ["NET_ADMIN"]}},
-        }]  # fmt: skip
+        with_iptables["spec"]["initContainers"] = [
+            {
+                "name": "block-cloud-metadata",
+                "image": "busybox",
+                "securityContext": {
+                    "privileged": True,
+                    "capabilities": {"add": ["NET_ADMIN"]},
+                },
+            }
+        ]
         with pytest.raises(ApiError) as refused:
             hub.kube.create("pods", NOTEBOOKS, with_iptables, as_client=True)
         assert 'violates PodSecurity "baseline:latest"' in refused.value.message

@@ -97,10 +97,11 @@ def changelog() -> dict[str, dict[str, list[str]]]:
         elif line.strip():
             part.append(line)
     return {
-        heading: {sub: [words(entry) for entry in entries]
-                  for sub, entries in parts.items()}
+        heading: {
+            sub: [words(entry) for entry in entries] for sub, entries in parts.items()
+        }
         for heading, parts in releases.items()
-    }  # fmt: skip
+    }
 
 
 def release_of_chart_version() -> dict[str, list[str]]:
@@ -197,7 +198,7 @@ def test_artifact_hub_changes_are_the_changelog_entries_of_this_version():
         (kind.lower(), plain(entry))
         for kind in KINDS
         for entry in release.get(kind, [])
-    )  # fmt: skip
+    )
     changes = annotation("artifacthub.io/changes")
     assert sorted((c["kind"], words(c["description"])) for c in changes) == expected
 
@@ -207,8 +208,13 @@ def test_artifact_hub_changes_are_the_changelog_entries_of_this_version():
 
 def test_changelog_states_the_version_policy():
     policy = " ".join(changelog()["Version policy"][""])
-    for needed in ("Semantic Versioning", "`version`", "`appVersion`",
-                   "`__version__`", "**Upgrading**"):  # fmt: skip
+    for needed in (
+        "Semantic Versioning",
+        "`version`",
+        "`appVersion`",
+        "`__version__`",
+        "**Upgrading**",
+    ):
         assert needed in policy, f"the version policy should mention {needed}"
 
 
@@ -216,9 +222,13 @@ def test_changelog_has_an_unreleased_section_with_upgrading_notes():
     unreleased = changelog()["[Unreleased]"]
     assert unreleased.get(UPGRADING), "Unreleased needs an Upgrading list"
     text = " ".join(unreleased[UPGRADING])
-    for setting in ("auth_state_groups_key", "allowed_groups",
-                    "consecutiveFailureLimit: 0", "Launcher.retries: 1",
-                    "ServerQuota.refusal_delay"):  # fmt: skip
+    for setting in (
+        "auth_state_groups_key",
+        "allowed_groups",
+        "consecutiveFailureLimit: 0",
+        "Launcher.retries: 1",
+        "ServerQuota.refusal_delay",
+    ):
         assert setting in text
 
 

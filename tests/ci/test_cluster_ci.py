@@ -114,9 +114,13 @@ def test_the_values_validate_against_the_charts_schema(values):
 
 def test_the_values_render_with_the_chart(objects):
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
-    assert {("Deployment", "hub"), ("Deployment", "binder"),
-            ("DaemonSet", "binderhub-dind"), ("StorageClass", "ci-nfs"),
-            ("Pod", "binderhub-persistent-binderhub-check")} <= kinds  # fmt: skip
+    assert {
+        ("Deployment", "hub"),
+        ("Deployment", "binder"),
+        ("DaemonSet", "binderhub-dind"),
+        ("StorageClass", "ci-nfs"),
+        ("Pod", "binderhub-persistent-binderhub-check"),
+    } <= kinds
 
 
 @pytest.mark.parametrize("version", ["1.28", chart.NEWEST_KUBE_VERSION])
@@ -357,11 +361,22 @@ def test_the_claim_must_be_bound_with_the_hubs_class_and_modes(launch):
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("250m", "0.25"), ("1500m", "1.5"), ("768Mi", "805306368"),
-     ("1280Mi", "1342177280"), ("1.5", "1.5"), ("2", "2"), ("1G", "1000000000"),
-     ("1Gi", "1073741824"), ("1e3", "1000"), ("2E", "2e18"), (".5", "0.5"),
-     (0.25, "0.25"), (805306368, "805306368")],
-)  # fmt: skip
+    [
+        ("250m", "0.25"),
+        ("1500m", "1.5"),
+        ("768Mi", "805306368"),
+        ("1280Mi", "1342177280"),
+        ("1.5", "1.5"),
+        ("2", "2"),
+        ("1G", "1000000000"),
+        ("1Gi", "1073741824"),
+        ("1e3", "1000"),
+        ("2E", "2e18"),
+        (".5", "0.5"),
+        (0.25, "0.25"),
+        (805306368, "805306368"),
+    ],
+)
 def test_quantities_are_read_as_kubernetes_writes_them(text, number):
     assert cluster_ci.quantity(text) == Decimal(number)
 
@@ -398,18 +413,30 @@ def test_inside_the_notebook_nfs_keys_and_the_kernels_limits_pass(launch):
     ("old", "new", "problem"),
     [
         (" nfs4 ", " ext4 ", "/home/ci-user-nfs-pvc is a ext4 mount, not NFS"),
-        ("/home/ci-user-nfs-pvc nfs4", "/mnt nfs4",
-         "nothing is mounted at /home/ci-user-nfs-pvc"),
+        (
+            "/home/ci-user-nfs-pvc nfs4",
+            "/mnt nfs4",
+            "nothing is mounted at /home/ci-user-nfs-pvc",
+        ),
         ("1342177280", "max", "cgroup memory.max is 'max'; the limit is 1342177280"),
         ("150000 100000", "max 100000", "cgroup cpu.max is 'max 100000': no CPU limit"),
-        ("150000 100000", "800000 100000",
-         "cgroup cpu.max 800000 100000 is 8 cores; the limit is 1.5"),
-        ("ok /home/jovyan/.ssh/ssh.pub", "missing /home/jovyan/.ssh/ssh.pub",
-         "key file /home/jovyan/.ssh/ssh.pub is missing or empty"),
-        ("ssh-ed25519", "cut: /home/jovyan/.ssh/ssh.pub: No such file",
-         "/home/jovyan/.ssh/ssh.pub is not an OpenSSH public key"),
+        (
+            "150000 100000",
+            "800000 100000",
+            "cgroup cpu.max 800000 100000 is 8 cores; the limit is 1.5",
+        ),
+        (
+            "ok /home/jovyan/.ssh/ssh.pub",
+            "missing /home/jovyan/.ssh/ssh.pub",
+            "key file /home/jovyan/.ssh/ssh.pub is missing or empty",
+        ),
+        (
+            "ssh-ed25519",
+            "cut: /home/jovyan/.ssh/ssh.pub: No such file",
+            "/home/jovyan/.ssh/ssh.pub is not an OpenSSH public key",
+        ),
     ],
-)  # fmt: skip
+)
 def test_inside_the_notebook_each_wrong_finding_is_reported(launch, old, new, problem):
     pod, _ = launch
     output = INSIDE_OK.replace(old, new)
@@ -426,8 +453,10 @@ def test_the_inside_script_prints_what_inside_problems_reads(tmp_path):
     public.write_text("ssh-ed25519 AAAAC3Nza ci-user@binderhub\n")
     result = subprocess.run(
         ["sh", "-c", cluster_ci.INSIDE, "sh", str(private), str(public)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     found = cluster_ci.sections(result.stdout)
     assert set(found) == {"mounts", "memory.max", "cpu.max", "keys", "public key type"}
     assert found["keys"] == [f"ok {private}", f"ok {public}"]
@@ -475,11 +504,17 @@ def test_the_report_shows_a_pods_state_and_never_its_environment(launch):
     pod["status"] = {
         "phase": "Pending",
         "conditions": [{"type": "PodScheduled", "status": "True"}],
-        "containerStatuses": [{
-            "name": "notebook", "ready": False, "restartCount": 0,
-            "state": {"waiting": {"reason": "ErrImagePull", "message": "no such host"}},
-        }],
-    }  # fmt: skip
+        "containerStatuses": [
+            {
+                "name": "notebook",
+                "ready": False,
+                "restartCount": 0,
+                "state": {
+                    "waiting": {"reason": "ErrImagePull", "message": "no such host"}
+                },
+            }
+        ],
+    }
     summary = cluster_ci.pod_summary(pod)
     assert summary.startswith(f"pod {pod['metadata']['name']}: Pending on runner")
     assert "container notebook: waiting ErrImagePull no such host" in summary
@@ -542,9 +577,10 @@ def test_the_ci_release_and_two_notebooks_run_under_its_quota_and_labels(
         api.namespace_labels[chart.NAMESPACE] = {pod_security.LABEL: "baseline"}
         with pytest.raises(ApiError, match='violates PodSecurity "baseline:latest"'):
             admit_release_pods(
-                api, [chart.find(objects, "DaemonSet", "binderhub-dind")],
+                api,
+                [chart.find(objects, "DaemonSet", "binderhub-dind")],
                 chart.NAMESPACE,
-            )  # fmt: skip
+            )
 
 
 def test_the_job_compares_pod_security_after_the_launches(job):
@@ -577,25 +613,29 @@ HEADER = (
 )
 NOT_RESTRICTED = "allowPrivilegeEscalation != false, unrestricted capabilities"
 SERVER_SAYS = {
-    "baseline": "\n".join([
-        HEADER.format("baseline"),
-        "Warning: binderhub-dind-00004: hostPath volumes, privileged",
-        "Warning: binderhub-image-cleaner-00006: hostPath volumes",
-        "Warning: jupyter-ci-user--a (and 1 other pod): non-default "
-        "capabilities, privileged",
-    ]),
-    "restricted": "\n".join([
-        HEADER.format("restricted"),
-        f"Warning: binder-00005: {NOT_RESTRICTED}, runAsNonRoot != true, "
-        "seccompProfile",
-        f"Warning: binderhub-dind-00004: {NOT_RESTRICTED}, privileged, "
-        "restricted volume types, runAsNonRoot != true, seccompProfile",
-        f"Warning: binderhub-image-cleaner-00006: {NOT_RESTRICTED}, restricted "
-        "volume types, runAsNonRoot != true, seccompProfile",
-        f"Warning: jupyter-ci-user--a (and 1 other pod): {NOT_RESTRICTED}, "
-        "privileged, runAsNonRoot != true, runAsUser=0, seccompProfile",
-    ]),
-}  # fmt: skip
+    "baseline": "\n".join(
+        [
+            HEADER.format("baseline"),
+            "Warning: binderhub-dind-00004: hostPath volumes, privileged",
+            "Warning: binderhub-image-cleaner-00006: hostPath volumes",
+            "Warning: jupyter-ci-user--a (and 1 other pod): non-default "
+            "capabilities, privileged",
+        ]
+    ),
+    "restricted": "\n".join(
+        [
+            HEADER.format("restricted"),
+            f"Warning: binder-00005: {NOT_RESTRICTED}, runAsNonRoot != true, "
+            "seccompProfile",
+            f"Warning: binderhub-dind-00004: {NOT_RESTRICTED}, privileged, "
+            "restricted volume types, runAsNonRoot != true, seccompProfile",
+            f"Warning: binderhub-image-cleaner-00006: {NOT_RESTRICTED}, restricted "
+            "volume types, runAsNonRoot != true, seccompProfile",
+            f"Warning: jupyter-ci-user--a (and 1 other pod): {NOT_RESTRICTED}, "
+            "privileged, runAsNonRoot != true, runAsUser=0, seccompProfile",
+        ]
+    ),
+}
 
 
 def fake_kubectl(tmp_path: Path, pods: list[dict], says: dict[str, str]) -> str:
@@ -634,20 +674,31 @@ def test_pod_security_agrees_with_the_api_servers_warnings(objects, launch, tmp_
 @pytest.mark.parametrize(
     ("level", "old", "new", "problem"),
     [
-        ("baseline", "image-cleaner-00006: hostPath volumes",
-         "image-cleaner-00006: hostPath volumes, hostPort",
-         "baseline: the API server refuses binderhub-image-cleaner-00006 "
-         "(hostPath volumes, hostPort); the loopback cluster refuses no such pod"),
-        ("baseline", "Warning: binderhub-image-cleaner-00006: hostPath volumes\n", "",
-         "baseline: the loopback cluster refuses binderhub-image-cleaner-00006 "
-         "(hostPath volumes); the API server names no pod for that"),
-        ("restricted", "(and 1 other pod)", "(and 2 other pods)",
-         "restricted: for 'allowPrivilegeEscalation != false, unrestricted "
-         "capabilities, privileged, runAsNonRoot != true, runAsUser=0, "
-         "seccompProfile' the API server counts 3 pods from jupyter-ci-user--a, "
-         "the loopback cluster 2 from jupyter-ci-user--a"),
+        (
+            "baseline",
+            "image-cleaner-00006: hostPath volumes",
+            "image-cleaner-00006: hostPath volumes, hostPort",
+            "baseline: the API server refuses binderhub-image-cleaner-00006 "
+            "(hostPath volumes, hostPort); the loopback cluster refuses no such pod",
+        ),
+        (
+            "baseline",
+            "Warning: binderhub-image-cleaner-00006: hostPath volumes\n",
+            "",
+            "baseline: the loopback cluster refuses binderhub-image-cleaner-00006 "
+            "(hostPath volumes); the API server names no pod for that",
+        ),
+        (
+            "restricted",
+            "(and 1 other pod)",
+            "(and 2 other pods)",
+            "restricted: for 'allowPrivilegeEscalation != false, unrestricted "
+            "capabilities, privileged, runAsNonRoot != true, runAsUser=0, "
+            "seccompProfile' the API server counts 3 pods from jupyter-ci-user--a, "
+            "the loopback cluster 2 from jupyter-ci-user--a",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_disagreement_with_the_api_server_fails_the_step(
     objects, launch, tmp_path, level, old, new, problem
 ):
@@ -722,10 +773,11 @@ def test_the_check_launches_twice_through_the_real_binderhub(tmp_path):
         # What the job's log shows holds no token: not the user's, and not
         # the notebook's that the ready event carries.
         notebook_tokens = {
-            e["value"] for p in (first.pod, second.pod)
+            e["value"]
+            for p in (first.pod, second.pod)
             for e in cluster_ci.container(p)["env"]
             if e["name"] == "JUPYTERHUB_API_TOKEN"
-        }  # fmt: skip
+        }
         assert notebook_tokens and not any(
             secret in line for line in echoed for secret in notebook_tokens | {token}
         )
@@ -768,12 +820,16 @@ def test_actionlint_fails_a_broken_workflow(tmp_path):
     text = WORKFLOW.read_text(encoding="utf-8")
     broken = text
     for old, new in (
-        ("run: .venv/bin/python -m ci.cluster_ci check",
-         "run: echo ${{ github.event.pull_request.title }}"),
-        ("k3s-channel: ${{ matrix.k3s-channel }}",
-         "k3s-channel: ${{ matrix.k3s-chanel }}"),
+        (
+            "run: .venv/bin/python -m ci.cluster_ci check",
+            "run: echo ${{ github.event.pull_request.title }}",
+        ),
+        (
+            "k3s-channel: ${{ matrix.k3s-channel }}",
+            "k3s-channel: ${{ matrix.k3s-chanel }}",
+        ),
         ("ref: ${{ env.LAUNCH_SHA }}", "reff: ${{ env.LAUNCH_SHA }}"),
-    ):  # fmt: skip
+    ):
         assert old in broken
         broken = broken.replace(old, new)
     folder = tmp_path / ".github" / "workflows"

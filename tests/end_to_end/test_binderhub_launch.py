@@ -124,8 +124,11 @@ def test_a_build_request_launches_a_notebook_with_the_files_resources(binderhub)
     assert messages[0] == "Waiting for build to start...\n"
     built = next(i for i, e in enumerate(events) if e["phase"] == "built")
     assert [m for m in dict.fromkeys(messages[1:built])] == [
-        "Pending...\n", "Running...\n", "Succeed...\n", "Building...\n",
-    ]  # fmt: skip
+        "Pending...\n",
+        "Running...\n",
+        "Succeed...\n",
+        "Building...\n",
+    ]
     assert {e["phase"] for e in events[built + 1 : -1]} == {"launching"}
     assert "Launching server...\n" in messages
     image = events[built]["imageName"]
@@ -161,12 +164,15 @@ def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
     # launched through the hub API as BinderHub's launcher does.
     missing = [f"filler-{i}" for i in range(LIMIT - len(servers_of(hub, "alice")))]
     with ThreadPoolExecutor(max(len(missing), 1)) as pool:
-        results = list(pool.map(
-            lambda name: hub.launch("alice", name, github("owner", "repo")), missing
-        ))  # fmt: skip
+        results = list(
+            pool.map(
+                lambda name: hub.launch("alice", name, github("owner", "repo")), missing
+            )
+        )
     assert all(r.outcome == "ready" for r in results), (
-        results, hub.log.read_text()[-4000:],
-    )  # fmt: skip
+        results,
+        hub.log.read_text()[-4000:],
+    )
     five = set(servers_of(hub, "alice"))
     assert len(five) == LIMIT
     assert set(pods_of(hub, "alice")) == five
@@ -174,8 +180,10 @@ def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
     events = binder.build(SPEC, hub.alice)
     # BinderHub's own check (its launcher, before it asks the hub) refused.
     assert events[-1] == {
-        "phase": "failed", "status_code": 409, "message": QUOTA_MESSAGE,
-    }, events  # fmt: skip
+        "phase": "failed",
+        "status_code": 409,
+        "message": QUOTA_MESSAGE,
+    }, events
     # One message: the chart makes one launch attempt (Launcher.retries: 1),
     # so no "Launch attempt N failed, retrying..." lines come before it.
     launching = [e["message"] for e in events if e.get("phase") == "launching"]
@@ -242,9 +250,11 @@ def test_ten_builds_at_once_with_five_slots_start_five_and_leave_nothing_else(
     remove_all(hub, "alice")
     earlier |= set(servers_of(hub, "alice", include_stopped=True))
     with ThreadPoolExecutor(2 * LIMIT) as pool:
-        outcomes = list(pool.map(
-            lambda _: binder.build(SPEC, hub.alice, timeout=300), range(2 * LIMIT)
-        ))  # fmt: skip
+        outcomes = list(
+            pool.map(
+                lambda _: binder.build(SPEC, hub.alice, timeout=300), range(2 * LIMIT)
+            )
+        )
     started = [server_of(hub, e[-1]) for e in outcomes if e[-1]["phase"] == "ready"]
     refused = [e[-1] for e in outcomes if e[-1]["phase"] != "ready"]
     assert len(started) == LIMIT, (outcomes, hub.log.read_text()[-3000:])
@@ -266,8 +276,10 @@ def test_ten_builds_at_once_with_five_slots_start_five_and_leave_nothing_else(
         f"servers other than {started}: {servers_of(hub, 'alice', True)}",
     )
     assert set(pods_of(hub, "alice")) == set(started)
-    claims = [c["metadata"]["name"]
-              for c in hub.kube.list("persistentvolumeclaims", NAMESPACE)]  # fmt: skip
+    claims = [
+        c["metadata"]["name"]
+        for c in hub.kube.list("persistentvolumeclaims", NAMESPACE)
+    ]
     assert [c for c in claims if "alice" in c] == ["alice-nfs-pvc"], claims
     secrets = [s["metadata"]["name"] for s in hub.kube.list("secrets", NAMESPACE)]
     assert len([s for s in secrets if "alice" in s]) == 1, secrets

@@ -45,10 +45,13 @@ def gone(hub, server: str, seconds: float = 30) -> bool:
     while time.monotonic() < deadline:
         _, user = hub.api("GET", "/users/alice?include_stopped_servers=1")
         pods = [
-            p for p in hub.kube.list("pods", NAMESPACE)
+            p
+            for p in hub.kube.list("pods", NAMESPACE)
             if (p["metadata"].get("annotations") or {}).get(
-                "hub.jupyter.org/servername") == server
-        ]  # fmt: skip
+                "hub.jupyter.org/servername"
+            )
+            == server
+        ]
         if server not in user["servers"] and not pods:
             return True
         time.sleep(0.3)
@@ -126,10 +129,11 @@ def test_servers_outlive_a_hub_restart(hub):
     path = "/user/alice/long-lived/api/status"
     assert hub.call("GET", path, service=alice)[0] == 200
     pod = next(
-        p for p in hub.kube.list("pods", NAMESPACE)
+        p
+        for p in hub.kube.list("pods", NAMESPACE)
         if (p["metadata"].get("annotations") or {}).get("hub.jupyter.org/servername")
         == "long-lived"
-    )  # fmt: skip
+    )
     process = hub.kubelet.pods[(NAMESPACE, pod["metadata"]["name"])].process
 
     hub.restart()

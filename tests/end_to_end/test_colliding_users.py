@@ -57,10 +57,11 @@ def test_colliding_users_get_their_own_claim_key_and_notebook(service):
     server = events[-1]["url"].rstrip("/").rsplit("/", 1)[1]
     home = f"home/{path_name(first)}-nfs-pvc"
     status, body = hub.call(
-        "PUT", f"/user/{first}/{server}/api/contents/{home}/private.txt",
+        "PUT",
+        f"/user/{first}/{server}/api/contents/{home}/private.txt",
         {"type": "file", "format": "text", "content": "only mine"},
         service=f"token:{tokens[first]}",
-    )  # fmt: skip
+    )
     assert status in (200, 201), body
 
     # The second user asks for a server of the same name, with their token.
@@ -113,12 +114,19 @@ def test_a_claim_of_the_users_name_that_is_anothers_is_refused_through_binderhub
     hub, binder = service
     user = "mallory"
     log_in_http(hub.url, user)
-    hub.kube.create("persistentvolumeclaims", NAMESPACE, {
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": f"{user}-nfs-pvc", "annotations": {OWNER: "alice"}},
-        "spec": {"accessModes": ["ReadWriteMany"],
-                 "resources": {"requests": {"storage": "1Gi"}}},
-    })  # fmt: skip
+    hub.kube.create(
+        "persistentvolumeclaims",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": f"{user}-nfs-pvc", "annotations": {OWNER: "alice"}},
+            "spec": {
+                "accessModes": ["ReadWriteMany"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
+    )
     events = binder.build("gh/lab/model/main", token_of(hub, user))
     assert events[-1]["phase"] == "failed", events
     assert "belongs to another user" in events[-1]["message"], events[-1]

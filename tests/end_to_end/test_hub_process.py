@@ -446,9 +446,19 @@ def test_a_refused_server_that_runs_within_the_grace_is_never_removed(tmp_path):
     from offline.local_hub import TEST_VALUES
 
     layer = tmp_path / "grace.yaml"
-    layer.write_text(yaml.safe_dump({"binderhub": {"jupyterhub": {"hub": {
-        "config": {"ServerQuota": {"remove_refused_after": GRACE}},
-    }}}}))  # fmt: skip
+    layer.write_text(
+        yaml.safe_dump(
+            {
+                "binderhub": {
+                    "jupyterhub": {
+                        "hub": {
+                            "config": {"ServerQuota": {"remove_refused_after": GRACE}},
+                        }
+                    }
+                }
+            }
+        )
+    )
     with local_hub(tmp_path / "hub", FILES, (*TEST_VALUES, layer)) as hub:
         hub.api("POST", "/users/ivan")
         refused_at = time.monotonic()

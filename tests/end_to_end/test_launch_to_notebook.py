@@ -55,9 +55,11 @@ def write(hub, server: str, name: str, text: str) -> str:
     contents API; its contents API path."""
     path = f"api/contents/home/alice-nfs-pvc/{name}"
     status, body = notebook(
-        hub, "PUT", f"/user/alice/{server}/{path}",
+        hub,
+        "PUT",
+        f"/user/alice/{server}/{path}",
         {"type": "file", "format": "text", "content": text},
-    )  # fmt: skip
+    )
     assert status in (200, 201), body
     return path
 

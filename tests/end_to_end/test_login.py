@@ -54,11 +54,15 @@ def service(tmp_path_factory):
 
     state = tmp_path_factory.mktemp("login")
     with OIDCProvider() as idp:
-        idp.users.update({
-            "alice": {"eduperson_entitlement": [USERS, LARGE]},
-            "bob": {"eduperson_entitlement": [USERS]},
-            "mallory": {"eduperson_entitlement": ["urn:geant:example.org:group:other"]},
-        })  # fmt: skip
+        idp.users.update(
+            {
+                "alice": {"eduperson_entitlement": [USERS, LARGE]},
+                "bob": {"eduperson_entitlement": [USERS]},
+                "mallory": {
+                    "eduperson_entitlement": ["urn:geant:example.org:group:other"]
+                },
+            }
+        )
         service = hub_and_binder(state, FILES, COMMITS, LOGIN_VALUES, idp=idp)
         with service as (hub, binder):
             hub.state = state
@@ -150,10 +154,11 @@ def test_a_group_with_a_higher_cap_launches_what_others_are_refused(service):
     events = binder.build(spec, _token(hub, "alice"))
     assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
     [pod] = [
-        p for p in hub.kube.list("pods", NAMESPACE)
+        p
+        for p in hub.kube.list("pods", NAMESPACE)
         if (p["metadata"].get("annotations") or {}).get("hub.jupyter.org/username")
         == "alice"
-    ]  # fmt: skip
+    ]
     limits = pod["spec"]["containers"][0]["resources"]["limits"]
     assert int(limits["memory"]) == ASKED_MEM * 1024**3, limits  # G: GiB
 
@@ -183,14 +188,18 @@ def test_the_client_secret_is_in_no_log_page_database_or_manifest(service, brows
         browser.get(f"{hub.url}{page}")
         assert secret not in browser.page_source
     # The manifests the hub ran from hold it only in the admin's Secret.
-    holding = [o["metadata"]["name"] for o in hub.objects
-               if secret in json.dumps(o) or encoded in json.dumps(o)]  # fmt: skip
+    holding = [
+        o["metadata"]["name"]
+        for o in hub.objects
+        if secret in json.dumps(o) or encoded in json.dumps(o)
+    ]
     assert holding == ["oidc-client"]
     # values/cerit.yaml's own release reads it from there, never from values.
     objects = chart.manifests(chart.render(chart.load_values(CERIT)))
     spec = chart.find(objects, "Deployment", "hub")["spec"]["template"]["spec"]
-    [entry] = [e for e in spec["containers"][0]["env"]
-               if e["name"] == "OAUTH_CLIENT_SECRET"]  # fmt: skip
+    [entry] = [
+        e for e in spec["containers"][0]["env"] if e["name"] == "OAUTH_CLIENT_SECRET"
+    ]
     assert entry["valueFrom"]["secretKeyRef"] == {
         "name": "oidc-client",
         "key": "client-secret",

@@ -270,9 +270,13 @@ def test_every_pod_of_the_cerit_release_is_admitted_under_its_quota(cerit_releas
     kinds = {o["kind"] for o in cerit_release}
     assert {"ResourceQuota", "LimitRange"} <= kinds
     expected = {
-        "hub", "proxy", "user-scheduler", "binder", "binderhub-dind",
+        "hub",
+        "proxy",
+        "user-scheduler",
+        "binder",
+        "binderhub-dind",
         "binderhub-image-cleaner",
-    }  # fmt: skip
+    }
     with KubeAPI() as api:
         install(api, cerit_release, ("ResourceQuota", "LimitRange"))
         admitted = admit_release_pods(api, cerit_release, NS)

@@ -600,8 +600,10 @@ async def test_the_hub_token_has_exactly_the_rendered_roles_grants(release):
     role = chart.find(release, "Role", "hub")
     binding = chart.find(release, "RoleBinding", "hub")
     assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hub"
-    }  # fmt: skip
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "hub",
+    }
     assert {"kind": "ServiceAccount", "name": "hub", "namespace": NS} in binding[
         "subjects"
     ]
@@ -750,10 +752,14 @@ def test_deleting_an_owner_collects_its_dependents_as_the_garbage_collector():
 
         def secret(name: str, *owners: dict, kind: str = "Pod") -> dict:
             refs = [
-                {"apiVersion": "v1", "kind": kind, "name": o["metadata"]["name"],
-                 "uid": o["metadata"]["uid"]}
+                {
+                    "apiVersion": "v1",
+                    "kind": kind,
+                    "name": o["metadata"]["name"],
+                    "uid": o["metadata"]["uid"],
+                }
                 for o in owners
-            ]  # fmt: skip
+            ]
             body = {"metadata": {"name": name, "ownerReferences": refs}}
             return api.create("secrets", NS, body)
 
@@ -762,8 +768,12 @@ def test_deleting_an_owner_collects_its_dependents_as_the_garbage_collector():
         secret("free")
         node = {"metadata": {"name": "node-1", "uid": "node-uid"}}
         secret("on-a-node", owner, node, kind="Node")
-        ref = {"apiVersion": "v1", "kind": "Pod", "name": "owner",
-               "uid": owner["metadata"]["uid"]}  # fmt: skip
+        ref = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": "owner",
+            "uid": owner["metadata"]["uid"],
+        }
         chained = api.create(
             "configmaps",
             NS,
@@ -785,8 +795,12 @@ def test_deleting_an_owner_collects_its_dependents_as_the_garbage_collector():
 async def test_an_orphaning_delete_keeps_the_dependents_without_the_reference():
     with KubeAPI() as api:
         owner = api.create("pods", NS, pod("owner"))
-        ref = {"apiVersion": "v1", "kind": "Pod", "name": "owner",
-               "uid": owner["metadata"]["uid"]}  # fmt: skip
+        ref = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": "owner",
+            "uid": owner["metadata"]["uid"],
+        }
         api.create("secrets", NS, {"metadata": {"name": "s", "ownerReferences": [ref]}})
         async with core(api) as v1:
             await v1.delete_namespaced_pod(

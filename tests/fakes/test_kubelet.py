@@ -240,24 +240,35 @@ async def test_exec_runs_in_the_pod_through_the_websocket_of_pods_exec(tmp_path)
         " socket.gethostbyname('web.peer.svc.cluster.local'))"
     )
 
-    pod = script_pod("shell", "import time; time.sleep(600)", env=[
-        {"name": "WHO", "value": "in-the-pod"}
-    ])  # fmt: skip
+    pod = script_pod(
+        "shell",
+        "import time; time.sleep(600)",
+        env=[{"name": "WHO", "value": "in-the-pod"}],
+    )
     pod["metadata"]["labels"] = {"app": "web"}
     with KubeAPI() as api, node(api, tmp_path):
         api.create("pods", NS, pod)
-        api.create("services", NS, {
-            "metadata": {"name": "web"},
-            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
-        })  # fmt: skip
+        api.create(
+            "services",
+            NS,
+            {
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+            },
+        )
         until(lambda: condition(api, "shell", "Ready") == "True", "Ready")
         ip = api.get("pods", NS, "shell")["status"]["podIP"]
         async with WsApiClient(configuration(api)) as ws:
             v1 = client.CoreV1Api(ws)
             said = await v1.connect_get_namespaced_pod_exec(
-                "shell", NS, command=["python3", "-c", code],
-                stderr=True, stdin=False, stdout=True, tty=False,
-            )  # fmt: skip
+                "shell",
+                NS,
+                command=["python3", "-c", code],
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+            )
     assert said.split() == ["shell", "in-the-pod", ip]
 
 
@@ -274,12 +285,19 @@ def test_a_new_claims_folder_has_the_mode_its_storage_class_gives_it(tmp_path):
     with KubeAPI() as api, node(api, tmp_path) as kubelet:
         kubelet.storage_classes = {"nfs-csi": ours, "bare": bare}
         modes = {}
-        for claim, storage_class in (("mine", "nfs-csi"), ("plain", "bare"),
-                                     ("unknown", "gone")):  # fmt: skip
-            api.create("persistentvolumeclaims", "ns", {
-                "metadata": {"name": claim},
-                "spec": {"storageClassName": storage_class},
-            })  # fmt: skip
+        for claim, storage_class in (
+            ("mine", "nfs-csi"),
+            ("plain", "bare"),
+            ("unknown", "gone"),
+        ):
+            api.create(
+                "persistentvolumeclaims",
+                "ns",
+                {
+                    "metadata": {"name": claim},
+                    "spec": {"storageClassName": storage_class},
+                },
+            )
             folder = kubelet.claim_folder("ns", claim)
             modes[claim] = stat.S_IMODE(folder.stat().st_mode)
         assert modes == {"mine": 0o777, "plain": 0o755, "unknown": 0o755}

@@ -113,9 +113,17 @@ def test_privileged_admits_anything_and_a_clean_pod_passes_restricted():
             "runAsNonRoot": True,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        containers=[{"name": "c", "image": "i", "securityContext": {
-            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
-    )  # fmt: skip
+        containers=[
+            {
+                "name": "c",
+                "image": "i",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+    )
     assert violations(clean, "restricted") == ""
     assert violations(pod(hostNetwork=True, hostPID=True), "privileged") == ""
     with pytest.raises(ValueError, match="unknown Pod Security level"):
@@ -154,10 +162,24 @@ def notebook_pod(tmp_path) -> dict[str, Any]:
     resources = tmp_path / ".resources"
     resources.write_text("cpul=2\n")
     result = subprocess.run(
-        [sys.executable, "-m", "offline", "preview", "--values", str(CERIT),
-         "--launch", "gh/o/r/main", "--resources", str(resources)],
-        cwd=chart.ROOT, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "offline",
+            "preview",
+            "--values",
+            str(CERIT),
+            "--launch",
+            "gh/o/r/main",
+            "--resources",
+            str(resources),
+        ],
+        cwd=chart.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return next(yaml.safe_load_all(result.stdout))
 
 

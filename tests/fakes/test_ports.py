@@ -14,11 +14,17 @@ from tests.conftest import ROOT
 
 def test_a_port_another_process_holds_is_not_handed_out_until_it_ends():
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from fakes.ports import free_port; "
-         "print(free_port(), flush=True); sys.stdin.read()"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from fakes.ports import free_port; "
+            "print(free_port(), flush=True); sys.stdin.read()",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(holder.stdout.readline())
         assert ports.FIRST <= port <= ports.LAST

@@ -91,8 +91,10 @@ def test_demo_serves_the_hub_and_stops_leaving_nothing(stop, tmp_path):
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
             bound_to_parent([*command, "--seconds", "600"]),
-            cwd=ROOT, stdout=stdout, stderr=stderr,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
+        )
     started: set[int] = set()
     try:
         first = first_line(out, "Persistent BinderHub demo at ", process)

@@ -57,14 +57,16 @@ def planted(values: dict, f: dict[str, str]) -> dict:
         "type": "postgres",
         "url": f"postgresql+psycopg2://hub:{f['db']}@db.example.org:5432/hub",
     }
-    hub["extraEnv"].update({
-        "GIT_ACCESS": f["github"],
-        "STORAGE_CONN": "DefaultEndpointsProtocol=https;AccountName=acct;"
-        f"AccountKey={f['azure']};EndpointSuffix=core.windows.net",
-        "CI_JOB": f["jwt"],
-        "LAB": {"value": f["gitlab"]},
-        "PHRASE": f["short"],
-    })  # fmt: skip
+    hub["extraEnv"].update(
+        {
+            "GIT_ACCESS": f["github"],
+            "STORAGE_CONN": "DefaultEndpointsProtocol=https;AccountName=acct;"
+            f"AccountKey={f['azure']};EndpointSuffix=core.windows.net",
+            "CI_JOB": f["jwt"],
+            "LAB": {"value": f["gitlab"]},
+            "PHRASE": f["short"],
+        }
+    )
     hub["annotations"] = {
         "example.org/deploy": base64.b64encode(f["key"].encode()).decode()
     }
@@ -107,10 +109,13 @@ def files(tmp_path_factory):
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=300,
+        [sys.executable, "-m", "offline", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +153,15 @@ def test_diff_says_where_each_changed(diff):
 def test_preview_prints_none_of_them(files, tmp_path):
     resources = tmp_path / ".resources"
     resources.write_text("cpur=1\n")
-    result = _run("preview", "--values", str(files["a"]), "--launch", "gh/a/b/HEAD",
-                  "--resources", str(resources))  # fmt: skip
+    result = _run(
+        "preview",
+        "--values",
+        str(files["a"]),
+        "--launch",
+        "gh/a/b/HEAD",
+        "--resources",
+        str(resources),
+    )
     assert result.returncode == 0, result.stderr
     assert leaks(result.stdout + result.stderr, "a") == []
     pod = next(yaml.safe_load_all(result.stdout))
@@ -171,7 +183,7 @@ def test_preview_prints_none_of_them(files, tmp_path):
         ("git token " + "ghp_" + "a1B2" * 9, "git token (secret)"),
         ("Authorization: Bearer abcdef123456", "Authorization: Bearer (secret)"),
     ],
-)  # fmt: skip
+)
 def test_only_the_secret_part_is_masked(text, shown):
     assert redacted(text) == (text if shown is None else shown)
 

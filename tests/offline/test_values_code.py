@@ -34,10 +34,13 @@ def with_code(tmp_path, extra: dict) -> tuple:
 
 def _run(*args: str, home) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=300,
+        [sys.executable, "-m", "offline", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home)},
-    )  # fmt: skip
+    )
 
 
 def test_the_chart_ships_its_own_snippets():
@@ -138,18 +141,32 @@ def test_asked_for_it_runs_in_a_child_without_the_admins_environment(tmp_path, c
     args = (
         ("diff", "--run-extra-config", "-", str(path))
         if command == "diff"
-        else ("preview", "--run-extra-config", "--values", str(path),
-              "--launch", "gh/a/b/HEAD")
-    )  # fmt: skip
+        else (
+            "preview",
+            "--run-extra-config",
+            "--values",
+            str(path),
+            "--launch",
+            "gh/a/b/HEAD",
+        )
+    )
     home = tmp_path / "admin-home"
     home.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "offline", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=300, input=MINIMAL.read_text(),
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(home),
-             "KUBECONFIG": str(home / "kubeconfig"),
-             "AWS_SECRET_ACCESS_KEY": "planted-by-the-test"},
-    )  # fmt: skip
+        [sys.executable, "-m", "offline", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=MINIMAL.read_text(),
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(home),
+            "KUBECONFIG": str(home / "kubeconfig"),
+            "AWS_SECRET_ACCESS_KEY": "planted-by-the-test",
+        },
+    )
     assert result.returncode in (0, 1), result.stderr
     assert "not run" not in result.stderr
     seen = json.loads(report.read_text())

@@ -22,8 +22,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # each diff renders two releases, runs their hubs
 
 MINIMAL = ROOT / "values" / "minimal.yaml"
-SECTIONS = ("1. Rendered objects", "2. Effective hub configuration",
-            "3. Sample launch")  # fmt: skip
+SECTIONS = ("1. Rendered objects", "2. Effective hub configuration", "3. Sample launch")
 #: Different on the two sides of the secrets test; must never be printed.
 FAKES = {
     side: {
@@ -43,12 +42,20 @@ FAKES = {
 
 
 def run(*args: str, stdin: str | None = None, make: bool = False):
-    command = ["make", "-s", "diff", *args] if make else [
-        sys.executable, "-m", "offline", "diff", *args]  # fmt: skip
+    command = (
+        ["make", "-s", "diff", *args]
+        if make
+        else [sys.executable, "-m", "offline", "diff", *args]
+    )
     return subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, input=stdin,
-        timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
 
 
 def minimal_with(tmp: Path, name: str, change) -> Path:
@@ -138,8 +145,10 @@ def test_the_same_values_twice_change_nothing(same):
 def test_helm_would_generate_new_hub_secrets_at_each_render():
     """Why the diff fixes them: without that, equal values would differ."""
     values = chart.load_values(MINIMAL)
-    first, second = (chart.find(chart.manifests(chart.render(values)), "Secret", "hub")
-                     for _ in range(2))  # fmt: skip
+    first, second = (
+        chart.find(chart.manifests(chart.render(values)), "Secret", "hub")
+        for _ in range(2)
+    )
     differ = {k for k in first["data"] if first["data"][k] != second["data"][k]}
     assert "hub.config.JupyterHub.cookie_secret" in differ
 
@@ -182,9 +191,11 @@ def test_secret_values_never_appear_only_that_they_changed(secrets):
             assert body not in printed, name
             assert base64.b64encode(fake.encode()).decode() not in printed, name
     config = section(secrets.stdout, 2).splitlines()
-    for line in ("  GitHubOAuthenticator.client_secret: (changed)",
-                 "  JupyterHub.services[binder].api_token: (changed)",
-                 "  KubeSpawner.environment.NOTEBOOK_TOKEN: (changed)"):  # fmt: skip
+    for line in (
+        "  GitHubOAuthenticator.client_secret: (changed)",
+        "  JupyterHub.services[binder].api_token: (changed)",
+        "  KubeSpawner.environment.NOTEBOOK_TOKEN: (changed)",
+    ):
         assert line in config
     objects = section(secrets.stdout, 1)
     assert "+  hub.services.binder.apiToken: (changed)" in objects
@@ -221,14 +232,20 @@ def test_a_refused_launch_is_shown_with_its_message(tmp_path):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (("values/nope.yaml", str(MINIMAL)), None,
-         "error: values/nope.yaml: no such values file\n"),
+        (
+            ("values/nope.yaml", str(MINIMAL)),
+            None,
+            "error: values/nope.yaml: no such values file\n",
+        ),
         (("-", str(MINIMAL)), "a: [\n", "error: stdin:2:1: not valid YAML"),
         (("-", "-"), "", "error: only one side can be - (stdin)\n"),
-        ((str(MINIMAL), str(MINIMAL), "--launch", "zenodo/1"), None,
-         "error: cannot read 'zenodo/1'"),
+        (
+            (str(MINIMAL), str(MINIMAL), "--launch", "zenodo/1"),
+            None,
+            "error: cannot read 'zenodo/1'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_exit_2_with_one_line_naming_the_file(args, stdin, message):
     result = run(*args, stdin=stdin)
     assert result.returncode == 2
@@ -261,8 +278,9 @@ def test_masking_keeps_references_and_flags_and_hides_values():
     ]
     other = [dict(e) for e in env]
     other[1] = {"name": "MY_TOKEN", "value": "b"}
-    left, right = masked({"env": env, "automount_token": True},
-                         {"env": other, "automount_token": False})  # fmt: skip
+    left, right = masked(
+        {"env": env, "automount_token": True}, {"env": other, "automount_token": False}
+    )
     assert left["env"][0] == env[0]  # a reference to a Secret is shown
     assert (left["env"][1]["value"], right["env"][1]["value"]) == (SECRET, NEW)
     assert left["env"][2] == env[2]

@@ -29,10 +29,19 @@ def test_pre_commit_hook_runs_the_installed_command_on_resources_files():
 #: What `pip install` of the wheel may put in an empty venv: the project,
 #: its four dependencies (pyproject.toml) and theirs, and pip itself.
 AUTHOR_DISTRIBUTIONS = {
-    "persistent-binderhub", "jsonschema", "traitlets", "pyyaml", "tornado",
-    "attrs", "referencing", "rpds-py", "jsonschema-specifications",
-    "typing-extensions", "pip", "setuptools",
-}  # fmt: skip
+    "persistent-binderhub",
+    "jsonschema",
+    "traitlets",
+    "pyyaml",
+    "tornado",
+    "attrs",
+    "referencing",
+    "rpds-py",
+    "jsonschema-specifications",
+    "typing-extensions",
+    "pip",
+    "setuptools",
+}
 
 
 @pytest.mark.slow
@@ -70,17 +79,25 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
         [
-            venv / "bin" / "python", "-m", "pip", "install", "--quiet",
-            "--constraint", str(ROOT / "requirements" / "constraints.txt"),
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--constraint",
+            str(ROOT / "requirements" / "constraints.txt"),
             str(wheel),
         ],
         check=True,
         timeout=600,
-    )  # fmt: skip
+    )
     listed = subprocess.run(
         [venv / "bin" / "python", "-m", "pip", "list", "--format=json"],
-        check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     installed = {d["name"].lower().replace("_", "-") for d in json.loads(listed.stdout)}
     assert installed - AUTHOR_DISTRIBUTIONS == set(), "more than the minimum"
     assert {"jsonschema", "traitlets", "pyyaml", "tornado"} <= installed

@@ -26,8 +26,9 @@ from tools import deps
 def chart_copy(tmp_path: Path) -> Path:
     """This chart without its dependency (charts/ empty)."""
     copy = tmp_path / "chart"
-    shutil.copytree(deps.CHART, copy, symlinks=True,
-                    ignore=shutil.ignore_patterns("charts"))  # fmt: skip
+    shutil.copytree(
+        deps.CHART, copy, symlinks=True, ignore=shutil.ignore_patterns("charts")
+    )
     link = copy / "files" / "pyconfig"
     link.unlink()
     link.symlink_to(ROOT / "pyconfig")
@@ -95,9 +96,12 @@ def test_neither_source_is_one_line_naming_both(tmp_path):
 
 def test_the_command_says_what_it_did(tmp_path, mirror):
     result = subprocess.run(
-        [sys.executable, "-m", "tools.deps"], cwd=ROOT, capture_output=True,
-        text=True, env={"PATH": "/usr/bin:/bin", "CHART_MIRROR": str(mirror)},
-    )  # fmt: skip
+        [sys.executable, "-m", "tools.deps"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "CHART_MIRROR": str(mirror)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"chart/charts/ has {PINNED.name} {PINNED.version}"
     assert result.stderr == ""

@@ -48,8 +48,15 @@ def builder_settings(app: Any) -> dict[str, Any]:
         "pushes": "--push" in executor.get_r2d_cmd_options(),
         "has_registry_credentials": bool(executor.registry_credentials),
     }
-    for name in ("docker_host", "push_secret", "sticky_builds", "namespace",
-                 "build_image", "image_pull_secrets", "node_selector"):  # fmt: skip
+    for name in (
+        "docker_host",
+        "push_secret",
+        "sticky_builds",
+        "namespace",
+        "build_image",
+        "image_pull_secrets",
+        "node_selector",
+    ):
         if executor.has_trait(name):
             settings[name] = getattr(executor, name)
     return settings

@@ -162,9 +162,17 @@ def test_the_home_page_reads_the_culler_the_chart_configures():
     c = Config()
     c.JupyterHub.services = [
         {"name": "x", "command": ["x", "--timeout=60", "--cull-every=5"]},
-        {"name": "c", "command": ["python3", "-m", "jupyterhub_idle_culler",
-                                  "--url=http://h/hub_api", "--timeout=120"]},
-    ]  # fmt: skip
+        {
+            "name": "c",
+            "command": [
+                "python3",
+                "-m",
+                "jupyterhub_idle_culler",
+                "--url=http://h/hub_api",
+                "--timeout=120",
+            ],
+        },
+    ]
     # Without --cull-every the culler checks every timeout // 2.
     assert culler_timing(c.JupyterHub.services) == (120, 60)
     assert culler_timing([]) == (0, 0)

@@ -50,8 +50,12 @@ def test_the_helm_test_pod_runs_the_probe_from_its_own_volume(tmp_path):
         command = [sys.executable if c == "python3" else c for c in box["command"]]
         command[-1] = f"{server.url}/hub/api/"
         result = subprocess.run(
-            command, cwd=on_disk.path(box["workingDir"]), capture_output=True,
-            text=True, timeout=60, env={"PYTHONDONTWRITEBYTECODE": "1"},
-        )  # fmt: skip
+            command,
+            cwd=on_disk.path(box["workingDir"]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+        )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: hub API answers")

@@ -37,12 +37,17 @@ def server(user, name, options, running=True, last=None):
 def recorded(**extra):
     return {
         "persistent_binderhub": {
-            "cpu_guarantee": 2, "cpu_limit": 4, "mem_guarantee_gb": 1,
-            "mem_limit_gb": 16, "gpu": 1, "origin": "file",
-            "explanation": "from .resources", "ssh_public_key": "ssh-ed25519 AAAA k",
+            "cpu_guarantee": 2,
+            "cpu_limit": 4,
+            "mem_guarantee_gb": 1,
+            "mem_limit_gb": 16,
+            "gpu": 1,
+            "origin": "file",
+            "explanation": "from .resources",
+            "ssh_public_key": "ssh-ed25519 AAAA k",
             **extra,
         }
-    }  # fmt: skip
+    }
 
 
 async def test_rows_quota_cull_and_key(make_spawner):

@@ -47,22 +47,29 @@ async def test_each_user_name_gives_these_object_names():
         spawner = build_spawner(c, user, "repo-x1")
         hook._name_objects(spawner)  # what each launch does first
         mounts = spawner.volume_mounts
-        [home] = [m["mountPath"] for m in _entries(mounts)
-                  if m["name"] == storage.HOME_VOLUME]  # fmt: skip
-        [key] = [v["secret"]["secretName"] for v in _entries(spawner.volumes)
-                 if v["name"] == ssh_keys.KEY_VOLUME]  # fmt: skip
+        [home] = [
+            m["mountPath"] for m in _entries(mounts) if m["name"] == storage.HOME_VOLUME
+        ]
+        [key] = [
+            v["secret"]["secretName"]
+            for v in _entries(spawner.volumes)
+            if v["name"] == ssh_keys.KEY_VOLUME
+        ]
         found[user] = (spawner.pvc_name, key, spawner.pod_name, home)
     assert found == {
         "alice": (
-            "alice-nfs-pvc", "alice-ssh-key", "jupyter-alice--repo-x1",
+            "alice-nfs-pvc",
+            "alice-ssh-key",
+            "jupyter-alice--repo-x1",
             "/home/alice-nfs-pvc",
         ),
         "alice.novak@cesnet.cz": (
-            f"{hashed}-nfs-pvc", f"{hashed}-ssh-key",
+            f"{hashed}-nfs-pvc",
+            f"{hashed}-ssh-key",
             "jupyter-alice-novak-cesnet-cz-repo---wvncwirswknqihl3uf353v2d4u",
             "/home/alice.novak@cesnet.cz-nfs-pvc",
         ),
-    }  # fmt: skip
+    }
     legacy = "alice-novak-cesnet-cz---3e5665a9"
     user = "alice.novak@cesnet.cz"
     assert storage.UserStorage().legacy_claim_name(user) == f"{legacy}-nfs-pvc"

@@ -40,9 +40,10 @@ def holding(api: KubeAPI, name: str, **limits: str) -> None:
     """A running pod that holds ``limits`` (through admission, counted)."""
     body = {
         "metadata": {"name": name},
-        "spec": {"containers": [{"name": "c", "image": "i",
-                                 "resources": {"limits": limits}}]},
-    }  # fmt: skip
+        "spec": {
+            "containers": [{"name": "c", "image": "i", "resources": {"limits": limits}}]
+        },
+    }
     api.create("pods", NAMESPACE, body, as_client=True)
 
 
@@ -121,10 +122,20 @@ async def test_an_unreadable_quota_leaves_the_judgement_to_kubernetes(
 async def test_each_launch_keeps_the_reading_the_home_page_shows(
     make_spawner, raw, cluster
 ):
-    quota(cluster, **{"requests.nvidia.com/gpu": "8", "limits.cpu": "512",
-                      "limits.memory": "2Ti", "pods": "500"})  # fmt: skip
-    holding(cluster, "jupyter-other", **{"cpu": "2", "memory": "1536Mi",
-                                         "nvidia.com/gpu": "1"})  # fmt: skip
+    quota(
+        cluster,
+        **{
+            "requests.nvidia.com/gpu": "8",
+            "limits.cpu": "512",
+            "limits.memory": "2Ti",
+            "pods": "500",
+        },
+    )
+    holding(
+        cluster,
+        "jupyter-other",
+        **{"cpu": "2", "memory": "1536Mi", "nvidia.com/gpu": "1"},
+    )
     await launch(make_spawner, raw, cluster, GPU_FILE)
     reading = namespace_quota.last_reading()
     assert namespace_quota.capacity(reading, "nvidia.com/gpu") == [
@@ -144,19 +155,28 @@ async def test_each_launch_keeps_the_reading_the_home_page_shows(
 
 def test_of_several_quotas_the_one_with_the_least_room_is_shown():
     def one(name: str, hard: dict, used: dict) -> dict:
-        return {"metadata": {"name": name}, "spec": {"hard": hard},
-                "status": {"used": used}}  # fmt: skip
+        return {
+            "metadata": {"name": name},
+            "spec": {"hard": hard},
+            "status": {"used": used},
+        }
 
     reading = namespace_quota.Reading(
         (
-            one("wide", {"limits.cpu": "100", "pods": "50"},
-                {"limits.cpu": "10", "pods": "3"}),
-            one("narrow", {"requests.cpu": "12", "requests.amd.com/gpu": "2"},
-                {"requests.cpu": "8", "requests.amd.com/gpu": "2"}),
+            one(
+                "wide",
+                {"limits.cpu": "100", "pods": "50"},
+                {"limits.cpu": "10", "pods": "3"},
+            ),
+            one(
+                "narrow",
+                {"requests.cpu": "12", "requests.amd.com/gpu": "2"},
+                {"requests.cpu": "8", "requests.amd.com/gpu": "2"},
+            ),
             one("broken", {"limits.memory": "lots"}, {}),
         ),
         datetime(2026, 12, 7, 12, 0),
-    )  # fmt: skip
+    )
     assert namespace_quota.capacity(reading, "amd.com/gpu") == [
         "GPUs: 2 of 2 in use",
         "CPU: 8 of 12 cores held",

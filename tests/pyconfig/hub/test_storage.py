@@ -14,11 +14,23 @@ from tests.conftest import ROOT
 
 VALID = ["10Gi", "500M", "1.5Ti", "1e9", "20Gi", "+1Ki", ".5Gi", "1E3", "100"]
 INVALID = [
-    "lots", "10GB", "-5Gi", "0", "", "10 Gi", "Gi", "0Gi", "0.0", "1.5.Gi",
-    "10Gi\n", "1e", "1e1.5", "10gi",
+    "lots",
+    "10GB",
+    "-5Gi",
+    "0",
+    "",
+    "10 Gi",
+    "Gi",
+    "0Gi",
+    "0.0",
+    "1.5.Gi",
+    "10Gi\n",
+    "1e",
+    "1e1.5",
+    "10gi",
     "\u0661\u0660Gi",  # Arabic-Indic digits: Python's \d would take them
     "1" * CAPACITY_MAX_LENGTH + "Gi",
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("value", VALID)

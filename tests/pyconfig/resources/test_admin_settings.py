@@ -295,8 +295,11 @@ def hub_refuses(section: str, trait: str, value: Any) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize(("section", "trait", "value"), OTHER_BAD,
-                         ids=[f"{s}.{t}={v!r}" for s, t, v in OTHER_BAD])  # fmt: skip
+@pytest.mark.parametrize(
+    ("section", "trait", "value"),
+    OTHER_BAD,
+    ids=[f"{s}.{t}={v!r}" for s, t, v in OTHER_BAD],
+)
 def test_other_classes_bad_numbers_are_refused_by_the_hub_and_the_schema(
     section, trait, value
 ):

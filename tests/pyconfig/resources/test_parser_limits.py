@@ -32,8 +32,11 @@ HANG_GUARD = 20
 def _run(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
 
 
 def test_long_numbers_at_the_size_cap_finish():
@@ -78,9 +81,34 @@ def test_a_one_megabyte_line_finishes():
 # Pieces a crafted line is built from: digits, signs, exponents, units,
 # separators and keys, which the parser's checks each look for.
 PIECES = st.sampled_from(
-    ["1", "0", "9", ".", ",", "e", "E", "+", "-", "x", "0x", "GB", "m", "nan",
-     " ", "\t", "=", ":", "#", "cpur", "meml", "gpu", "\x00", "\u00e9", "\r"]
-)  # fmt: skip
+    [
+        "1",
+        "0",
+        "9",
+        ".",
+        ",",
+        "e",
+        "E",
+        "+",
+        "-",
+        "x",
+        "0x",
+        "GB",
+        "m",
+        "nan",
+        " ",
+        "\t",
+        "=",
+        ":",
+        "#",
+        "cpur",
+        "meml",
+        "gpu",
+        "\x00",
+        "\u00e9",
+        "\r",
+    ]
+)
 ADVERSARIAL_LINE = st.builds(
     "{}{}".format,
     st.sampled_from(["", *(f"{key}=" for key in resource_keys())]),
