@@ -144,6 +144,14 @@ class Hub:
         except urllib.error.HTTPError as error:
             return error.code, _body(error.read())
 
+    def new_token(self, user: str, note: str = "tests") -> str:
+        """A new API token of ``user``, made with the tests' admin service."""
+        path = f"/users/{quote(user, safe='')}/tokens"
+        status, token = self.api("POST", path, {"note": note})
+        if status != 201:
+            raise AssertionError(f"no token for {user}: {status} {token}")
+        return token["token"]
+
     def _token(self, service: str) -> str:
         return (
             service.removeprefix("token:")

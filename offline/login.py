@@ -92,13 +92,3 @@ def members_service(
             namespace_labels=namespace_labels,
         ) as running:
             yield running
-
-
-def token_of(hub: Any, user: str) -> str:
-    """A new API token of ``user``, made with the tests' admin service."""
-    status, token = hub.api(
-        "POST", f"/users/{urllib.parse.quote(user, safe='')}/tokens", {"note": "t"}
-    )
-    if status != 201:
-        raise AssertionError(f"no token for {user}: {status} {token}")
-    return token["token"]

@@ -24,7 +24,7 @@ from fakes.kube_api import ApiError
 from offline import chart
 from offline.hub_setup import SHA
 from offline.local_hub import pod_of
-from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service
 from tests.conftest import DATA, ROOT
 
 NOTEBOOKS = "binderhub-notebooks"
@@ -161,7 +161,7 @@ def test_a_launch_through_binderhub_runs_in_the_notebooks_namespace(tmp_path):
     ):
         log_in_http(hub.url, "Dana.O-Neil")
         name = "dana.o-neil"  # as the hub normalizes it: not a Kubernetes name
-        events = binder.build("gh/lab/model/main", token_of(hub, name))
+        events = binder.build("gh/lab/model/main", hub.new_token(name))
         assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
         _, user = hub.api("GET", f"/users/{name}")
         [server] = user["servers"]

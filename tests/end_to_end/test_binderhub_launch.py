@@ -49,9 +49,7 @@ def binderhub(tmp_path_factory):
     state = tmp_path_factory.mktemp("binderhub")
     with hub_and_binder(state, FILES, COMMITS) as (hub, binder):
         hub.api("POST", "/users/alice")
-        status, token = hub.api("POST", "/users/alice/tokens", {"note": "tests"})
-        assert status == 201, token
-        hub.alice = token["token"]
+        hub.alice = hub.new_token("alice")
         yield hub, binder
 
 

@@ -123,9 +123,7 @@ def test_servers_outlive_a_hub_restart(hub):
     """The hub pod is replaced (an upgrade, a crash): the notebooks keep
     running, and the new hub lists them and routes to them again."""
     assert launch(hub, "long-lived").outcome == "ready"
-    status, token = hub.api("POST", "/users/alice/tokens", {"note": "restart"})
-    assert status == 201, token
-    alice = f"token:{token['token']}"
+    alice = f"token:{hub.new_token('alice', 'restart')}"
     path = "/user/alice/long-lived/api/status"
     assert hub.call("GET", path, service=alice)[0] == 200
     pod = next(

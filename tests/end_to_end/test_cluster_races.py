@@ -91,10 +91,9 @@ def test_the_late_pod_deletion_spares_the_server_of_a_user_made_anew(hub):
     assert after["metadata"]["uid"] == pod["metadata"]["uid"]
     server = servers(hub, USER)["twin"]
     assert server["ready"], server
-    status, token = hub.api("POST", f"/users/{quoted}/tokens", {"note": "race"})
-    assert status == 201, token
+    token = hub.new_token(USER, "race")
     path = f"{server['url']}api/status"  # as the hub routes it
-    assert hub.call("GET", path, service=f"token:{token['token']}")[0] == 200
+    assert hub.call("GET", path, service=f"token:{token}")[0] == 200
 
 
 def test_a_late_pod_of_a_deleted_user_is_still_deleted(hub):

@@ -18,7 +18,7 @@ import pytest
 from offline.chart import NAMESPACE
 from offline.hub_setup import SHA, github
 from offline.local_hub import pod_of
-from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service
 from pyconfig.hub.user_names import path_name
 from tests.identities import COLLIDING
 
@@ -50,7 +50,7 @@ def test_colliding_users_get_their_own_claim_key_and_notebook(service):
     tokens = {}
     for user in COLLIDING:
         log_in_http(hub.url, user)
-        tokens[user] = token_of(hub, user)
+        tokens[user] = hub.new_token(user)
 
     events = binder.build("gh/lab/model/main", tokens[first])
     assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
@@ -127,7 +127,7 @@ def test_a_claim_of_the_users_name_that_is_anothers_is_refused_through_binderhub
             },
         },
     )
-    events = binder.build("gh/lab/model/main", token_of(hub, user))
+    events = binder.build("gh/lab/model/main", hub.new_token(user))
     assert events[-1]["phase"] == "failed", events
     assert "belongs to another user" in events[-1]["message"], events[-1]
     mine = [

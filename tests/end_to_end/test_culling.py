@@ -143,11 +143,10 @@ def timeline(tmp_path_factory) -> Iterator[Timeline]:
     with local_hub(state, FILES, values, cluster=True) as hub:
         for user in ("alice", "bob"):
             hub.api("POST", f"/users/{user}")
-        status, token = hub.api("POST", "/users/alice/tokens", {"note": "working"})
-        assert status == 201, token
+        token = hub.new_token("alice", "working")
         launched(hub, "alice", "busy")
         busy_ready = utcnow()
-        busy = Poking(hub, token["token"], "/user/alice/busy/api/status")
+        busy = Poking(hub, token, "/user/alice/busy/api/status")
         with busy:
             launched(hub, "alice", "parked")
             stop_server(hub, "alice", "parked")

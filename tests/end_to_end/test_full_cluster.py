@@ -18,7 +18,7 @@ import pytest
 
 from offline.hub_setup import SHA
 from offline.local_hub import pod_of
-from offline.login import LOGIN_VALUES, log_in_http, members_service, token_of
+from offline.login import LOGIN_VALUES, log_in_http, members_service
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_the_last_gpu_taken_the_next_gpu_launch_reads_why_once(service):
     tokens, browsers = {}, {}
     for user in ("ada", "ben"):
         browsers[user] = log_in_http(hub.url, user)
-        tokens[user] = token_of(hub, user)
+        tokens[user] = hub.new_token(user)
 
     events = binder.build("gh/lab/gpu-model/main", tokens["ada"])
     assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])

@@ -416,9 +416,7 @@ def test_a_launch_not_sent_by_binderhub_does_not_read_the_repository(hub):
     launches of BinderHub (a trusted hub service) have its file read with the
     hub's tokens. A user's own token gets the defaults, and says why."""
     hub.api("POST", "/users/mallory")
-    status, body = hub.api("POST", "/users/mallory/tokens", {"note": "own"})
-    assert status in (200, 201), body
-    own = f"token:{body['token']}"
+    own = f"token:{hub.new_token('mallory', 'own')}"
     launch = hub.launch("mallory", "good-m1", github("owner", "good"), service=own)
     assert launch.outcome == "ready", launch
     pod, _ = hub.recorded("mallory", "good-m1")
@@ -510,11 +508,10 @@ def test_the_default_server_cannot_be_started(hub):
     """With their own token a user asks for the unnamed server, which
     BinderHub never uses: refused, so no sixth server escapes the limit."""
     hub.api("POST", "/users/lena")
-    status, token = hub.api("POST", "/users/lena/tokens", {"note": "tests"})
-    assert status == 201, token
+    token = hub.new_token("lena")
     for server in ("one", "two", "three", "four", "five"):
         assert hub.launch("lena", server, github("owner", "good")).outcome == "ready"
-    launch = hub.launch("lena", "", {}, service=f"token:{token['token']}")
+    launch = hub.launch("lena", "", {}, service=f"token:{token}")
     assert launch.outcome in ("failed", "refused"), launch
     assert "named servers only" in launch.message, launch
     wait_until(lambda: "" not in servers_of(hub, "lena"))

@@ -31,9 +31,7 @@ FILES = {f"/owner/repo/{SHA}/.resources": b"cpur=0.5\ncpul=3\nmemr=1\nmeml=3\n"}
 def hub(tmp_path_factory):
     with local_hub(tmp_path_factory.mktemp("cluster"), FILES, cluster=True) as hub:
         hub.api("POST", "/users/alice")
-        status, token = hub.api("POST", "/users/alice/tokens", {"note": "tests"})
-        assert status == 201, token
-        hub.alice = token["token"]
+        hub.alice = hub.new_token("alice")
         yield hub
 
 

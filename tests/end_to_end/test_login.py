@@ -137,12 +137,6 @@ def test_someone_outside_the_allowed_groups_sees_the_refusal_and_gets_nothing(
     assert owned_by(hub, "mallory", "pods") == []
 
 
-def _token(hub, user: str) -> str:
-    status, token = hub.api("POST", f"/users/{user}/tokens", {"note": "tests"})
-    assert status == 201, token
-    return token["token"]
-
-
 def test_a_group_with_a_higher_cap_launches_what_others_are_refused(service):
     """The cap comes from the groups the login gave: alice's entitlements
     include the group whose cap is above the default, bob's do not."""
@@ -151,7 +145,7 @@ def test_a_group_with_a_higher_cap_launches_what_others_are_refused(service):
         log_in_http(hub.url, user)
     spec = "gh/lab/model/main"
 
-    events = binder.build(spec, _token(hub, "alice"))
+    events = binder.build(spec, hub.new_token("alice"))
     assert events[-1]["phase"] == "ready", (events, hub.log.read_text()[-3000:])
     [pod] = [
         p
@@ -162,7 +156,7 @@ def test_a_group_with_a_higher_cap_launches_what_others_are_refused(service):
     limits = pod["spec"]["containers"][0]["resources"]["limits"]
     assert int(limits["memory"]) == ASKED_MEM * 1024**3, limits  # G: GiB
 
-    events = binder.build(spec, _token(hub, "bob"))
+    events = binder.build(spec, hub.new_token("bob"))
     message = events[-1].get("message", "")
     assert events[-1]["phase"] == "failed", events
     assert "ResourcePolicy.max_mem" in message or f"{DEFAULT_MAX_MEM}" in message
