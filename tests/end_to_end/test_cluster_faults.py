@@ -20,11 +20,12 @@ from fakes.kube_api import Fault
 from offline.chart import NAMESPACE
 from offline.hub_setup import SHA, github
 from offline.local_hub import TEST_VALUES, local_hub
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.slow
 
 FILES = {f"/owner/repo/{SHA}/.resources": b"cpul=2\n"}
-FAULT_VALUES = (*TEST_VALUES, TEST_VALUES[-1].with_name("cluster-faults-values.yaml"))
+FAULT_VALUES = (*TEST_VALUES, DATA / "cluster-faults-values.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,12 @@ from fakes.workloads import RELEASE_NODE
 from offline.chart import NAMESPACE
 from offline.hub_setup import SHA, github
 from offline.local_hub import TEST_VALUES, local_hub, pod_of
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.slow
 
 FILES = {f"/owner/repo/{SHA}/.resources": b"cpul=2\n"}
-RACE_VALUES = (*TEST_VALUES, TEST_VALUES[-1].with_name("cluster-races-values.yaml"))
+RACE_VALUES = (*TEST_VALUES, DATA / "cluster-races-values.yaml")
 #: Not a Kubernetes name: its claim, Secret and pod names carry a hash.
 USER = "dana.o-neil@example.org"
 #: KubeSpawner's retry window in RACE_VALUES, after which the late pod goes.

@@ -19,6 +19,7 @@ import pytest
 from offline.hub_setup import SHA
 from offline.local_hub import pod_of
 from offline.login import LOGIN_VALUES, log_in_http, members_service
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ FILES = {
     f"/lab/cpu-model/{OTHER_SHA}/.resources": b"cpul=2\nmeml=2\n",
 }
 COMMITS = {("lab", "gpu-model", "main"): SHA, ("lab", "cpu-model", "main"): OTHER_SHA}
-VALUES = (*LOGIN_VALUES, LOGIN_VALUES[-1].with_name("full-cluster-values.yaml"))
+VALUES = (*LOGIN_VALUES, DATA / "full-cluster-values.yaml")
 FULL = "Launch refused: the service is full: 1 of its 1 GPUs are in use"
 
 
