@@ -26,16 +26,14 @@ $(STAMP): $(REQUIREMENTS)
 	touch $@
 
 # The BinderHub app (python -m binderhub) as the binder image runs it, for
-# tests/chart/test_binder_pod.py: the wheel from WHEELS (PyPI's binderhub is a 2018
-# release), constrained to the image's pins (requirements/binderhub.txt).
+# the binder pod and end-to-end tests and make demo: from its git repository
+# at the pinned commit, else from the pinned commit's wheel in WHEELS (PyPI's
+# binderhub is a 2018 release), constrained to the image's pins
+# (requirements/binderhub.txt; tools/binderhub_app.py).
 WHEELS ?= ../shared/wheels
-BINDERHUB_WHEEL = $(firstword $(wildcard $(WHEELS)/binderhub-*.whl))
 
-.venv-binderhub/.installed: requirements/binderhub.txt $(BINDERHUB_WHEEL)
-	@test -n "$(BINDERHUB_WHEEL)" || { echo "no binderhub-*.whl in WHEELS=$(WHEELS)" >&2; exit 1; }
-	$(PYTHON) -m venv .venv-binderhub
-	.venv-binderhub/bin/python -m pip install --quiet --upgrade pip
-	.venv-binderhub/bin/python -m pip install --quiet "$(BINDERHUB_WHEEL)[pycurl]" -c requirements/binderhub.txt
+.venv-binderhub/.installed: requirements/binderhub.txt tools/binderhub_app.py
+	$(PYTHON) -m tools.binderhub_app .venv-binderhub --wheels $(WHEELS)
 	touch $@
 
 # configurable-http-proxy, for the tests that run a real JupyterHub.
@@ -106,7 +104,7 @@ WORKFLOWS := .github/workflows/*.{yml,yaml}
 
 # Code style, then the rendered release: every values file at Kubernetes 1.28
 # and the newest, through helm lint, kubernetes-validate, yamllint, checkov.
-lint: setup chart-deps
+lint: $(STAMP) node_modules/.installed .venv-checkov/.installed chart-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
@@ -115,12 +113,12 @@ lint: setup chart-deps
 	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
 	$(BIN)/python -m tools.chart_checks
 
-docs: setup
+docs: $(STAMP)
 	$(BIN)/python tools/render_docs.py
 
 # The chart's values.schema.json, generated from schemas/values.schema.yaml,
 # and in chart/values.yaml the hub's pyconfig volume (its items) and checksum.
-schema: setup
+schema: $(STAMP)
 	$(BIN)/python tools/render_schema.py
 	$(BIN)/python -m tools.pyconfig_volume
 
@@ -134,8 +132,9 @@ deps: $(STAMP)
 chart-deps: $(STAMP)
 	@$(BIN)/python -m tools.deps --quiet
 
-# Render the chart for VALUES into build/rendered/ (the README's main command).
-render: setup chart-deps
+# Render the chart for VALUES into build/rendered/: needs only .venv and the
+# dependency chart, not the apps the tests and the demo run.
+render: $(STAMP) chart-deps
 	$(BIN)/python -m offline.chart $(VALUES)
 
 # What `helm upgrade` from values A to values B changes: the objects, the hub's
@@ -174,7 +173,7 @@ bench: setup
 
 # The wheel repository authors install: `pip install dist/*.whl` gives the
 # `pyconfig` command with only jsonschema, traitlets, pyyaml and tornado.
-dist: setup
+dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 

@@ -110,3 +110,33 @@ def test_the_command_says_what_it_did(tmp_path, mirror):
 def test_the_index_of_the_copy_names_the_pinned_version(mirror):
     index = yaml.safe_load((mirror / "index.yaml").read_text())
     assert [e["version"] for e in index["entries"][PINNED.name]] == [PINNED.version]
+
+
+@pytest.mark.parametrize(
+    ("target", "builds", "skips"),
+    [
+        (
+            "render",
+            ["tools.deps", "offline.chart"],
+            ["binderhub_app", "npm ci", "checkov"],
+        ),
+        ("docs", ["render_docs.py"], ["binderhub_app", "npm ci", "tools.deps"]),
+        ("demo", ["binderhub_app", "npm ci", "offline.demo"], []),
+    ],
+)
+def test_each_target_builds_only_what_it_uses(target, builds, skips):
+    """What `make -B TARGET` would run (everything out of date, nothing run):
+    an admin's render never waits for the apps only the tests and the demo
+    start."""
+    planned = subprocess.run(
+        ["make", "-n", "-B", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert planned.returncode == 0, planned.stderr
+    for step in builds:
+        assert step in planned.stdout, (target, step)
+    for step in skips:
+        assert step not in planned.stdout, (target, step)
