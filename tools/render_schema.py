@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 SOURCE = ROOT / "schemas" / "values.schema.yaml"
 TARGET = ROOT / "chart" / "values.schema.json"
+#: hub.config's section names, for `pyconfig check --values` (in the wheel).
+SECTIONS = ROOT / "pyconfig" / "admin" / "hub-config-sections.json"
 
 
 def help_parts(trait: TraitType) -> tuple[str, str | None]:
@@ -195,21 +197,32 @@ def render() -> str:
     return json.dumps(expand(plain), indent=2) + "\n"
 
 
+def sections(schema: str) -> str:
+    """The names hub.config accepts, as the rendered schema lists them."""
+    node = json.loads(schema)
+    for key in ("binderhub", "jupyterhub", "hub", "config"):
+        node = node["properties"][key]
+    return json.dumps(sorted(node["properties"]), indent=1) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if stale")
     args = parser.parse_args(argv)
     text = render()
+    outputs = {TARGET: text, SECTIONS: sections(text)}
     if args.check:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(
-                f"{TARGET.relative_to(ROOT)} is stale: run `make schema`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+        stale = [
+            path.relative_to(ROOT)
+            for path, wanted in outputs.items()
+            if not path.exists() or path.read_text(encoding="utf-8") != wanted
+        ]
+        for path in stale:
+            print(f"{path} is stale: run `make schema`", file=sys.stderr)
+        return 1 if stale else 0
+    for path, wanted in outputs.items():
+        path.write_text(wanted, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

@@ -8,6 +8,8 @@ can see before an upgrade whether the hub would refuse to start.
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import os
 import re
 import stat
@@ -38,6 +40,15 @@ JUPYTERHUB_ROOTS: tuple[tuple[str, ...], ...] = (
 )
 #: Where ``hub.config`` sits in each.
 HUB_CONFIG_PATHS = tuple((*root, "hub", "config") for root in JUPYTERHUB_ROOTS)
+#: The sections hub.config accepts, as the chart's schema lists them (written
+#: with it by tools/render_schema.py), so a misspelled class is refused here
+#: as `helm` refuses it.
+SECTIONS_FILE = Path(__file__).with_name("hub-config-sections.json")
+
+
+@functools.cache
+def hub_config_sections() -> frozenset[str]:
+    return frozenset(json.loads(SECTIONS_FILE.read_text(encoding="utf-8")))
 
 
 class HelmLoader(yaml.SafeLoader):
@@ -62,6 +73,19 @@ class ValuesError(ValueError):
 def find_hub_config(values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The dotted location and content of ``hub.config`` in a values tree."""
     return _found(values, ("hub", "config"))
+
+
+def _known_sections(path: Path, where: str, config: dict[str, Any]) -> None:
+    """Every section of hub.config names a class the chart accepts; the
+    first that does not is refused, with the closest name."""
+    known = hub_config_sections()
+    for name in config:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ValuesError(
+                f"{path}: {where}.{name} is not a class the hub can be given{hint}"
+            )
 
 
 def _found(values: dict[str, Any], tail: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
@@ -131,6 +155,7 @@ def _policy_from_values(path: Path) -> _ReadPolicy:
     come from."""
     values = _values_mapping(path)
     where, config = find_hub_config(values)
+    _known_sections(path, where, config)
     users_at, singleuser = _found(values, ("singleuser",))
     if not where and users_at:
         where = users_at.removesuffix("singleuser") + "hub.config"
@@ -262,6 +287,7 @@ def _section(
 def configurable_from_values(cls: type[C], path: Path) -> C:
     """An instance of a hub class configured by a values file's hub.config."""
     where, config = find_hub_config(_values_mapping(path))
+    _known_sections(path, where, config)
     section = _section(path, cls, where, config)
     key = f"{where}.{cls.__name__}"
     try:
