@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 SOURCE = ROOT / "schemas" / "values.schema.yaml"
 TARGET = ROOT / "chart" / "values.schema.json"
-#: hub.config's section names, for `pyconfig check --values` (in the wheel).
-SECTIONS = ROOT / "pyconfig" / "admin" / "hub-config-sections.json"
+#: What `pyconfig check --values` holds a values file to, in the wheel:
+#: hub.config's sections and the chart's own singleuser resources.
+RULES = ROOT / "pyconfig" / "admin" / "chart-rules.json"
 
 
 def help_parts(trait: TraitType) -> tuple[str, str | None]:
@@ -197,12 +198,19 @@ def render() -> str:
     return json.dumps(expand(plain), indent=2) + "\n"
 
 
-def sections(schema: str) -> str:
-    """The names hub.config accepts, as the rendered schema lists them."""
+def rules(schema: str) -> str:
+    """The names hub.config accepts, as the rendered schema lists them, and
+    the singleuser cpu and memory chart/values.yaml gives notebooks."""
     node = json.loads(schema)
     for key in ("binderhub", "jupyterhub", "hub", "config"):
         node = node["properties"][key]
-    return json.dumps(sorted(node["properties"]), indent=1) + "\n"
+    values = YAML(typ="safe").load((ROOT / "chart" / "values.yaml").read_text())
+    singleuser = values["binderhub"]["jupyterhub"]["singleuser"]
+    found = {
+        "hub_config_sections": sorted(node["properties"]),
+        "singleuser": {part: singleuser[part] for part in ("cpu", "memory")},
+    }
+    return json.dumps(found, indent=1) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if stale")
     args = parser.parse_args(argv)
     text = render()
-    outputs = {TARGET: text, SECTIONS: sections(text)}
+    outputs = {TARGET: text, RULES: rules(text)}
     if args.check:
         stale = [
             path.relative_to(ROOT)

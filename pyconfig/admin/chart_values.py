@@ -40,15 +40,20 @@ JUPYTERHUB_ROOTS: tuple[tuple[str, ...], ...] = (
 )
 #: Where ``hub.config`` sits in each.
 HUB_CONFIG_PATHS = tuple((*root, "hub", "config") for root in JUPYTERHUB_ROOTS)
-#: The sections hub.config accepts, as the chart's schema lists them (written
-#: with it by tools/render_schema.py), so a misspelled class is refused here
-#: as `helm` refuses it.
-SECTIONS_FILE = Path(__file__).with_name("hub-config-sections.json")
+#: What the chart holds values to, written with its schema by
+#: tools/render_schema.py: the sections hub.config accepts (a misspelled
+#: class is refused here as `helm` refuses it), and the singleuser resources
+#: chart/values.yaml gives notebooks (named where they set a default).
+RULES_FILE = Path(__file__).with_name("chart-rules.json")
 
 
 @functools.cache
+def chart_rules() -> dict[str, Any]:
+    return json.loads(RULES_FILE.read_text(encoding="utf-8"))
+
+
 def hub_config_sections() -> frozenset[str]:
-    return frozenset(json.loads(SECTIONS_FILE.read_text(encoding="utf-8")))
+    return frozenset(chart_rules()["hub_config_sections"])
 
 
 class HelmLoader(yaml.SafeLoader):
@@ -136,6 +141,9 @@ class _ReadPolicy(NamedTuple):
     where: str
     #: ResourcePolicy defaults the hub derives, by trait, from these keys.
     derived: dict[str, _Source]
+    #: ResourcePolicy defaults this chart's own singleuser resources give,
+    #: by trait: those the file sets neither way (this chart's layout only).
+    charts: dict[str, _Source]
 
 
 def _named(problem: str, read: _ReadPolicy) -> str:
@@ -147,7 +155,33 @@ def _named(problem: str, read: _ReadPolicy) -> str:
         said = f"{prefix}ResourcePolicy.{name} ({getattr(read.policy, name)})"
         named = f"{source.key} ({source.written}, taken as ResourcePolicy.{name})"
         problem = problem.replace(said, named)
+    for name, source in read.charts.items():
+        said = f"{prefix}ResourcePolicy.{name} ({getattr(read.policy, name)})"
+        named = (
+            f"{source.key} ({source.written}, this chart's default, taken as "
+            f"ResourcePolicy.{name})"
+        )
+        problem = problem.replace(said, named)
     return problem
+
+
+def _chart_defaults(
+    where: str, section: dict[str, Any], given: dict[str, _Source]
+) -> dict[str, _Source]:
+    """The ResourcePolicy defaults that come from this chart's singleuser
+    resources (chart/values.yaml) because the file sets them neither in
+    ResourcePolicy nor through singleuser or KubeSpawner. Equal to the
+    policy's own defaults (a test holds them so), so only their name changes."""
+    root = where.removesuffix("hub.config")
+    if root != "binderhub.jupyterhub.":
+        return {}
+    amounts = chart_rules()["singleuser"]
+    return {
+        name: _Source(f"{root}singleuser.{part}.{bound}", amounts[part][bound])
+        for name, trait in DERIVED.items()
+        for part, bound in [SINGLEUSER_KEYS[trait]]
+        if name not in section and trait not in given
+    }
 
 
 def _policy_from_values(path: Path) -> _ReadPolicy:
@@ -168,8 +202,9 @@ def _policy_from_values(path: Path) -> _ReadPolicy:
     derived = {}
     if any(source.written is not None for source in given.values()):
         derived = _derived_defaults(path, hub, given)
+    charts = _chart_defaults(where, section, given)
     try:
-        return _ReadPolicy(ResourcePolicy(config=hub), where, derived)
+        return _ReadPolicy(ResourcePolicy(config=hub), where, derived, charts)
     except TraitError as error:
         sources = {
             name: f"{source.key} ({source.written})" for name, source in derived.items()

@@ -349,6 +349,14 @@ RESOURCE_CONTRADICTIONS = [
         "ResourcePolicy.default_cpu_limit (6.0) is above ResourcePolicy.max_cpu (4.0)",
     ),
     (
+        "chart-default-cpu-limit-above-cap",  # the file sets only the cap
+        {f"{HUB_CONFIG}.ResourcePolicy.max_cpu": 4},
+        "binderhub.jupyterhub.singleuser.cpu.limit (8, this chart's default, "
+        f"taken as ResourcePolicy.default_cpu_limit) is above {HUB_CONFIG}"
+        ".ResourcePolicy.max_cpu (4.0)",
+        "ResourcePolicy.default_cpu_limit (8.0) is above ResourcePolicy.max_cpu (4.0)",
+    ),
+    (
         "singleuser-cpu-limit-above-cap",
         {
             "binderhub.jupyterhub.singleuser.cpu": {"guarantee": 1, "limit": 6},

@@ -133,7 +133,7 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
         assert "make preview / make diff" in refused.stderr
     with zipfile.ZipFile(wheel) as archive:
         modules = {Path(n).stem for n in archive.namelist() if n.endswith(".py")}
-        sections = archive.read("pyconfig/admin/hub-config-sections.json")
+        rules = archive.read("pyconfig/admin/chart-rules.json")
     # check --values refuses what the chart refuses (the schema's sections).
-    assert sections == (ROOT / "pyconfig/admin/hub-config-sections.json").read_bytes()
+    assert rules == (ROOT / "pyconfig/admin/chart-rules.json").read_bytes()
     assert not modules & {"preview", "values_diff", "values_code", "sandbox"}
