@@ -1,5 +1,5 @@
 """Run the command line: ``python -m pyconfig check``."""
 
-from .admin.cli import main
+from .admin.command import main
 
 raise SystemExit(main(prog="python -m pyconfig"))

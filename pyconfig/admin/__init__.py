@@ -1,6 +1,6 @@
 """Admin and author tooling, run outside the hub: ``python -m pyconfig``.
 
-The command line (``check``, ``preview``), the chart values reader and the
-launch requests it builds for a spec. The chart does not ship this folder to
+The ``check`` command, the chart values reader and the launch requests it
+builds for a spec. The chart does not ship this folder to
 the hub; it may import the other two.
 """

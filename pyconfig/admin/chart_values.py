@@ -284,6 +284,8 @@ def load_values_file(path: Path) -> Any:
         return safe_yaml.load(text, HelmLoader) or {}
     except safe_yaml.UnsafeYAML as error:
         raise ValuesError(f"{path}: {error}") from None
+    except FileNotFoundError:  # worded as every command of the project words it
+        raise ValuesError(f"{path}: no such values file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ValuesError(f"{path}: cannot read values: {_one_line(error)}") from None
     except RecursionError:

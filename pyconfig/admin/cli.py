@@ -319,6 +319,7 @@ def _report(
             "file": str(path),
             "found": found,
             "valid": True,
+            "problems": [],
             "resources": resources.as_json(),
             "kubespawner": kubespawner_settings(resources, policy),
         }
@@ -335,12 +336,16 @@ def _invalid(
     out: TextIO,
     total: int | None = None,
 ) -> int:
-    """Print every problem of an invalid file; exit 1."""
+    """Print every problem of an invalid file; exit 1. Its JSON has the keys
+    of a valid file's, so a script reads both alike."""
     if as_json:
         report = {
             "file": str(path),
+            "found": True,
             "valid": False,
             "problems": [p.as_json() for p in problems],
+            "resources": None,
+            "kubespawner": None,
         }
         print(json.dumps(report), file=out)
     else:

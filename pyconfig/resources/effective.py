@@ -55,7 +55,12 @@ class EffectiveResources(NamedTuple):
     gpu: Setting
 
     def as_json(self) -> dict[str, dict[str, object]]:
-        return {name: getattr(self, name).as_json() for name in self._fields}
+        """Each setting; CPU and memory always as floats, GPUs as an integer."""
+        found = {name: getattr(self, name).as_json() for name in self._fields}
+        for name, setting in found.items():
+            kind = int if name == "gpu" else float
+            setting["value"] = kind(setting["value"])
+        return found
 
 
 class _Pair(NamedTuple):

@@ -389,7 +389,7 @@ def _why_not_a_number(key: str, value: str) -> tuple[ProblemKind, str]:
         return ProblemKind.NOT_PLAIN, _exponent_message(value)
     with_unit = _WITH_UNIT.match(value)
     if with_unit:
-        return ProblemKind.UNIT_GIVEN, _unit_message(key, *with_unit.groups())
+        return ProblemKind.UNIT_GIVEN, _unit_message(key, *with_unit.groups(), value)
     if _COMMA_DECIMAL.match(value):
         return (
             ProblemKind.NOT_A_NUMBER,
@@ -435,7 +435,8 @@ def _exponent_message(value: str) -> str:
     return f"exponents are not allowed: write the plain number, not {value}"
 
 
-def _unit_message(key: str, amount: str, unit: str) -> str:
+def _unit_message(key: str, amount: str, unit: str, written: str) -> str:
+    """``written`` is the value as the file has it, quoted back as it is."""
     amount = amount.replace(",", ".")
     unit_name = key_schema(key).get("x-unit", "")
     if key.startswith("cpu") and unit == "m" and _PLAIN.match(amount):
@@ -448,11 +449,11 @@ def _unit_message(key: str, amount: str, unit: str) -> str:
             )
         return (
             "CPU is counted in cores, without a unit: write "
-            f"{_fmt(cores)}, not {amount}m"
+            f"{_fmt(cores)}, not {shown(written)}"
         )
     return (
         f"{key} is always in {unit_name}, without a unit: write {amount}, "
-        f"not {amount}{unit}"
+        f"not {shown(written)}"
     )
 
 

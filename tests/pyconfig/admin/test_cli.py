@@ -174,6 +174,21 @@ def test_json_output(tmp_path):
     result = run("check", "--json", str(good), str(bad))
     assert result.returncode == 1
     first, second = (json.loads(line) for line in result.stdout.splitlines())
+    # Valid or not, a report has the same keys, so a script reads both alike.
+    assert (
+        list(first)
+        == list(second)
+        == ["file", "found", "valid", "problems", "resources", "kubespawner"]
+    )
+    assert (first["problems"], second["resources"], second["kubespawner"]) == (
+        [],
+        None,
+        None,
+    )
+    # CPU and memory are floats whether from the file or a default; GPUs ints.
+    assert first["resources"]["mem_guarantee"]["value"] == 2.0
+    assert isinstance(first["resources"]["mem_guarantee"]["value"], float)
+    assert isinstance(first["resources"]["cpu_limit"]["value"], float)
     assert first["valid"] is True
     assert first["resources"]["gpu"] == {
         "value": 1,
@@ -211,7 +226,7 @@ def test_values_file_sets_defaults_and_caps(tmp_path):
     [
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
         ([], "the following arguments are required"),
-        (["check", "--values", "/nonexistent/values.yaml"], "cannot read values"),
+        (["check", "--values", "/nonexistent/values.yaml"], "no such values file"),
     ],
 )
 def test_usage_errors_exit_2(args, fragment):
@@ -318,3 +333,38 @@ def test_check_of_an_unreachable_repository_is_a_usage_error(tmp_path):
     result = run("check", "--values", str(remote_values(tmp_path, url)), "gh/o/r/main")
     assert result.returncode == 2
     assert "gh/o/r/main" in result.stderr
+
+
+def test_a_missing_values_file_is_worded_as_every_command_words_it(tmp_path):
+    result = run("check", "--values", "nope.yaml", str(tmp_path))
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: nope.yaml: no such values file\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("hidden", "package"), [("tornado", "tornado"), ("yaml", "pyyaml")]
+)
+def test_a_dependency_that_is_not_installed_is_one_line(hidden, package):
+    """As where the command runs without its wheel's dependencies: the
+    package cannot be imported (sys.modules holds None for it)."""
+    code = (
+        "import sys\n"
+        f"sys.modules[{hidden!r}] = None\n"
+        "from pyconfig.admin.command import main\n"
+        "sys.exit(main(['check', 'gh/owner/repo/HEAD']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: pyconfig needs the Python package {package}, which is not "
+        f"installed here: pip install {package} (installing the pyconfig wheel "
+        "brings all it needs)\n"
+    )
