@@ -173,9 +173,12 @@ bench: setup
 
 # The wheel repository authors install: `pip install dist/*.whl` gives the
 # `pyconfig` command with only jsonschema, traitlets, pyyaml and tornado.
+# Quiet unless the build fails (then its whole log); prints the wheel's path.
 dist: $(STAMP)
-	rm -rf dist
-	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
+	@rm -rf dist && mkdir -p build
+	@$(BIN)/python -m build --wheel --no-isolation --outdir dist . > build/dist.log 2>&1 \
+		|| { cat build/dist.log >&2; exit 1; }
+	@ls dist/*.whl
 
 # The pictures in docs/img, taken by the Chromium tests that stage them; a
 # test fails when the page changed since (tests/tools/test_screenshots.py).

@@ -20,7 +20,11 @@ builds and the registry (BinderHub's FakeBuild and FakeRegistry), GitHub's
 API (the examples resolve `main` to a fixed commit), and the institution's
 login (a form that asks only for a name).
 
-    python -m offline.demo [--seconds N]   # N: stop by itself after N seconds
+    python -m offline.demo [--seconds N] [--logs DIR]
+
+``--seconds N`` stops it by itself after N seconds. Its state and logs (the
+hub's, BinderHub's, each notebook's) are in a temporary folder removed when
+it stops; ``--logs DIR`` keeps them in DIR instead.
 """
 
 from __future__ import annotations
@@ -54,12 +58,23 @@ COMMITS = {("demo-org", name, "main"): SHA for name in ("training", "notes", "to
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after N s")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        metavar="DIR",
+        help="keep the demo's state and logs in DIR (made if missing) instead of "
+        "a temporary folder removed when it stops",
+    )
     args = parser.parse_args(argv)
     stop_on_signals()
-    with (
-        tempfile.TemporaryDirectory(prefix="persistent-binderhub-demo-") as state,
-        contextlib.ExitStack() as running,
-    ):
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+        folder: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
+            str(args.logs.resolve())
+        )
+    else:
+        folder = tempfile.TemporaryDirectory(prefix="persistent-binderhub-demo-")
+    with folder as state, contextlib.ExitStack() as running:
         try:
             idp = running.enter_context(OIDCProvider())
             hub, binder = running.enter_context(
@@ -83,14 +98,22 @@ def main(argv: list[str] | None = None) -> int:
                 "institution's login. Ctrl-C stops.",
                 flush=True,
             )
+            kept = "kept" if args.logs else "removed on stop; --logs DIR keeps it"
+            print(
+                f"Logs: the hub's {hub.log}, BinderHub's {binder.log}, and the "
+                f"notebooks' in {state} ({kept}).",
+                flush=True,
+            )
             deadline = time.monotonic() + args.seconds if args.seconds else None
             while deadline is None or time.monotonic() < deadline:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
-        STOP_ASKED.append(time.monotonic())
-        print("Stopping the demo hub.", flush=True)
+        if not STOP_ASKED:  # --seconds ran out
+            _stopping()
     print(f"Stopped in {time.monotonic() - STOP_ASKED[0]:.1f} s.", flush=True)
+    if args.logs:
+        print(f"Logs kept in {args.logs}.", flush=True)
     return 0
 
 
@@ -100,8 +123,15 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_ASKED: list[float] = []
 
 
-def _interrupt(number: int, frame: object) -> None:
+def _stopping() -> None:
+    """Say at once that the demo stops: the stop itself takes seconds."""
     STOP_ASKED.append(time.monotonic())
+    print("Stopping the demo: BinderHub, the hub and the notebooks.", flush=True)
+
+
+def _interrupt(number: int, frame: object) -> None:
+    if not STOP_ASKED:
+        _stopping()
     raise KeyboardInterrupt
 
 

@@ -784,6 +784,8 @@ def run(
     log = io.StringIO()
     hub_log = RedactedLines(sys.stderr) if verbose else log
     quiet = contextlib.redirect_stderr(hub_log)
+    # A person at a terminal is told what the ten seconds go on; a pipe is not.
+    terminal = sys.stderr if sys.stderr.isatty() else None
     try:
         user_options(spec)  # a bad spec fails before anything is rendered
         try:
@@ -794,11 +796,17 @@ def run(
         launch = _Launch(spec, user, resources)
         values = [read_values(name, stdin or sys.stdin) for name in (a, b)]
         _no_cluster()  # after the files: one it refuses is refused at once
-        with quiet:
-            sides = [
-                prepare(n, v, launch, hub_log)
-                for n, v in zip((a, b), values, strict=True)
-            ]
+        sides = []
+        for label, name, side in zip("AB", (a, b), values, strict=True):
+            if terminal:
+                print(
+                    f"{label}: rendering {name}, running its hub's configuration "
+                    "and the sample launch...",
+                    file=terminal,
+                    flush=True,
+                )
+            with quiet:
+                sides.append(prepare(name, side, launch, hub_log))
     except (DiffError, SpecError) as error:
         print(f"error: {redacted(str(error))}", file=sys.stderr)
         return EXIT_ERROR

@@ -4,6 +4,7 @@ no process and no temporary folder left; killed, no process left."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,10 @@ from offline.login import log_in_http
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
+
+
+#: The line that says where the demo's logs are.
+LOGS = re.compile(r"^Logs: the hub's (\S+), BinderHub's (\S+), ", re.M)
 
 
 def demo_folders() -> set[Path]:
@@ -125,6 +130,37 @@ def test_demo_serves_the_hub_and_stops_leaving_nothing(stop, tmp_path):
         return
     said = out.read_text()
     assert process.returncode == 0, said + err.read_text()
-    assert "Stopping the demo hub." in said
+    assert "Stopping the demo: BinderHub, the hub and the notebooks." in said
+    logs = LOGS.search(said)
+    assert logs and all(folder in Path(p).parents for p in logs.groups()), said
     assert "Stopped in " in said
     assert not folder.exists()
+
+
+def test_logs_are_kept_where_asked(tmp_path):
+    """With --logs DIR, the hub's and BinderHub's logs are there after the
+    demo stopped (here by itself, after --seconds), as it said."""
+    kept = tmp_path / "logs"
+    result = subprocess.run(
+        bound_to_parent(
+            [
+                sys.executable,
+                "-m",
+                "offline.demo",
+                "--seconds",
+                "1",
+                "--logs",
+                str(kept),
+            ]
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = LOGS.search(result.stdout)
+    assert logs, result.stdout
+    for path in map(Path, logs.groups()):
+        assert kept in path.parents and path.stat().st_size > 0, path
+    assert result.stdout.endswith(f"Logs kept in {kept}.\n")

@@ -318,3 +318,48 @@ def test_the_sample_launch_goes_through_each_sides_admission(tmp_path):
     launch = section(result.stdout, 3)
     assert f"  B ({tight}) refuses the launch, saying:" in launch
     assert "the namespace refuses" in launch and "exceeded quota" in launch
+
+
+def test_at_a_terminal_it_says_what_it_is_doing(tmp_path):
+    """stderr a terminal (a pseudo-terminal here): one line per side before
+    its ten seconds; stdout keeps only the report."""
+    import os
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "offline",
+                "diff",
+                "values/minimal.yaml",
+                "values/minimal.yaml",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=300,
+        )
+        os.close(terminal)
+        said = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0, said
+    lines = said.decode().splitlines()
+    assert lines == [
+        f"{side}: rendering values/minimal.yaml, running its hub's configuration "
+        "and the sample launch..."
+        for side in "AB"
+    ]
+    assert "rendering" not in result.stdout

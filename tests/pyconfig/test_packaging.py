@@ -137,3 +137,17 @@ def test_wheel_ships_the_schema_and_a_working_command(tmp_path):
     # check --values refuses what the chart refuses (the schema's sections).
     assert rules == (ROOT / "pyconfig/admin/chart-rules.json").read_bytes()
     assert not modules & {"preview", "values_diff", "values_code", "sandbox"}
+
+
+@pytest.mark.slow  # builds the wheel
+def test_make_dist_prints_only_the_wheel():
+    result = subprocess.run(
+        ["make", "--no-print-directory", "dist"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    [wheel] = (ROOT / "dist").glob("*.whl")
+    assert (result.stdout, result.stderr) == (f"dist/{wheel.name}\n", "")
