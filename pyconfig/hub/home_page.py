@@ -247,6 +247,10 @@ def page_data(
         )
         if recorded and recorded.ssh_public_key:
             keys.append((orm_spawner.started or datetime.min, recorded.ssh_public_key))
+    # Newest first, as a user looks for the notebook they just launched;
+    # stopped servers (no start time) last; by name where equal (stable sorts).
+    rows.sort(key=lambda row: row.name)
+    rows.sort(key=lambda row: row.started or datetime.min, reverse=True)
     return HomePage(
         rows=rows,
         active=active,

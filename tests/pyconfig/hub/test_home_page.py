@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -238,7 +239,7 @@ async def test_the_template_marks_moving_servers_and_hides_open_when_stopped(
     server(first.user, "c", {})
     first.user.spawners["c"]._stop_pending = True
     page = page_data(first.user, 5, WEEK, HOUR, "/home/m", NOW)
-    assert [row.status for row in page.rows] == ["running", "stopped", "stopping"]
+    assert [row.status for row in page.rows] == ["running", "stopping", "stopped"]
     assert page.active == 2
     text = rendered(page)
     rows = {
@@ -251,3 +252,44 @@ async def test_the_template_marks_moving_servers_and_hides_open_when_stopped(
     assert 'class="delete-server btn btn-xs btn-danger"' in rows["b"]
     assert 'aria-label="Stop c" disabled' in rows["c"]
     assert "disabled" not in rows["a"]
+
+
+async def test_rows_come_newest_first_and_stopped_ones_last(make_spawner):
+    first = make_spawner(Config(), username="alice", server="old")
+    for name, days in (("old", 3), ("new", 1), ("middle", 2), ("twin", 2)):
+        server(first.user, name, {})
+        first.user.spawners[name].orm_spawner.started = NOW - timedelta(days=days)
+    server(first.user, "b-stopped", {}, running=False)
+    server(first.user, "a-stopped", {}, running=False)
+    first.user.db.commit()
+    page = page_data(first.user, 10, WEEK, HOUR, "/home/a", NOW)
+    assert [row.name for row in page.rows] == [
+        "new",
+        "middle",
+        "twin",
+        "old",
+        "a-stopped",
+        "b-stopped",
+    ]
+
+
+async def test_a_full_quota_disables_launching_another_and_says_why(make_spawner):
+    first = make_spawner(Config(), username="alice", server="s0")
+    for index in range(2):
+        server(first.user, f"s{index}", {})
+    full, room = (
+        dataclasses.replace(
+            page_data(first.user, limit, WEEK, HOUR, "/home/a", NOW),
+            binder_url="https://binder.example.org/",
+        )
+        for limit in (2, 3)
+    )
+    text, other = rendered(full), rendered(room)
+    button = text[text.index('id="launch-another"') :].split("</a>")[0]
+    assert 'aria-disabled="true"' in button and "href=" not in button
+    assert 'aria-describedby="quota-full"' in button
+    words = " ".join(text.split())
+    assert "Stop one of the running servers below to launch another" in words
+    assert "delete" not in text[text.index('id="quota-full"') :].split("</div>")[0]
+    assert 'href="https://binder.example.org/">Launch another' in other
+    assert 'id="quota-full"' not in other
