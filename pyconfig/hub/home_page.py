@@ -248,9 +248,11 @@ def page_data(
         if recorded and recorded.ssh_public_key:
             keys.append((orm_spawner.started or datetime.min, recorded.ssh_public_key))
     # Newest first, as a user looks for the notebook they just launched;
-    # stopped servers (no start time) last; by name where equal (stable sorts).
+    # stopped servers last (the hub may keep their last start time); by name
+    # where equal (each sort is stable).
     rows.sort(key=lambda row: row.name)
     rows.sort(key=lambda row: row.started or datetime.min, reverse=True)
+    rows.sort(key=lambda row: row.status == "stopped")
     return HomePage(
         rows=rows,
         active=active,

@@ -261,6 +261,9 @@ async def test_rows_come_newest_first_and_stopped_ones_last(make_spawner):
         first.user.spawners[name].orm_spawner.started = NOW - timedelta(days=days)
     server(first.user, "b-stopped", {}, running=False)
     server(first.user, "a-stopped", {}, running=False)
+    # The hub may keep a stopped server's last start: stopped ones are still
+    # last, among themselves newest first.
+    first.user.spawners["b-stopped"].orm_spawner.started = NOW
     first.user.db.commit()
     page = page_data(first.user, 10, WEEK, HOUR, "/home/a", NOW)
     assert [row.name for row in page.rows] == [
@@ -268,8 +271,8 @@ async def test_rows_come_newest_first_and_stopped_ones_last(make_spawner):
         "middle",
         "twin",
         "old",
-        "a-stopped",
         "b-stopped",
+        "a-stopped",
     ]
 
 
