@@ -14,19 +14,19 @@ from jupyterhub import orm
 from prometheus_client import REGISTRY
 
 from fakes.kube_api import Fault
-from fakes.standins import RawFileServer
-from offline.hub_setup import SHA, cerit_api, cerit_config, github
+from offline.hub_setup import SHA, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.refusal import LaunchRefused
 from pyconfig.hub.spawn_hook import hook_for
 
 
 @pytest.fixture
-def world():
-    with RawFileServer() as raw, cerit_api() as kube:
-        raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
-        raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
-        yield raw, kube, cerit_config(raw.url, kube.url)
+def world(raw, kube, config):
+    """conftest's raw files, API and cerit.yaml configuration, with the
+    repositories these tests launch."""
+    raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
+    raw.files[f"/owner/broken/{SHA}/.resources"] = b"cpu=2\n"
+    return raw, kube, config
 
 
 async def hook(spawner, repo: str) -> None:

@@ -9,19 +9,19 @@ from __future__ import annotations
 import pytest
 from jupyterhub import orm
 
-from fakes.standins import RawFileServer
-from offline.hub_setup import SHA, cerit_api, cerit_config, github
+from offline.hub_setup import SHA, github
 from pyconfig.hub.launch_record import RECORD_KEY
 from pyconfig.hub.quota import active_servers
 from pyconfig.hub.refusal import LaunchRefused
 
 
 @pytest.fixture
-def world():
-    with RawFileServer() as raw, cerit_api() as kube:
-        raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
-        raw.files[f"/owner/big/{SHA}/.resources"] = b"cpul=12\nmeml=20\n"
-        yield raw, kube, cerit_config(raw.url, kube.url)
+def world(raw, kube, config):
+    """conftest's raw files, API and cerit.yaml configuration, with the
+    repositories these tests launch."""
+    raw.files[f"/owner/gpu/{SHA}/.resources"] = b"gpu=1\ncpul=4\n"
+    raw.files[f"/owner/big/{SHA}/.resources"] = b"cpul=12\nmeml=20\n"
+    return raw, kube, config
 
 
 async def start(spawner, repo: str) -> None:
