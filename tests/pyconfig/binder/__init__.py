@@ -1,0 +1,1 @@
+"""Tests of pyconfig/binder: what runs inside BinderHub."""
