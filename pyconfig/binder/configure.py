@@ -7,15 +7,40 @@ before it builds its launcher.
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import binderhub.app
 
 from .launcher import FailureOnceLauncher
 
+#: Marks the hub's links in the banner, so a second configure adds none.
+HUB_LINKS_CLASS = "pbh-hub-links"
+
 
 def configure(c: Any) -> None:
-    """Launch through :class:`FailureOnceLauncher`. ``c`` is BinderHub's
-    config; nothing in it changes (the ``c.Launcher`` section keeps
-    applying)."""
+    """Launch through :class:`FailureOnceLauncher` (the ``c.Launcher``
+    section keeps applying), and lead every BinderHub page back to the hub."""
     binderhub.app.Launcher = FailureOnceLauncher
+    link_the_hub(c)
+
+
+def link_the_hub(c: Any) -> None:
+    """Above the admin's banner, on every BinderHub page: the user's
+    notebooks (the hub's home page) and logging out, at the hub's public
+    URL. BinderHub's pages offer neither; without an absolute ``hub_url``
+    nothing is added."""
+    hub_url = c.BinderHub.get("hub_url")
+    banner = c.BinderHub.get("banner_message") or ""
+    if not isinstance(hub_url, str) or not re.match(r"https?://", hub_url):
+        return
+    if HUB_LINKS_CLASS in banner:
+        return
+    hub = html.escape(hub_url.rstrip("/"), quote=True)
+    links = (
+        f'<nav class="{HUB_LINKS_CLASS}" aria-label="Your account">'
+        f'<a href="{hub}/hub/home">Your notebooks</a> &middot; '
+        f'<a href="{hub}/hub/logout">Log out</a></nav>'
+    )
+    c.BinderHub.banner_message = links + (f"<div>{banner}</div>" if banner else "")

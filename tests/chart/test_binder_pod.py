@@ -334,6 +334,16 @@ def test_the_binder_pod_gets_the_settings_its_values_file_meant(binder):
         "pyconfig.binder.launcher.FailureOnceLauncher"
     )
     assert run.report["launcher_retries"] == 1  # c.Launcher applies to it
+    # Every page leads back to the hub: its home page and logout, above the
+    # values file's own banner.
+    hub = expected["hub_url"]
+    banner = run.report["banner_message"]
+    assert banner.startswith(
+        f'<nav class="pbh-hub-links" aria-label="Your account"><a href="{hub}hub/home">'
+        f'Your notebooks</a> &middot; <a href="{hub}hub/logout">Log out</a></nav>'
+    ), banner
+    own = run.values["binderhub"]["config"]["BinderHub"].get("banner_message")
+    assert banner.endswith(f"<div>{own}</div>" if own else "</nav>"), banner
 
 
 def test_builds_can_run_and_push_on_a_node_without_docker(binder):

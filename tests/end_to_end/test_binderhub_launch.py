@@ -339,6 +339,12 @@ def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
     flat = page.replace("\n", "")
     assert flat.count("the most allowed (5)") == 1, page
     assert f"Stop one at {hub.url}/hub/home" in flat, page
+    # The way back to the hub, on BinderHub's page (pyconfig/binder/configure.py).
+    links = browser.find_elements(By.CSS_SELECTOR, "nav.pbh-hub-links a")
+    assert [(a.text, a.get_attribute("href")) for a in links] == [
+        ("Your notebooks", f"{hub.url}/hub/home"),
+        ("Log out", f"{hub.url}/hub/logout"),
+    ]
     assert "retrying" not in page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "binderhub-quota-1280.png"))
