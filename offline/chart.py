@@ -33,6 +33,7 @@ import yaml
 from helm_python import _native
 
 from fakes.cluster import KUBE_VERSION, NAMESPACE, RELEASE
+from offline import schema_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "chart"
@@ -312,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except helm_python.HelmError as error:
-        print(f"error: {values_path}: {error}", file=sys.stderr)
+        for line in schema_problems.problems(str(error)) or [str(error)]:
+            print(f"error: {values_path}: {line}", file=sys.stderr)
         return 1
     RENDERED.mkdir(parents=True, exist_ok=True)
     target = RENDERED / f"{values_path.stem}.yaml"

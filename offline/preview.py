@@ -228,8 +228,10 @@ def run(
         print(f"error: {redacted(str(error))}", file=sys.stderr)
         return 2
     except Exception as error:  # Helm or a hub.extraConfig snippet refused
-        why = redacted(str(error).strip())
-        print(f"error: {values_path}: {why}", file=sys.stderr)
+        from offline.schema_problems import problems
+
+        for why in problems(str(error)) or [str(error).strip()]:
+            print(f"error: {values_path}: {redacted(why)}", file=sys.stderr)
         return 2
     try:
         manifests = admitted_launch(

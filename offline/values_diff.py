@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from offline import schema_problems
 from offline.preview import Refused, admitted_launch
 from offline.secret_values import (
     RedactedLines,
@@ -378,7 +379,9 @@ def render(name: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     except chart.ChartError as error:
         raise DiffError(str(error)) from None
     except helm_python.HelmError as error:
-        raise DiffError(f"{name}: {str(error).strip()}") from None
+        lines = schema_problems.problems(str(error)) or [str(error).strip()]
+        # One "error:" line per problem (the command prints the first prefix).
+        raise DiffError("\nerror: ".join(f"{name}: {line}" for line in lines)) from None
 
 
 def prepare(name: str, values: dict[str, Any], launch: _Launch, log: TextIO) -> Side:
