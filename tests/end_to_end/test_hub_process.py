@@ -206,18 +206,7 @@ def test_caps_group_caps_and_totals_refuse_and_leave_nothing(hub):
 
 def test_home_page_shows_servers_quota_storage_and_key(hub):
     """Log in as the user (dummy login) and read the hub's home page HTML."""
-    import http.cookiejar
-
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    with opener.open(f"{hub.url}/hub/login", timeout=30) as response:
-        response.read()
-    xsrf = next(c.value for c in jar if c.name == "_xsrf")
-    login = urllib.parse.urlencode(
-        {"username": "ivy", "password": "x", "_xsrf": xsrf}
-    ).encode()
-    with opener.open(f"{hub.url}/hub/login?next=/hub/home", data=login, timeout=30):
-        pass
+    opener = logged_in(hub, "ivy")
     hub.launch("ivy", "good-i1", github("owner", "good"))
     hub.launch("ivy", "plain-i1", github("owner", "no-file"))
     hub.api("DELETE", "/users/ivy/servers/plain-i1")
