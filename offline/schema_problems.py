@@ -10,13 +10,12 @@ looked up in this chart's own schema (which holds every chart's keys).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
 from pathlib import Path
 from typing import Any
-
-from pyconfig.admin.chart_values import did_you_mean
 
 SCHEMA = Path(__file__).resolve().parents[1] / "chart" / "values.schema.json"
 #: Where each chart's values sit in this chart's values.
@@ -50,7 +49,8 @@ def _known_keys(path: tuple[str, ...]) -> list[str]:
 def _unknown(path: tuple[str, ...], names: str) -> list[str]:
     lines = []
     for name in re.findall(r"'([^']*)'", names):
-        hint = did_you_mean(name, _known_keys(path))
+        close = difflib.get_close_matches(name, _known_keys(path), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
         lines.append(f"{'.'.join((*path, name))} is not a key here{hint}")
     return lines
 

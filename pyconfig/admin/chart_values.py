@@ -13,7 +13,6 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -81,19 +80,14 @@ def find_hub_config(values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return _found(values, ("hub", "config"))
 
 
-def did_you_mean(name: object, known: Iterable[str]) -> str:
-    """ "; did you mean X?" for the known name closest to ``name``, or ""."""
-    close = difflib.get_close_matches(str(name), sorted(known), n=1)
-    return f"; did you mean {close[0]}?" if close else ""
-
-
 def _known_sections(path: Path, where: str, config: dict[str, Any]) -> None:
     """Every section of hub.config names a class the chart accepts; the
     first that does not is refused, with the closest name."""
     known = hub_config_sections()
     for name in config:
         if name not in known:
-            hint = did_you_mean(name, known)
+            close = difflib.get_close_matches(str(name), sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
             raise ValuesError(
                 f"{path}: {where}.{name} is not a class the hub can be given{hint}"
             )
@@ -139,8 +133,6 @@ class _Source(NamedTuple):
 
     key: str
     written: Any
-    #: Said after the value where it is not the file's own ("this chart's default").
-    origin: str = ""
 
 
 class _ReadPolicy(NamedTuple):
@@ -159,10 +151,16 @@ def _named(problem: str, read: _ReadPolicy) -> str:
     values key that sets it."""
     prefix = f"{read.where}." if read.where else ""
     problem = re.sub(r"(?<![\w.])ResourcePolicy\.", f"{prefix}ResourcePolicy.", problem)
-    for name, source in {**read.derived, **read.charts}.items():
+    for name, source in read.derived.items():
         said = f"{prefix}ResourcePolicy.{name} ({getattr(read.policy, name)})"
-        written = ", ".join(filter(None, (str(source.written), source.origin)))
-        named = f"{source.key} ({written}, taken as ResourcePolicy.{name})"
+        named = f"{source.key} ({source.written}, taken as ResourcePolicy.{name})"
+        problem = problem.replace(said, named)
+    for name, source in read.charts.items():
+        said = f"{prefix}ResourcePolicy.{name} ({getattr(read.policy, name)})"
+        named = (
+            f"{source.key} ({source.written}, this chart's default, taken as "
+            f"ResourcePolicy.{name})"
+        )
         problem = problem.replace(said, named)
     return problem
 
@@ -179,11 +177,7 @@ def _chart_defaults(
         return {}
     amounts = chart_rules()["singleuser"]
     return {
-        name: _Source(
-            f"{root}singleuser.{part}.{bound}",
-            amounts[part][bound],
-            "this chart's default",
-        )
+        name: _Source(f"{root}singleuser.{part}.{bound}", amounts[part][bound])
         for name, trait in DERIVED.items()
         for part, bound in [SINGLEUSER_KEYS[trait]]
         if name not in section and trait not in given
@@ -321,7 +315,8 @@ def _section(
     known = cls.class_trait_names(config=True)
     for name in section:
         if name not in known:
-            hint = did_you_mean(name, known)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
             raise ValuesError(f"{path}: {key}.{name} is not a setting{hint}")
     return section
 
