@@ -36,7 +36,8 @@ WHEELS ?= ../shared/wheels
 	$(PYTHON) -m tools.binderhub_app .venv-binderhub --wheels $(WHEELS)
 	touch $@
 
-# configurable-http-proxy, for the tests that run a real JupyterHub.
+# configurable-http-proxy, for the tests that run a real JupyterHub; axe-core,
+# for their accessibility checks in Chromium.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@

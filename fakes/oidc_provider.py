@@ -289,7 +289,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _page(title: str, body: str, status: int = 200) -> Response:
     text = (
-        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
     )
     response = Response(text, status=status, mimetype="text/html")

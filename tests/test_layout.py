@@ -152,7 +152,14 @@ def test_a_forbidden_import_is_seen(tmp_path):
 #: Test folders that mirror no folder of the tree: the service end to end.
 WHOLE_SERVICE = {"end_to_end"}
 #: What tests/ holds besides test folders: shared fixtures and helpers.
-TEST_SUPPORT = {"__init__.py", "conftest.py", "identities.py", "phone.py", "data"}
+TEST_SUPPORT = {
+    "__init__.py",
+    "conftest.py",
+    "identities.py",
+    "phone.py",
+    "axe.py",
+    "data",
+}
 
 
 def test_tests_mirror_the_tree():

@@ -41,7 +41,7 @@ SHIPPED: dict[str, tuple[str, ...]] = {
     "": ("__init__.py",),
     "resources": ("*.py", "*.json"),
     "hub": ("*.py", "*.html"),
-    "binder": ("*.py",),
+    "binder": ("*.py", "*.js", "*.css"),
 }
 #: Pod -> the folders of SHIPPED it mounts.
 MOUNTED: dict[str, tuple[str, ...]] = {

@@ -39,10 +39,15 @@ SCENES = {
         "tests/end_to_end/test_binderhub_launch.py",
         "test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once",
     ),
+    "binderhub-refusal-390.png": (
+        "tests/end_to_end/test_binderhub_launch.py",
+        "test_every_page_a_user_meets_passes_wcag_aa_and_a_refusal_is_told_once",
+    ),
 }
 
 #: Files whose content shows in the pictures: the home page, its words, the
-#: quota message BinderHub shows, and the pinned hub and BinderHub releases
+#: quota message BinderHub shows, our style and script on BinderHub's pages,
+#: and the pinned hub and BinderHub releases
 #: (their templates and styles).
 INPUTS = (
     "pyconfig/hub/home.html",
@@ -50,6 +55,10 @@ INPUTS = (
     "pyconfig/hub/launch_record.py",
     "pyconfig/hub/quota.py",
     "pyconfig/hub/refusal.py",
+    "pyconfig/binder/configure.py",
+    "pyconfig/binder/launcher.py",
+    "pyconfig/binder/page.css",
+    "pyconfig/binder/page.js",
     "requirements/hub.txt",
     "requirements/binderhub.txt",
 )

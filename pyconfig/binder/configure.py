@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 import binderhub.app
@@ -17,6 +18,10 @@ from .launcher import FailureOnceLauncher
 
 #: Marks the hub's links in the banner, so a second configure adds none.
 HUB_LINKS_CLASS = "pbh-hub-links"
+#: Our key in BinderHub's extra_header_html and extra_footer_scripts (sorted
+#: by key there: an admin's own snippets keep their places).
+PAGE_KEY = "persistent-binderhub"
+HERE = Path(__file__).resolve().parent
 
 
 def configure(c: Any) -> None:
@@ -24,6 +29,21 @@ def configure(c: Any) -> None:
     section keeps applying), and lead every BinderHub page back to the hub."""
     binderhub.app.Launcher = FailureOnceLauncher
     link_the_hub(c)
+    dress_the_pages(c)
+
+
+def dress_the_pages(c: Any) -> None:
+    """Our style and script on every BinderHub page (page.css, page.js): a
+    failed launch told once and readable on a phone, and the names and
+    contrast WCAG 2.1 AA asks for, which BinderHub's bundled page lacks."""
+    style = (HERE / "page.css").read_text(encoding="utf-8")
+    script = (HERE / "page.js").read_text(encoding="utf-8")
+    header = dict(c.BinderHub.get("extra_header_html") or {})
+    header[PAGE_KEY] = f"<style>\n{style}</style>"
+    c.BinderHub.extra_header_html = header
+    footer = dict(c.BinderHub.get("extra_footer_scripts") or {})
+    footer[PAGE_KEY] = script
+    c.BinderHub.extra_footer_scripts = footer
 
 
 def link_the_hub(c: Any) -> None:

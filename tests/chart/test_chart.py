@@ -524,10 +524,13 @@ def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
         "persistent-binderhub-pyconfig-hub": {
             p.name: p for p in (package / "hub").glob("*.py")
         }
-        | {"home.html": package / "hub" / "home.html"},
+        | {"home.html": package / "hub" / "home.html"}
+        | {"login.html": package / "hub" / "login.html"},
         "persistent-binderhub-pyconfig-binder": {
             p.name: p for p in (package / "binder").glob("*.py")
-        },
+        }
+        | {"page.css": package / "binder" / "page.css"}
+        | {"page.js": package / "binder" / "page.js"},
     }
     assert {name: set(data) for name, data in configmaps.items()} == {
         name: set(files) for name, files in expected.items()
@@ -578,7 +581,11 @@ def test_binderhub_gets_its_folder_and_nothing_else(rendered, tmp_path):
     mounted = pod.path("/usr/local/etc/persistent-binderhub/pyconfig")
     got = sorted(str(p.relative_to(mounted)) for p in mounted.rglob("*") if p.is_file())
     package = ROOT / "pyconfig"
-    wanted = sorted(f"binder/{p.name}" for p in (package / "binder").glob("*.py"))
+    wanted = sorted(
+        f"binder/{p.name}"
+        for p in (package / "binder").iterdir()
+        if p.suffix in (".py", ".js", ".css")
+    )
     assert got == wanted
 
 

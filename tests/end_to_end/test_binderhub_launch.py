@@ -25,6 +25,7 @@ import pytest
 from offline.chart import NAMESPACE
 from offline.hub_setup import SHA, github
 from offline.local_binder import hub_and_binder
+from tests.axe import assert_accessible, violations
 from tests.conftest import ROOT
 from tests.phone import assert_fits_a_phone
 
@@ -393,3 +394,77 @@ def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
         shown.url_contains(f"{hub.url}/user/alice/owner-repo-")
     )
     assert len(servers_of(hub, "alice")) == LIMIT
+
+
+def test_every_page_a_user_meets_passes_wcag_aa_and_a_refusal_is_told_once(
+    binderhub, browser
+):
+    """axe-core's WCAG 2.1 AA rules find no serious or critical violation on
+    the hub's login page, BinderHub's form, BinderHub's loading page after a
+    refused launch, or the hub's home page (pyconfig/binder/page.css and
+    page.js, pyconfig/hub/login.html). The refusal is told once, as text
+    whose links work, with the log folded and no promise that the notebook
+    will open; on a phone the page does not scroll sideways. First, axe's
+    own check: on a page made to fail, it finds what it must."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    hub, binder = binderhub
+    remove_all(hub, "alice")
+    browser.get("data:text/html,<html><body><img src='x.png'><button></button>")
+    assert {v["id"] for v in violations(browser)} >= {
+        "html-has-lang",
+        "image-alt",
+        "button-name",
+    }
+
+    browser.get(f"{binder.url}/")
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "username_input"))
+    )
+    assert_accessible(browser, "the hub's login page")
+    browser.find_element(By.ID, "username_input").send_keys("alice")
+    browser.find_element(By.ID, "password_input").send_keys("x")
+    browser.find_element(By.ID, "login_submit").click()
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "btn-launch"))
+    )
+    browser.find_element(By.NAME, "repository").send_keys("owner/huge")
+    assert_accessible(browser, "BinderHub's form")
+
+    browser.get(f"{binder.url}/v2/gh/owner/huge/main")
+    failure = WebDriverWait(browser, 90).until(
+        shown.visibility_of_element_located((By.ID, "pbh-failure"))
+    )
+    WebDriverWait(browser, 10).until(
+        lambda _: (
+            "d-none"
+            in browser.find_element(By.ID, "terminal-container").get_attribute("class")
+        )
+    )
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert page.count("cpul=100") == 1, page
+    assert "ResourcePolicy.max_cpu" in failure.text, failure.text
+    assert failure.get_attribute("role") == "alert"
+    assert "will open automatically" not in page, page
+    assert "Error in event stream" not in page, page
+    assert_accessible(browser, "BinderHub's loading page after a refusal")
+    browser.set_window_size(390, 844)
+    wide, window = browser.execute_script(
+        "return [document.documentElement.scrollWidth,"
+        " document.documentElement.clientWidth];"
+    )
+    assert wide <= window, f"the loading page scrolls sideways: {wide} > {window}"
+    box = failure.rect
+    assert box["x"] >= 0 and box["x"] + box["width"] <= window, (box, window)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.execute_script("arguments[0].scrollIntoView()", failure)
+    browser.save_screenshot(str(SCREENSHOTS / "binderhub-refusal-390.png"))
+    browser.set_window_size(1280, 900)
+
+    browser.get(f"{hub.url}/hub/home")
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "quota"))
+    )
+    assert_accessible(browser, "the hub's home page")
