@@ -41,7 +41,7 @@ SHIPPED: dict[str, tuple[str, ...]] = {
     "": ("__init__.py",),
     "resources": ("*.py", "*.json"),
     "hub": ("*.py", "*.html"),
-    "binder": ("*.py", "*.js", "*.css"),
+    "binder": ("*.py", "*.js", "*.css", "*.html"),
 }
 #: Pod -> the folders of SHIPPED it mounts.
 MOUNTED: dict[str, tuple[str, ...]] = {

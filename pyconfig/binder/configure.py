@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import binderhub.app
+import binderhub.base
 
 from .launcher import FailureOnceLauncher
 
@@ -30,6 +31,7 @@ def configure(c: Any) -> None:
     binderhub.app.Launcher = FailureOnceLauncher
     link_the_hub(c)
     dress_the_pages(c)
+    name_the_user(c)
 
 
 def dress_the_pages(c: Any) -> None:
@@ -64,3 +66,30 @@ def link_the_hub(c: Any) -> None:
         f'<a href="{hub}/hub/logout">Log out</a></nav>'
     )
     c.BinderHub.banner_message = links + (f"<div>{banner}</div>" if banner else "")
+
+
+def name_the_user(c: Any) -> None:
+    """Who is logged in, on every BinderHub page: our page.html (BinderHub's
+    own, extended) puts the hub user's name where page.js shows it beside
+    "Log out". BinderHub hands its templates no user, so its handlers'
+    template namespace gains ``hub_user_name``. The binderhub chart always
+    points ``BinderHub.template_path`` at /etc/binderhub/templates, where
+    an admin may mount a page.html of their own: that one is kept, and the
+    name is then not shown."""
+    theirs = c.BinderHub.get("template_path")
+    if not (isinstance(theirs, str) and Path(theirs, "page.html").is_file()):
+        c.BinderHub.template_path = str(HERE)
+    base = binderhub.base.BaseHandler
+    if getattr(base, "_pbh_names_the_user", False):
+        return
+    upstream = base.template_namespace
+
+    def template_namespace(self: Any) -> dict[str, Any]:
+        namespace = upstream.fget(self)
+        user = self.current_user if self.settings.get("auth_enabled") else None
+        name = user.get("name") if isinstance(user, dict) else None
+        namespace["hub_user_name"] = name if isinstance(name, str) else ""
+        return namespace
+
+    base.template_namespace = property(template_namespace)
+    base._pbh_names_the_user = True

@@ -2,6 +2,7 @@
 // set by configure.py). BinderHub's bundled page is left as it is; this adds
 // what it lacks for this service:
 //
+// - who is logged in, beside the links back to the hub;
 // - names for what a screen reader cannot name (the logo, the copy button,
 //   the progress bar, the preview frame) or names wrongly (the provider
 //   menu), so the pages pass WCAG 2.1 AA;
@@ -33,7 +34,22 @@
   // than this is not BinderHub's and is skipped.
   const MAX_PENDING = 1 << 20;
 
+  // "Logged in as NAME" at the head of the hub's links in the banner
+  // (configure.py), the name from page.html.
+  function nameTheUser() {
+    const name = document
+      .querySelector('meta[name="persistent-binderhub-user"]')
+      ?.getAttribute("content");
+    const links = document.querySelector("nav.pbh-hub-links");
+    if (!name || !links || links.querySelector(".pbh-user")) return;
+    const user = document.createElement("span");
+    user.className = "pbh-user";
+    user.textContent = `Logged in as ${name}`;
+    links.prepend(user, " \u00b7 ");
+  }
+
   function nameTheUnnamed() {
+    nameTheUser();
     for (const [selector, attribute, value] of NAMES) {
       for (const element of document.querySelectorAll(selector)) {
         element.setAttribute(attribute, value);

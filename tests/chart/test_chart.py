@@ -530,6 +530,7 @@ def test_pyconfig_configmap_ships_the_package_and_the_schema(rendered):
             p.name: p for p in (package / "binder").glob("*.py")
         }
         | {"page.css": package / "binder" / "page.css"}
+        | {"page.html": package / "binder" / "page.html"}
         | {"page.js": package / "binder" / "page.js"},
     }
     assert {name: set(data) for name, data in configmaps.items()} == {
@@ -584,7 +585,7 @@ def test_binderhub_gets_its_folder_and_nothing_else(rendered, tmp_path):
     wanted = sorted(
         f"binder/{p.name}"
         for p in (package / "binder").iterdir()
-        if p.suffix in (".py", ".js", ".css")
+        if p.suffix in (".py", ".js", ".css", ".html")
     )
     assert got == wanted
 

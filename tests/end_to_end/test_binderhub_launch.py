@@ -431,6 +431,8 @@ def test_every_page_a_user_meets_passes_wcag_aa_and_a_refusal_is_told_once(
         shown.presence_of_element_located((By.ID, "btn-launch"))
     )
     browser.find_element(By.NAME, "repository").send_keys("owner/huge")
+    user = browser.find_element(By.CSS_SELECTOR, "nav.pbh-hub-links .pbh-user")
+    assert user.text == "Logged in as alice"
     assert_accessible(browser, "BinderHub's form")
 
     browser.get(f"{binder.url}/v2/gh/owner/huge/main")

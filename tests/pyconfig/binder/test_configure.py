@@ -24,8 +24,9 @@ c = Config(json.load(sys.stdin))
 configure(c)
 configure(c)  # binderhub_config.py may run twice: nothing is added twice
 b = c.BinderHub
-print(json.dumps({"banner": b.banner_message, "header": b.extra_header_html,
-                  "footer": b.extra_footer_scripts}))
+print(json.dumps({"banner": b.get("banner_message"), "header": b.extra_header_html,
+                  "footer": b.extra_footer_scripts,
+                  "template_path": b.get("template_path")}))
 """
 
 
@@ -66,6 +67,17 @@ def test_our_style_and_script_join_the_admins_own():
     assert got["banner"].count('class="pbh-hub-links"') == 1
     assert got["banner"].endswith("<div>Maintenance <b>Friday</b></div>")
     assert 'href="https://hub.example.org/hub/home"' in got["banner"]
+    assert got["template_path"] == str(ROOT / "pyconfig" / "binder")
+
+
+def test_an_admins_own_page_template_is_kept(tmp_path):
+    """The binderhub chart always sets /etc/binderhub/templates: ours
+    replaces it unless the admin put a page.html there."""
+    empty = configured({"BinderHub": {"template_path": str(tmp_path)}})
+    assert empty["template_path"] == str(ROOT / "pyconfig" / "binder")
+    (tmp_path / "page.html").write_text("{% extends 'templates/page.html' %}")
+    theirs = configured({"BinderHub": {"template_path": str(tmp_path)}})
+    assert theirs["template_path"] == str(tmp_path)
 
 
 def test_the_style_cannot_close_its_element_and_the_script_parses():
