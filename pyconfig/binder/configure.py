@@ -15,6 +15,7 @@ from typing import Any
 import binderhub.app
 import binderhub.base
 
+from .build_handler import QuotaFirstBuildHandler
 from .launcher import FailureOnceLauncher
 
 #: Marks the hub's links in the banner, so a second configure adds none.
@@ -27,8 +28,11 @@ HERE = Path(__file__).resolve().parent
 
 def configure(c: Any) -> None:
     """Launch through :class:`FailureOnceLauncher` (the ``c.Launcher``
-    section keeps applying), and lead every BinderHub page back to the hub."""
+    section keeps applying), refuse a full quota before the build
+    (:class:`QuotaFirstBuildHandler`), and lead every BinderHub page back to
+    the hub."""
     binderhub.app.Launcher = FailureOnceLauncher
+    binderhub.app.BuildHandler = QuotaFirstBuildHandler
     link_the_hub(c)
     dress_the_pages(c)
     name_the_user(c)

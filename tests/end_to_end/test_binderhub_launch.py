@@ -184,17 +184,15 @@ def test_a_sixth_build_fails_with_the_quota_message_until_one_stops(binderhub):
     assert set(pods_of(hub, "alice")) == five
 
     events = binder.build(SPEC, hub.alice)
-    # BinderHub's own check (its launcher, before it asks the hub) refused.
-    assert events[-1] == {
-        "phase": "failed",
-        "status_code": 409,
-        "message": quota_message(hub),
-    }, events
-    # One message: the chart makes one launch attempt (Launcher.retries: 1),
-    # so no "Launch attempt N failed, retrying..." lines come before it.
-    launching = [e["message"] for e in events if e.get("phase") == "launching"]
-    assert launching == ["Launching server...\n"], events
+    # BinderHub's quota check, before it launches or builds, counted her
+    # servers (pyconfig/binder/build_handler.py) and refused, once.
+    assert events[-1] == {"phase": "failed", "message": quota_message(hub)}, events
     assert [e for e in events if e.get("phase") == "failed"] == [events[-1]]
+    assert not [e for e in events if e.get("phase") == "launching"], events
+    # A repository never built before is refused before its build starts.
+    events = binder.build("gh/owner/broken/main", hub.alice)
+    assert events[-1] == {"phase": "failed", "message": quota_message(hub)}, events
+    assert {e.get("phase") for e in events[:-1]} <= {"waiting"}, events
     # No sixth server or pod, in the hub or the cluster.
     assert set(servers_of(hub, "alice", include_stopped=True)) == five
     assert set(pods_of(hub, "alice")) == five
