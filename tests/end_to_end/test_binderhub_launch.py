@@ -297,6 +297,24 @@ def test_ten_builds_at_once_with_five_slots_start_five_and_leave_nothing_else(
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
+def log_in_to_binderhub(browser, user: str) -> None:
+    """On the hub's login page BinderHub sent the browser to: log in, and
+    wait for BinderHub's form."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "username_input"))
+    )
+    browser.find_element(By.ID, "username_input").send_keys(user)
+    browser.find_element(By.ID, "password_input").send_keys("x")
+    browser.find_element(By.ID, "login_submit").click()
+    WebDriverWait(browser, 30).until(
+        shown.presence_of_element_located((By.ID, "btn-launch"))
+    )
+
+
 def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
     binderhub, browser
 ):
@@ -310,12 +328,7 @@ def test_in_a_browser_a_launch_lands_in_the_notebook_and_the_quota_shows_once(
     hub, binder = binderhub
     remove_all(hub, "alice")
     browser.get(f"{binder.url}/")
-    browser.find_element(By.ID, "username_input").send_keys("alice")
-    browser.find_element(By.ID, "password_input").send_keys("x")
-    browser.find_element(By.ID, "login_submit").click()
-    WebDriverWait(browser, 30).until(
-        shown.presence_of_element_located((By.ID, "btn-launch"))
-    )
+    log_in_to_binderhub(browser, "alice")
     browser.find_element(By.NAME, "repository").send_keys("owner/repo")
     browser.find_element(By.ID, "ref").send_keys("main")
     browser.find_element(By.ID, "btn-launch").click()
@@ -422,12 +435,7 @@ def test_every_page_a_user_meets_passes_wcag_aa_and_a_refusal_is_told_once(
         shown.presence_of_element_located((By.ID, "username_input"))
     )
     assert_accessible(browser, "the hub's login page")
-    browser.find_element(By.ID, "username_input").send_keys("alice")
-    browser.find_element(By.ID, "password_input").send_keys("x")
-    browser.find_element(By.ID, "login_submit").click()
-    WebDriverWait(browser, 30).until(
-        shown.presence_of_element_located((By.ID, "btn-launch"))
-    )
+    log_in_to_binderhub(browser, "alice")
     browser.find_element(By.NAME, "repository").send_keys("owner/huge")
     user = browser.find_element(By.CSS_SELECTOR, "nav.pbh-hub-links .pbh-user")
     assert user.text == "Logged in as alice"

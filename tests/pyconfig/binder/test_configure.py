@@ -1,11 +1,10 @@
 """pyconfig/binder/configure.py on a real traitlets Config, in BinderHub's
-own Python (.venv-binderhub), as binderhub_config.py calls it. What the
+own Python (conftest.py), as binderhub_config.py calls it. What the
 pages then show is tested in Chromium in
 tests/end_to_end/test_binderhub_launch.py."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 
@@ -15,7 +14,6 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # BinderHub's own Python, in a process
 
-BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 CONFIGURED = """
 import json, sys
 from traitlets.config import Config
@@ -30,21 +28,9 @@ print(json.dumps({"banner": b.get("banner_message"), "header": b.extra_header_ht
 """
 
 
-def configured(config: dict) -> dict:
-    result = subprocess.run(
-        [str(BINDERHUB_PYTHON), "-c", CONFIGURED],
-        input=json.dumps(config),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def test_our_style_and_script_join_the_admins_own():
-    got = configured(
+def test_our_style_and_script_join_the_admins_own(in_binderhub):
+    got = in_binderhub(
+        CONFIGURED,
         {
             "BinderHub": {
                 "hub_url": "https://hub.example.org/",
@@ -52,7 +38,7 @@ def test_our_style_and_script_join_the_admins_own():
                 "extra_header_html": {"analytics": "<meta name=x content=y>"},
                 "extra_footer_scripts": {"analytics": "console.log(1)"},
             }
-        }
+        },
     )
     page_js = (ROOT / "pyconfig/binder/page.js").read_text()
     page_css = (ROOT / "pyconfig/binder/page.css").read_text()
@@ -70,13 +56,13 @@ def test_our_style_and_script_join_the_admins_own():
     assert got["template_path"] == str(ROOT / "pyconfig" / "binder")
 
 
-def test_an_admins_own_page_template_is_kept(tmp_path):
+def test_an_admins_own_page_template_is_kept(in_binderhub, tmp_path):
     """The binderhub chart always sets /etc/binderhub/templates: ours
     replaces it unless the admin put a page.html there."""
-    empty = configured({"BinderHub": {"template_path": str(tmp_path)}})
+    empty = in_binderhub(CONFIGURED, {"BinderHub": {"template_path": str(tmp_path)}})
     assert empty["template_path"] == str(ROOT / "pyconfig" / "binder")
     (tmp_path / "page.html").write_text("{% extends 'templates/page.html' %}")
-    theirs = configured({"BinderHub": {"template_path": str(tmp_path)}})
+    theirs = in_binderhub(CONFIGURED, {"BinderHub": {"template_path": str(tmp_path)}})
     assert theirs["template_path"] == str(tmp_path)
 
 

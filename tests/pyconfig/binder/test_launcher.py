@@ -1,20 +1,13 @@
 """pyconfig/binder/launcher.py's words on BinderHub's page, with the real
-BinderHub package (.venv-binderhub; the main virtualenv has the hub's
-packages, not BinderHub's). The whole launch is tested end to end in
-tests/end_to_end/test_binderhub_launch.py."""
+BinderHub package (conftest.py: in its own Python). The whole launch is
+tested end to end in tests/end_to_end/test_binderhub_launch.py."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
-
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # BinderHub's own Python, in a process
 
-BINDERHUB_PYTHON = ROOT / ".venv-binderhub" / "bin" / "python"
 SHOWN = """
 import json, sys
 from pyconfig.binder.launcher import FailureOnceLauncher
@@ -25,25 +18,17 @@ print(json.dumps([launcher.hub_links(m) for m in messages]
 """
 
 
-def shown(hub_url: str, *messages: str) -> list[str]:
-    result = subprocess.run(
-        [str(BINDERHUB_PYTHON), "-c", SHOWN],
-        input=json.dumps([hub_url, messages]),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def test_the_hubs_paths_become_links_to_the_hub():
-    *links, quota = shown(
-        "https://hub.example.org/",
-        "Stop one at /hub/home, then launch again.",
-        "Open /user/a.b/x-1/. Or https://else.org/hub/home, /hub/.",
-        "a/hub/home or x/user/y stay",
+def test_the_hubs_paths_become_links_to_the_hub(in_binderhub):
+    *links, quota = in_binderhub(
+        SHOWN,
+        [
+            "https://hub.example.org/",
+            [
+                "Stop one at /hub/home, then launch again.",
+                "Open /user/a.b/x-1/. Or https://else.org/hub/home, /hub/.",
+                "a/hub/home or x/user/y stay",
+            ],
+        ],
     )
     assert links == [
         "Stop one at https://hub.example.org/hub/home, then launch again.",
@@ -59,6 +44,6 @@ def test_the_hubs_paths_become_links_to_the_hub():
     )
 
 
-def test_without_the_hubs_public_url_paths_stay():
-    [kept, _] = shown("/", "Stop one at /hub/home.")
+def test_without_the_hubs_public_url_paths_stay(in_binderhub):
+    [kept, _] = in_binderhub(SHOWN, ["/", ["Stop one at /hub/home."]])
     assert kept == "Stop one at /hub/home."
