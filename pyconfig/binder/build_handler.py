@@ -32,7 +32,7 @@ class QuotaFirstBuildHandler(BuildHandler):
 
     async def check_quota(self, provider: Any) -> Any:
         checked = await super().check_quota(provider)
-        launcher = self.settings["launcher"]
+        launcher: FailureOnceLauncher = self.settings["launcher"]  # configure.py
         limit = launcher.named_server_limit_per_user
         if not (self.settings["auth_enabled"] and launcher.allow_named_servers):
             return checked
@@ -47,13 +47,7 @@ class QuotaFirstBuildHandler(BuildHandler):
         running = len([name for name in data.get("servers") or {} if name != ""])
         if running < limit:
             return checked
-        if isinstance(launcher, FailureOnceLauncher):
-            message = launcher.full_quota_message()
-        else:
-            message = (
-                f"You already have {running} servers running or starting, "
-                f"the most allowed ({limit}). Stop one, then launch again."
-            )
+        message = launcher.full_quota_message()
         await self.fail(message)
         raise LaunchQuotaExceeded(
             message, quota=limit, used=running, status=USER_QUOTA_STATUS

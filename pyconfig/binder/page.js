@@ -18,10 +18,14 @@
   "use strict";
 
   const NAMES = [
-    ["img:not([alt])", "alt", "Binder"],
+    ['#root img[src*="logo"]:not([alt])', "alt", "Binder"],
     ["#btn-copy-url:not([aria-label])", "aria-label", "Copy the launch link"],
     ['[role="progressbar"]:not([aria-label])', "aria-label", "Launch progress"],
-    ["iframe:not([title])", "title", "Preview of the repository on nbviewer"],
+    [
+      '[data-testid="nbviewer-iframe"]:not([title])',
+      "title",
+      "Preview of the repository on nbviewer",
+    ],
   ];
   // Controls whose name must hold their visible text (WCAG 2.5.3, label in
   // name), with what they are: the provider menu's name says only "Select
